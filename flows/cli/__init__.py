@@ -1,0 +1,38 @@
+"""The ``flywheel`` command line. Each module here adds its commands to the shared app."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from flows.cli import data, ingest  # noqa: F401  (modules register their commands)
+from flows.cli.common import app
+from tasks.errors import FlywheelError
+
+
+def _quiet_expected_tracebacks() -> None:
+    """Prefect logs a failing task with its traceback; a FlywheelError is a message, not a bug."""
+    make_record = logging.getLogRecordFactory()
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        if record.exc_info and isinstance(record.exc_info[1], FlywheelError):
+            record.exc_info = None
+        return record
+
+    logging.setLogRecordFactory(factory)
+
+
+def main() -> None:
+    """Entry point: run the app; a FlywheelError becomes one line on stderr and an exit status."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    _quiet_expected_tracebacks()
+    try:
+        app()
+    except FlywheelError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)

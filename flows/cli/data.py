@@ -1,0 +1,125 @@
+"""``flywheel sample-data``, ``flywheel demo`` and ``flywheel nightly``."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from flows.cli.common import JsonOption, app, emit, settings_of
+from tasks.errors import UsageError
+from tasks.sample_data import SampleSpec, write_sample_data
+
+
+@app.command("sample-data")
+def sample_data(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the sample project into.")],
+    days: Annotated[int, typer.Option(help="Days of traffic.")] = SampleSpec.days,
+    users: Annotated[int, typer.Option(help="Distinct users.")] = SampleSpec.users,
+    seed: Annotated[int, typer.Option(help="Random seed (equal seeds, equal files).")] = SampleSpec.seed,
+    as_json: JsonOption = False,
+) -> None:
+    """Write realistic request and feedback logs with a known true effect between variants."""
+    if days < 1 or users < 1:
+        raise UsageError("--days and --users must be at least 1")
+    truth = write_sample_data(out, SampleSpec(days=days, users=users, seed=seed))
+    result = {"out": str(out.resolve()), "files": truth["files"],
+              "truth": str((out / "TRUTH.json").resolve())}
+    emit(result, as_json, lambda r: f"wrote {len(r['files'])} log files under {r['out']}/landing\n"
+         f"the true effects and the planted malformed lines are in {r['truth']}")
+
+
+def _dates(first: date, last: date) -> list[date]:
+    if last < first:
+        raise UsageError(f"--to {last} is before --from {first}")
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def run_nights(db: str, project_dir: str, nights: list[date]) -> list[dict[str, Any]]:
+    """Run the nightly flow for each date in order; a failed night does not stop the next."""
+    from flows.nightly import nightly_flywheel
+
+    results = []
+    for night in nights:
+        state = nightly_flywheel(
+            run_date=night.isoformat(), db_path=db, project_dir=project_dir, return_state=True
+        )
+        value = state.result(raise_on_failure=False)
+        ok = state.is_completed()
+        results.append({"run_date": night.isoformat(), "ok": ok,
+                        "summary": value if ok else str(value)})
+    return results
+
+
+@app.command()
+def nightly(
+    ctx: typer.Context,
+    run_date: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: yesterday, UTC).")] = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="Backfill: first date.")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Backfill: last date.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the whole nightly flow for a date, or each date of a range (backfill)."""
+    from flows.nightly import default_run_date
+
+    settings = settings_of(ctx)
+    try:
+        if date_from or date_to:
+            if run_date or not (date_from and date_to):
+                raise UsageError("give either --date, or both --from and --to")
+            nights = _dates(date.fromisoformat(date_from), date.fromisoformat(date_to))
+        else:
+            nights = [date.fromisoformat(run_date) if run_date else default_run_date()]
+    except ValueError as exc:
+        raise UsageError(f"bad date: {exc}") from None
+    results = run_nights(str(settings.db_path), str(settings.project_dir), nights)
+    emit({"nights": results}, as_json, lambda r: "\n".join(
+        f"{n['run_date']}: {'ok' if n['ok'] else 'FAILED: ' + n['summary']}" for n in r["nights"]))
+    if not all(n["ok"] for n in results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path | None, typer.Option("--workdir", help="Folder for the demo (default: a new one here).")] = None,
+    days: Annotated[int, typer.Option(help="Days of sample traffic.")] = SampleSpec.days,
+    users: Annotated[int, typer.Option(help="Distinct users.")] = SampleSpec.users,
+    as_json: JsonOption = False,
+) -> None:
+    """Generate sample data and run the nightly flow over every day of it, offline."""
+    if workdir is None:
+        workdir = Path.cwd() / f"flywheel-demo-{datetime.now():%Y%m%d-%H%M%S}"
+    workdir = workdir.resolve()
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    spec = SampleSpec(days=days, users=users)
+    truth = write_sample_data(workdir, spec)
+    db = workdir / "flywheel.duckdb"
+    nights = _dates(spec.start, spec.start + timedelta(days=spec.days - 1))
+    results = run_nights(str(db), str(workdir), nights)
+    result = {
+        "workdir": str(workdir), "db": str(db), "landing": str(workdir / "landing"),
+        "truth": str(workdir / "TRUTH.json"), "reports": str(workdir / "reports"),
+        "nights": [{"run_date": n["run_date"], "ok": n["ok"]} for n in results],
+        "malformed_lines_planted": len(truth["malformed_lines"]),
+    }
+    last = results[-1]["summary"] if results and results[-1]["ok"] else {}
+
+    def human(r: dict[str, Any]) -> str:
+        ok = sum(n["ok"] for n in r["nights"])
+        return "\n".join([
+            f"flywheel demo: {ok} of {len(r['nights'])} nights ran "
+            f"({r['nights'][0]['run_date']} … {r['nights'][-1]['run_date']}).",
+            f"  sample project  {r['workdir']}  (prompts/, experiments/, evalsets/)",
+            f"  landed logs     {r['landing']}",
+            f"  true effects    {r['truth']}",
+            f"  DuckDB store    {r['db']}",
+            f"  last night      {', '.join(s['step'] + ' ' + s['status'] for s in last.get('steps', []))}",
+            f"Explore: flywheel --db {r['db']} --project-dir {r['workdir']} --help",
+        ])
+
+    emit(result, as_json, human)
+    if not all(n["ok"] for n in results):
+        raise typer.Exit(1)

@@ -1,0 +1,1 @@
+SELECT label, hash FROM prompt_labels WHERE name = $name ORDER BY label;

@@ -1,0 +1,140 @@
+"""The DuckDB store: opening the file (with a bounded wait for the writer lock), schema
+migrations, and running the named SQL statements kept in ``sql/``.
+
+Only this module opens connections. Callers pass the database *path* between tasks and open a
+connection for the span of one unit of work with :func:`connect`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from tasks.errors import DatabaseBusyError, FlywheelError, SchemaVersionError
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+MIGRATIONS_DIR = SQL_DIR / "migrations"
+_MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+Params = Mapping[str, Any] | Sequence[Any] | None
+
+
+@cache
+def sql_text(name: str) -> str:
+    """The text of ``sql/<name>.sql`` (``name`` may contain a folder: ``ingest/stage_text``)."""
+    path = SQL_DIR / f"{name}.sql"
+    if not path.is_file():
+        raise FlywheelError(f"no SQL statement named {name!r} (looked for {path})")
+    return path.read_text(encoding="utf-8")
+
+
+def run(con: duckdb.DuckDBPyConnection, name: str, params: Params = None) -> duckdb.DuckDBPyConnection:
+    """Execute the named statement with bound parameters; returns the connection for fetching."""
+    return con.execute(sql_text(name), params) if params is not None else con.execute(sql_text(name))
+
+
+def fetch_dicts(con: duckdb.DuckDBPyConnection, name: str, params: Params = None) -> list[dict[str, Any]]:
+    """Run a named query and return its rows as dictionaries."""
+    cur = run(con, name, params)
+    columns = [d[0] for d in cur.description]
+    return [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
+
+
+def migrations() -> list[tuple[int, Path]]:
+    """The numbered migration files, in order."""
+    found = []
+    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        match = _MIGRATION_NAME.match(path.name)
+        if not match:
+            raise FlywheelError(f"migration file {path.name} is not named NNN_name.sql")
+        found.append((int(match.group(1)), path))
+    return found
+
+
+def latest_version() -> int:
+    """The schema version this code writes."""
+    return migrations()[-1][0]
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The schema version recorded in an open database (0 for a new file)."""
+    run(con, "schema/ensure_version_table")
+    return int(run(con, "schema/current_version").fetchone()[0])
+
+
+def migrate(con: duckdb.DuckDBPyConnection, db_path: Path) -> int:
+    """Bring the database to the latest schema version; refuse a file from a newer version."""
+    current = schema_version(con)
+    latest = latest_version()
+    if current > latest:
+        raise SchemaVersionError(
+            f"{db_path} has schema version {current}, newer than this flywheel supports "
+            f"({latest}). Upgrade flywheel, or point --db at another file."
+        )
+    for version, path in migrations():
+        if version <= current:
+            continue
+        with transaction(con):
+            con.execute(path.read_text(encoding="utf-8"))
+            run(con, "schema/record_version", {"version": version, "name": path.stem})
+    return latest
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One all-or-nothing unit of work: committed on success, rolled back on any error."""
+    con.begin()
+    try:
+        yield con
+    except BaseException:
+        con.rollback()
+        raise
+    con.commit()
+
+
+def _open(db_path: Path, timeout_s: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + timeout_s
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(db_path))
+        except duckdb.IOException as exc:
+            message = str(exc)
+            if "lock" not in message.lower():
+                raise FlywheelError(f"cannot open database {db_path}: {message}") from None
+            if time.monotonic() >= deadline:
+                holder = re.search(r"\(PID (\d+)\)", message)
+                who = f"process {holder.group(1)}" if holder else "another process"
+                raise DatabaseBusyError(
+                    f"database is busy: {db_path} is being written by {who}; waited "
+                    f"{timeout_s:g}s. Try again when it has finished (or raise FLYWHEEL_DB_TIMEOUT)."
+                ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+        except duckdb.Error as exc:
+            raise FlywheelError(f"cannot open database {db_path}: {exc}") from None
+
+
+@contextmanager
+def connect(db_path: str | Path, *, timeout_s: float = 30.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the DuckDB file (creating and migrating it as needed) for one unit of work.
+
+    A second writing process waits up to ``timeout_s`` for the lock, then fails with
+    :class:`DatabaseBusyError` naming the file.
+    """
+    path = Path(db_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = _open(path, timeout_s)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        migrate(con, path)
+        yield con
+    finally:
+        con.close()

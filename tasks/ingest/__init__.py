@@ -1,0 +1,5 @@
+"""Ingest of production logs and user feedback into the DuckDB store."""
+
+from tasks.ingest.run import IngestSummary, ingest_paths
+
+__all__ = ["IngestSummary", "ingest_paths"]

@@ -1,0 +1,73 @@
+"""Shared fixtures. Flow tests get one Prefect test harness per session (tests/flows/conftest.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def shared_data(relative: str) -> Path:
+    """A file of ../shared/data, or skip the test with the reason when it is missing."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.skip(f"shared data not found: {path}")
+    return path
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """A fresh DuckDB file path (created on first connect)."""
+    return tmp_path / "flywheel.duckdb"
+
+
+def request_record(i: int | str, **overrides: Any) -> dict[str, Any]:
+    """A valid request record (§2) with the given overrides."""
+    record: dict[str, Any] = {
+        "request_id": f"req-{i}",
+        "timestamp": "2026-11-02T10:00:00+02:00",
+        "user_id": f"user-{i}",
+        "model": "gpt-4o-mini",
+        "input": {"question": "How do I get a refund?"},
+        "output": "From Billing → Invoices.",
+        "latency_ms": 812.5,
+        "prompt_tokens": 120,
+        "completion_tokens": 30,
+    }
+    record.update(overrides)
+    return {k: v for k, v in record.items() if v is not ...}
+
+
+def feedback_record(i: int | str, **overrides: Any) -> dict[str, Any]:
+    """A valid feedback record (§2) with the given overrides."""
+    record: dict[str, Any] = {
+        "feedback_id": f"fb-{i}",
+        "request_id": f"req-{i}",
+        "timestamp": "2026-11-02T10:05:00Z",
+        "kind": "thumbs",
+        "value": 1,
+    }
+    record.update(overrides)
+    return {k: v for k, v in record.items() if v is not ...}
+
+
+@pytest.fixture
+def write_jsonl() -> Callable[..., Path]:
+    """Write records (dicts, or raw strings written as they are) as JSON Lines."""
+
+    def write(path: Path, records: list[Any], *, trailing_newline: bool = True) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lines = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in records]
+        path.write_text("\n".join(lines) + ("\n" if trailing_newline and lines else ""), "utf-8")
+        return path
+
+    return write

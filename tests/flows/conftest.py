@@ -1,0 +1,21 @@
+"""One Prefect test harness for the whole session: every flow test runs against it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from prefect.testing.utilities import prefect_test_harness
+
+
+@pytest.fixture(autouse=True, scope="session")
+def prefect_harness() -> Iterator[None]:
+    """A temporary Prefect API (its start-up costs seconds: started once per session)."""
+    with prefect_test_harness(server_startup_timeout=60):
+        yield
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/flows/" in str(item.fspath):
+            item.add_marker(pytest.mark.flow)
