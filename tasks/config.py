@@ -47,6 +47,8 @@ class Settings:
     db_lock_timeout_s: float = 30.0
     # Raw text of a rejected line is kept up to this many characters (the rest is cut, noted).
     reject_raw_max_chars: int = 8192
+    # JSONL files of one kind are read together up to this many bytes (memory vs. speed).
+    ingest_batch_bytes: int = 256 * 1024 * 1024
     landing_dir: Path | None = None
     prices: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
 
@@ -60,7 +62,7 @@ class Settings:
         return self.project_dir / name
 
 
-_SCALARS = {"db_lock_timeout_s": float, "reject_raw_max_chars": int}
+_SCALARS = {"db_lock_timeout_s": float, "reject_raw_max_chars": int, "ingest_batch_bytes": int}
 
 
 def _from_toml(project_dir: Path) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 INSERT INTO rejected_records (file, file_sha256, line_no, kind, raw, raw_truncated, reason, rejected_at)
-SELECT $file, $sha256, line_no, $kind, left(raw, $max_chars), length(raw) > $max_chars, reason, $now
+SELECT source_file, $sha256, line_no, $kind, left(raw, $max_chars), length(raw) > $max_chars, reason, $now
 FROM stage
-WHERE reason IS NOT NULL
+WHERE source_file = $file AND reason IS NOT NULL
 ORDER BY line_no;

@@ -1,18 +1,18 @@
--- New, valid requests of the staged file. A request id already stored (or repeated earlier in
--- the same file) is a duplicate. A missing cost is computed from the price table, matching a
--- model exactly or by its longest dated prefix (gpt-4o-mini-2024-07-18 → gpt-4o-mini).
+-- New, valid requests of one staged file. A request id already stored is a duplicate (repeats
+-- inside the file were removed by stage_dedupe_requests). A missing cost is computed from the
+-- price table, matching a model exactly or by its longest dated prefix
+-- (gpt-4o-mini-2024-07-18 → gpt-4o-mini).
 WITH model_price AS (
     SELECT m.model, arg_max(p.input_per_m, length(p.model)) AS input_per_m,
            arg_max(p.output_per_m, length(p.model)) AS output_per_m
-    FROM (SELECT DISTINCT model FROM stage WHERE reason IS NULL) AS m
+    FROM (SELECT DISTINCT model FROM stage WHERE reason IS NULL AND source_file = $file) AS m
     JOIN ingest_prices AS p ON m.model = p.model OR starts_with(m.model, p.model || '-')
     GROUP BY m.model
 ), fresh AS (
-    SELECT s.*, s.rowid AS stage_row
+    SELECT s.*
     FROM stage AS s
-    WHERE s.reason IS NULL
+    WHERE s.source_file = $file AND s.reason IS NULL
       AND NOT EXISTS (SELECT 1 FROM requests AS r WHERE r.request_id = s.request_id)
-    QUALIFY row_number() OVER (PARTITION BY s.request_id ORDER BY s.line_no, s.rowid) = 1
 )
 INSERT INTO requests BY NAME
 SELECT f.request_id, f.ts, f.user_id, f.session_id, f.experiment, f.variant, f.prompt_name,
@@ -27,5 +27,4 @@ SELECT f.request_id, f.ts, f.user_id, f.session_id, f.experiment, f.variant, f.p
            AND (f.prompt_tokens IS NOT NULL OR f.completion_tokens IS NOT NULL) AS cost_estimated,
        f.error, f.metadata, $file AS source_file, $now AS ingested_at
 FROM fresh AS f
-LEFT JOIN model_price AS mp ON mp.model = f.model
-ORDER BY f.stage_row;
+LEFT JOIN model_price AS mp ON mp.model = f.model;

@@ -1,4 +1,8 @@
--- Every line of an uncompressed text file with its 1-based line number.
+-- Every line of an uncompressed text file with its 1-based line number (CRLF tolerated).
+-- The trims are guarded by cheap tests: trimming every long line costs more than reading it.
 CREATE OR REPLACE TEMP TABLE stage_lines AS
-SELECT generate_subscripts(lines, 1) AS line_no, rtrim(unnest(lines), chr(13)) AS raw
-FROM (SELECT string_split(content, chr(10)) AS lines FROM read_text($path));
+SELECT line_no, CASE WHEN ends_with(raw, chr(13)) THEN left(raw, -1) ELSE raw END AS raw
+FROM (
+    SELECT generate_subscripts(lines, 1) AS line_no, unnest(lines) AS raw
+    FROM (SELECT string_split(content, chr(10)) AS lines FROM read_text($path))
+);

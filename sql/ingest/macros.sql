@@ -4,10 +4,13 @@
 CREATE OR REPLACE TEMP MACRO fw_clip(v) AS
     CASE WHEN length(v) > 60 THEN left(v, 60) || '…' ELSE v END;
 
--- A field given with a JSON type that does not convert to the column's type.
-CREATE OR REPLACE TEMP MACRO fw_wrong_type(j, key, converted, expected) AS
-    CASE WHEN converted IS NULL AND coalesce(json_type(j, '$.' || key), 'NULL') <> 'NULL'
-         THEN key || ': expected ' || expected || ', got ' || fw_clip(json_extract(j, '$.' || key)::VARCHAR)
+-- A field given with a JSON type that does not convert to the column's type (the raw line is
+-- only looked at again when the converted value is missing).
+CREATE OR REPLACE TEMP MACRO fw_wrong_type(raw, key, converted, expected) AS
+    CASE WHEN converted IS NULL THEN
+        CASE WHEN coalesce(json_type(raw, '$.' || key), 'NULL') <> 'NULL'
+             THEN key || ': expected ' || expected || ', got ' || fw_clip(json_extract(raw, '$.' || key)::VARCHAR)
+        END
     END;
 
 CREATE OR REPLACE TEMP MACRO fw_messages_reason(messages) AS

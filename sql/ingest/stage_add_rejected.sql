@@ -1,2 +1,2 @@
 -- A line rejected before SQL could read it (bytes that are not UTF-8).
-INSERT INTO stage (line_no, raw, reason) VALUES ($line_no, $raw, $reason);
+INSERT INTO stage (source_file, line_no, raw, reason) VALUES ($file, $line_no, $raw, $reason);

@@ -1,9 +1,12 @@
 -- Line-by-line path for feedback files (see stage_requests_lines.sql).
 CREATE OR REPLACE TEMP TABLE stage AS
 WITH kinds AS (
-    SELECT line_no, raw, CASE WHEN json_valid(raw) THEN json_type(raw) END AS json_kind
+    SELECT line_no, raw, try(json_type(raw)) AS json_kind
     FROM stage_lines
-    WHERE trim(raw) <> ''
+    -- Blank lines (JSON whitespace only) are not records; only lines starting blank are trimmed.
+    WHERE CASE WHEN raw = '' THEN false
+               WHEN left(raw, 1) IN (' ', chr(9)) THEN trim(raw, chr(32) || chr(9)) <> ''
+               ELSE true END
 ), parsed AS (
     SELECT line_no, raw, coalesce(json_kind = 'OBJECT', false) AS is_object,
            CASE WHEN json_kind IS NULL THEN 'not valid JSON'
@@ -21,10 +24,9 @@ WITH kinds AS (
     )
 )
 SELECT
-    line_no, raw,
+    $file AS source_file, line_no, raw,
     fw_feedback_reason(parse_error, feedback_id, request_id, "timestamp", kind, value,
                        corrected_output, comment) AS reason,
     feedback_id, request_id, try_cast("timestamp" AS TIMESTAMPTZ) AS ts, kind,
     fw_feedback_value(kind, value) AS value, corrected_output, comment, user_id
-FROM typed
-ORDER BY line_no;
+FROM typed;

@@ -13,7 +13,13 @@ import duckdb
 from tasks.config import Settings
 from tasks.db import connect, run, transaction
 from tasks.ingest.files import LogFile, discover, sha256_of
-from tasks.ingest.stage import UnreadableFileError, stage_file
+from tasks.ingest.stage import (
+    StagedCounts,
+    UnreadableFileError,
+    remove_repeats,
+    stage_batch,
+    stage_single,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +46,13 @@ class IngestSummary:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class _Pending:
+    log: LogFile
+    sha256: str
+    size: int
+
+
 def ingest_paths(settings: Settings, paths: list[str | Path]) -> IngestSummary:
     """Ingest every log file under ``paths`` into the store at ``settings.db_path``."""
     files, unreadable = discover([Path(p) for p in paths])
@@ -50,8 +63,9 @@ def ingest_paths(settings: Settings, paths: list[str | Path]) -> IngestSummary:
         _load_prices(con, settings)
         for bad in unreadable:
             _record_failure(con, summary, bad.path, bad.reason, now)
-        for log_file in files:
-            _ingest_one(con, settings, log_file, summary, now)
+        pending = _new_files(con, files, summary, now)
+        for batch in _batches(pending, settings.ingest_batch_bytes):
+            _ingest_batch(con, settings, batch, summary, now)
         summary.feedback_orphaned = int(run(con, "ingest/orphan_feedback_count").fetchone()[0])
     return summary
 
@@ -66,59 +80,112 @@ def _load_prices(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         )
 
 
-def _ingest_one(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    log_file: LogFile,
-    summary: IngestSummary,
-    now: datetime,
+def _new_files(
+    con: duckdb.DuckDBPyConnection, files: list[LogFile], summary: IngestSummary, now: datetime
+) -> list[_Pending]:
+    """The files whose content the ledger has not seen (a content seen twice in one run, once)."""
+    pending: list[_Pending] = []
+    seen: set[str] = set()
+    for log_file in files:
+        try:
+            sha256 = sha256_of(log_file.path)
+            size = log_file.path.stat().st_size
+        except OSError as exc:
+            _record_failure(con, summary, log_file.path, f"cannot read: {exc.strerror or exc}", now)
+            continue
+        if sha256 in seen or run(con, "ingest/ledger_find", {"sha256": sha256}).fetchone():
+            summary.files_skipped += 1
+            continue
+        seen.add(sha256)
+        pending.append(_Pending(log_file, sha256, size))
+    return pending
+
+
+def _batches(pending: list[_Pending], max_bytes: int) -> list[list[_Pending]]:
+    """JSONL files of one kind grouped up to ``max_bytes``; every other file on its own."""
+    batches: list[list[_Pending]] = []
+    open_batch: dict[str, list[_Pending]] = {}
+    for item in pending:
+        if item.log.format != "jsonl":
+            batches.append([item])
+            continue
+        batch = open_batch.get(item.log.kind)
+        if batch is None or sum(p.size for p in batch) + item.size > max_bytes:
+            batch = []
+            batches.append(batch)
+            open_batch[item.log.kind] = batch
+        batch.append(item)
+    return batches
+
+
+def _ingest_batch(
+    con: duckdb.DuckDBPyConnection, settings: Settings, batch: list[_Pending],
+    summary: IngestSummary, now: datetime,
 ) -> None:
-    path = str(log_file.path)
-    try:
-        sha256 = sha256_of(log_file.path)
-        size = log_file.path.stat().st_size
-    except OSError as exc:
-        _record_failure(con, summary, log_file.path, f"cannot read: {exc.strerror or exc}", now)
-        return
-    if run(con, "ingest/ledger_find", {"sha256": sha256}).fetchone() is not None:
-        summary.files_skipped += 1
-        return
-    try:
-        taken = stage_file(con, log_file)
-    except UnreadableFileError as exc:
-        _record_failure(con, summary, log_file.path, str(exc), now)
-        return
-    rows_read, rejected = run(con, "ingest/stage_counts").fetchone()
+    kind = batch[0].log.kind
+    staged = None
+    if batch[0].log.format == "jsonl":
+        staged = stage_batch(con, kind, [str(p.log.path) for p in batch])
+    redo: list[_Pending] = []
+    if staged is not None:
+        if any(c.repeated for c in staged.values()):
+            remove_repeats(con, kind)
+        for item in batch:
+            counts = staged.get(str(item.log.path), StagedCounts())
+            if counts.rejected:
+                redo.append(item)  # line numbers for its bad records: stage it on its own
+            else:
+                _commit_file(con, settings, item, counts, "fast", summary, now)
+    else:
+        redo = batch
+    for item in redo:
+        try:
+            counts = stage_single(con, item.log, try_fast=staged is None and len(batch) > 1)
+        except UnreadableFileError as exc:
+            _record_failure(con, summary, item.log.path, str(exc), now)
+            continue
+        if counts.repeated:
+            remove_repeats(con, kind)
+        _commit_file(con, settings, item, counts, "lines" if counts.rejected else "fast", summary, now)
+
+
+def _commit_file(
+    con: duckdb.DuckDBPyConnection, settings: Settings, item: _Pending, counts: StagedCounts,
+    taken: str, summary: IngestSummary, now: datetime,
+) -> None:
+    """Insert one staged file's new records, its rejects and its ledger row in one transaction."""
+    path, kind = str(item.log.path), item.log.kind
     with transaction(con):
-        inserted = int(run(con, f"ingest/insert_{log_file.kind}", {"file": path, "now": now}).fetchone()[0])
+        inserted = int(run(con, f"ingest/insert_{kind}", {"file": path, "now": now}).fetchone()[0])
         run(
             con,
             "ingest/insert_rejected",
-            {"file": path, "sha256": sha256, "kind": log_file.kind, "now": now,
+            {"file": path, "sha256": item.sha256, "kind": kind, "now": now,
              "max_chars": settings.reject_raw_max_chars},
         )
-        duplicates = rows_read - rejected - inserted
+        duplicates = counts.rows_read - counts.rejected - inserted
         run(
             con,
             "ingest/ledger_insert",
-            {"sha256": sha256, "path": path, "size_bytes": size, "kind": log_file.kind,
-             "format": log_file.format, "rows_read": rows_read, "inserted": inserted,
-             "duplicates": duplicates, "rejected": rejected, "now": now},
+            {"sha256": item.sha256, "path": path, "size_bytes": item.size, "kind": kind,
+             "format": item.log.format, "rows_read": counts.rows_read, "inserted": inserted,
+             "duplicates": duplicates, "rejected": counts.rejected, "now": now},
         )
         run(con, "ingest/failure_clear", {"path": path})
     summary.files_ingested += 1
-    summary.rejected += rejected
-    if log_file.kind == "requests":
+    summary.rejected += counts.rejected
+    if kind == "requests":
         summary.requests_inserted += inserted
         summary.requests_duplicate += duplicates
     else:
         summary.feedback_inserted += inserted
         summary.feedback_duplicate += duplicates
     summary.files.append(
-        {"path": path, "kind": log_file.kind, "path_taken": taken, "rows": rows_read,
-         "inserted": inserted, "duplicates": duplicates, "rejected": rejected}
+        {"path": path, "kind": kind, "path_taken": taken, "rows": counts.rows_read,
+         "inserted": inserted, "duplicates": duplicates, "rejected": counts.rejected}
     )
-    log.info("ingested %s: %d new, %d duplicate, %d rejected", path, inserted, duplicates, rejected)
+    log.info("ingested %s: %d new, %d duplicate, %d rejected", path, inserted, duplicates,
+             counts.rejected)
 
 
 def _record_failure(

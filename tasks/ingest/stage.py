@@ -1,9 +1,10 @@
-"""Loading one log file into the ``stage`` temp table, with a reason on every bad record.
+"""Loading log files into the ``stage`` temp table, with a reason on every bad record.
 
-Two paths give the same result: the fast one hands the whole file to DuckDB's JSON reader with
-an explicit schema; when that reader fails (a line that is not JSON, a value of the wrong type)
-or a record is invalid, the file is read again line by line so that each bad line is
-quarantined with its number and raw text.
+Two paths give the same result. The fast one hands a whole batch of JSONL files to DuckDB's JSON
+reader with an explicit schema (one parallel pass, like the raw reader). A file that makes that
+reader fail (a line that is not JSON, a value of the wrong type) or that holds an invalid record
+is staged again on its own, line by line, so that each bad line is quarantined with its number
+and raw text while the other lines load.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import gzip
 import shutil
 import tempfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -24,26 +26,56 @@ class UnreadableFileError(Exception):
     """The file cannot be read at all (truncated gzip, corrupt Parquet, I/O error)."""
 
 
-def stage_file(con: duckdb.DuckDBPyConnection, log: LogFile) -> str:
-    """Fill the ``stage`` temp table from ``log``; returns the path taken ("fast" or "lines")."""
-    if log.format == "jsonl":
-        try:
-            run(con, f"ingest/stage_{log.kind}_json", {"path": str(log.path)})
-            if run(con, "ingest/stage_counts").fetchone()[1] == 0:
-                return "fast"
-        except duckdb.Error:
-            pass  # a malformed line or a wrong type: the line-by-line path says which
+@dataclass(frozen=True)
+class StagedCounts:
+    """What the stage holds for one file."""
+
+    rows_read: int = 0
+    rejected: int = 0
+    repeated: int = 0  # valid records whose id appeared earlier in the same file
+
+
+def stage_batch(con: duckdb.DuckDBPyConnection, kind: str, paths: list[str]) -> dict[str, StagedCounts] | None:
+    """Stage JSONL files of one kind in one pass; None when the reader fails on any of them.
+
+    A file missing from the result has no records (an empty file).
+    """
+    try:
+        run(con, f"ingest/stage_{kind}_json", {"paths": paths})
+    except duckdb.Error:
+        return None
+    return _counts(con, kind)
+
+
+def stage_single(con: duckdb.DuckDBPyConnection, log: LogFile, *, try_fast: bool = True) -> StagedCounts:
+    """Stage one file: the fast reader if it succeeds cleanly, else line by line."""
+    path = str(log.path)
+    if try_fast and log.format == "jsonl":
+        counts = stage_batch(con, log.kind, [path])
+        if counts is not None and counts.get(path, StagedCounts()).rejected == 0:
+            return counts.get(path, StagedCounts())
     _stage_lines(con, log)
-    return "lines"
+    return _counts(con, log.kind).get(path, StagedCounts())
+
+
+def remove_repeats(con: duckdb.DuckDBPyConnection, kind: str) -> None:
+    """Delete the later copies of a record repeated inside one file (the first wins)."""
+    run(con, f"ingest/stage_dedupe_{kind}")
+
+
+def _counts(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, StagedCounts]:
+    rows = run(con, f"ingest/stage_counts_{kind}").fetchall()
+    return {path: StagedCounts(int(n), int(bad), int(rep)) for path, n, bad, rep in rows}
 
 
 def _stage_lines(con: duckdb.DuckDBPyConnection, log: LogFile) -> None:
+    file_param = {"file": str(log.path)}
     if log.format == "parquet":
         try:
             run(con, "ingest/lines_from_parquet", {"path": str(log.path)})
         except duckdb.Error as exc:
             raise UnreadableFileError(f"not a readable Parquet file: {_first_line(exc)}") from None
-        run(con, f"ingest/stage_{log.kind}_lines")
+        run(con, f"ingest/stage_{log.kind}_lines", file_param)
         return
     with tempfile.TemporaryDirectory(prefix="flywheel-ingest-") as tmp:
         text_path = _decompressed(log, Path(tmp)) if log.compressed else log.path
@@ -58,9 +90,9 @@ def _stage_lines(con: duckdb.DuckDBPyConnection, log: LogFile) -> None:
             run(con, "ingest/lines_from_text", {"path": str(clean)})
         except duckdb.Error as exc:
             raise UnreadableFileError(f"cannot read: {_first_line(exc)}") from None
-    run(con, f"ingest/stage_{log.kind}_lines")
+    run(con, f"ingest/stage_{log.kind}_lines", file_param)
     for line_no, raw, reason in bad_lines:
-        run(con, "ingest/stage_add_rejected", {"line_no": line_no, "raw": raw, "reason": reason})
+        run(con, "ingest/stage_add_rejected", {**file_param, "line_no": line_no, "raw": raw, "reason": reason})
 
 
 def _decompressed(log: LogFile, tmp: Path) -> Path:

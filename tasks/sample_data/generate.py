@@ -54,7 +54,7 @@ ARMS: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 EXPERIMENT_OF_PROMPT = {"support": "tone-test", "summarizer": "summary-length"}
-OFFSETS = [timezone.utc, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5)),
+OFFSETS = [UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5)),
            timezone(timedelta(hours=5, minutes=30))]
 ERRORS = ["upstream timeout after 30s", "rate_limited: 429 from provider", "content_filter"]
 PRICE_IN, PRICE_OUT = 0.15, 0.60  # gpt-4o-mini, USD per 1M tokens

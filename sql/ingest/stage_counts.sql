@@ -1,3 +1,0 @@
-SELECT count(*) AS rows_read,
-       count(*) FILTER (WHERE reason IS NOT NULL) AS rejected
-FROM stage;
