@@ -127,6 +127,7 @@ def _ingest_batch(
     if batch[0].log.format == "jsonl":
         staged = stage_batch(con, kind, [str(p.log.path) for p in batch])
     redo: list[_Pending] = []
+    clean: list[tuple[_Pending, StagedCounts]] = []
     if staged is not None:
         if any(c.repeated for c in staged.values()):
             remove_repeats(con, kind)
@@ -135,9 +136,14 @@ def _ingest_batch(
             if counts.rejected:
                 redo.append(item)  # line numbers for its bad records: stage it on its own
             else:
-                _commit_file(con, settings, item, counts, "fast", summary, now)
+                clean.append((item, counts))
     else:
         redo = batch
+    # The clean files of a batch share one transaction: each file is still all-or-nothing, and
+    # one large commit lets DuckDB write whole row groups straight to the file.
+    with transaction(con):
+        for item, counts in clean:
+            _write_file(con, settings, item, counts, "fast", summary, now)
     for item in redo:
         try:
             counts = stage_single(con, item.log, try_fast=staged is None and len(batch) > 1)
@@ -146,32 +152,32 @@ def _ingest_batch(
             continue
         if counts.repeated:
             remove_repeats(con, kind)
-        _commit_file(con, settings, item, counts, "lines" if counts.rejected else "fast", summary, now)
+        with transaction(con):
+            _write_file(con, settings, item, counts, "lines" if counts.rejected else "fast", summary, now)
 
 
-def _commit_file(
+def _write_file(
     con: duckdb.DuckDBPyConnection, settings: Settings, item: _Pending, counts: StagedCounts,
     taken: str, summary: IngestSummary, now: datetime,
 ) -> None:
-    """Insert one staged file's new records, its rejects and its ledger row in one transaction."""
+    """Insert one staged file's new records, its rejects and its ledger row (caller's transaction)."""
     path, kind = str(item.log.path), item.log.kind
-    with transaction(con):
-        inserted = int(run(con, f"ingest/insert_{kind}", {"file": path, "now": now}).fetchone()[0])
-        run(
-            con,
-            "ingest/insert_rejected",
-            {"file": path, "sha256": item.sha256, "kind": kind, "now": now,
-             "max_chars": settings.reject_raw_max_chars},
-        )
-        duplicates = counts.rows_read - counts.rejected - inserted
-        run(
-            con,
-            "ingest/ledger_insert",
-            {"sha256": item.sha256, "path": path, "size_bytes": item.size, "kind": kind,
-             "format": item.log.format, "rows_read": counts.rows_read, "inserted": inserted,
-             "duplicates": duplicates, "rejected": counts.rejected, "now": now},
-        )
-        run(con, "ingest/failure_clear", {"path": path})
+    inserted = int(run(con, f"ingest/insert_{kind}", {"file": path, "now": now}).fetchone()[0])
+    run(
+        con,
+        "ingest/insert_rejected",
+        {"file": path, "sha256": item.sha256, "kind": kind, "now": now,
+         "max_chars": settings.reject_raw_max_chars},
+    )
+    duplicates = counts.rows_read - counts.rejected - inserted
+    run(
+        con,
+        "ingest/ledger_insert",
+        {"sha256": item.sha256, "path": path, "size_bytes": item.size, "kind": kind,
+         "format": item.log.format, "rows_read": counts.rows_read, "inserted": inserted,
+         "duplicates": duplicates, "rejected": counts.rejected, "now": now},
+    )
+    run(con, "ingest/failure_clear", {"path": path})
     summary.files_ingested += 1
     summary.rejected += counts.rejected
     if kind == "requests":
