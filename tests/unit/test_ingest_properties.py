@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,11 @@ from tasks.config import load_settings
 from tasks.ingest import ingest_paths
 
 pytestmark = pytest.mark.unit
+
+# One folder per example, named by a counter (tempfile's random names inside a Hypothesis test
+# draw from the `random` module, which Hypothesis warns about).
+_BASE = Path(tempfile.mkdtemp(prefix="flywheel-prop-"))
+_EXAMPLE = itertools.count()
 
 text = st.text(min_size=0, max_size=12)
 maybe_missing = st.just(...)
@@ -55,15 +62,19 @@ def _line(choice: tuple[str, Any], i: int) -> str:
                           st.tuples(st.just("garbage"), garbage)), min_size=1, max_size=25))
 def test_every_line_is_loaded_or_quarantined_exactly_once(choices: list[tuple[str, Any]]) -> None:
     lines = [_line(c, i) for i, c in enumerate(choices)]
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "requests-prop.jsonl"
+    tmp = _BASE / str(next(_EXAMPLE))
+    tmp.mkdir()
+    try:
+        path = tmp / "requests-prop.jsonl"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        db = Path(tmp) / "f.duckdb"
+        db = tmp / "f.duckdb"
         summary = ingest_paths(load_settings(db=db, project_dir=tmp), [path])
         con = duckdb.connect(str(db))
         loaded_ids = {r[0] for r in con.execute("SELECT request_id FROM requests").fetchall()}
         rejected_lines = [r[0] for r in con.execute("SELECT line_no FROM rejected_records").fetchall()]
         con.close()
+    finally:
+        shutil.rmtree(tmp)
     record_lines = [i + 1 for i, line in enumerate(lines) if line.strip(" \t")]
     assert len(rejected_lines) == len(set(rejected_lines))
     assert set(rejected_lines) <= set(record_lines)
