@@ -21,9 +21,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from tasks.redact import Redactor, Span
+from tasks.redact import Span
 
 # presidio entity type -> our entity type
 GOLD_TYPES: dict[str, str] = {
@@ -34,6 +34,14 @@ GOLD_TYPES: dict[str, str] = {
     "US_SSN": "US_SSN",
     "IP_ADDRESS": "IP_ADDRESS",
 }
+
+
+class SpanFinder(Protocol):
+    """Anything that finds typed spans in a text, like :class:`tasks.redact.Redactor`."""
+
+    def find(self, text: str) -> list[Span]:
+        """Non-overlapping detections, in order."""
+        ...
 
 
 @dataclass
@@ -81,7 +89,7 @@ def _overlaps(a: Span, b: Span) -> bool:
 
 
 def score_corpus(
-    records: list[dict[str, Any]], redactor: Redactor
+    records: list[dict[str, Any]], redactor: SpanFinder
 ) -> tuple[dict[str, TypeScore], list[dict[str, Any]]]:
     """Per-type scores over ``records`` and the list of errors (misses and false positives)."""
     scores = {t: TypeScore() for t in GOLD_TYPES.values()}
