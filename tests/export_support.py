@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,18 @@ def register_prompts(settings: Settings, folder: Path) -> None:
             register_version(con, yaml.safe_load(path.read_text("utf-8")), source_file=str(path))
 
 
-def sample_project(root: Path, *, days: int = 3, users: int = 300, **overrides: Any) -> Settings:
-    """A sample project with its logs ingested and its prompts registered."""
+def sample_project(
+    root: Path, *, days: int = 3, users: int = 300, keep_evalsets: bool = False, **overrides: Any
+) -> Settings:
+    """A sample project with its logs ingested and its prompts registered.
+
+    The example eval sets are removed unless ``keep_evalsets``: they are written from the same
+    questions and tickets as the sample traffic, so the leakage guard would (rightly) drop
+    every sample example, and tests of everything else need examples to look at.
+    """
     write_sample_data(root, SampleSpec(days=days, users=users))
+    if not keep_evalsets:
+        shutil.rmtree(root / "evalsets", ignore_errors=True)
     settings = load_settings(db=root / "flywheel.duckdb", project_dir=root, **overrides)
     ingest_paths(settings, [root / "landing"])
     register_prompts(settings, root / "prompts")
