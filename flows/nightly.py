@@ -14,6 +14,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
+from flows.export import export_flow
 from flows.ingest import ingest_flow
 from tasks.config import load_settings
 
@@ -52,7 +53,12 @@ def nightly_flywheel(
         lambda: ingest_flow(paths=[str(settings.landing)], db_path=db, project_dir=proj)
         if settings.landing.exists() else {"note": f"no landing folder at {settings.landing}"},
     )
-    summary = {"run_date": night.isoformat(), "steps": steps, "ingest": ingest,
+    export = _step(
+        steps, "export",
+        lambda: export_flow(out_dir=str(settings.project_dir / "exports" / night.isoformat()),
+                            db_path=db, project_dir=proj, until=night.isoformat()),
+    )
+    summary = {"run_date": night.isoformat(), "steps": steps, "ingest": ingest, "export": export,
                "failed": [s["step"] for s in steps if s["status"] == "failed"]}
     create_markdown_artifact(
         key="nightly-summary",

@@ -13,6 +13,8 @@ Environment variables (every one flywheel reads):
 
 ``flywheel.toml`` in the project folder may set any field of :class:`Settings` at the top level
 and a ``[prices]`` table: ``"model-name" = {input = 0.15, output = 0.60}`` in USD per 1M tokens.
+An ``[export]`` table sets :class:`ExportSettings` (with an ``[export.token_limits]`` table of
+model → tokens per example) and a ``[redact]`` table sets :class:`RedactSettings`.
 """
 
 from __future__ import annotations
@@ -38,6 +40,43 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
 }
 
 
+# Tokens per fine-tuning example (OpenAI's training-example context length). A model is matched
+# by its longest prefix here; an unknown model gets the data-preparation guide's 4,096.
+DEFAULT_TOKEN_LIMITS: dict[str, int] = {
+    "gpt-4o-mini": 65536,
+    "gpt-4o": 65536,
+    "gpt-3.5-turbo": 16385,
+    "gpt-3.5-turbo-0613": 4096,
+}
+FALLBACK_TOKEN_LIMIT = 4096
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    """Fine-tuning, preference and hard-example exports (``[export]`` in flywheel.toml)."""
+
+    model: str = "gpt-4o-mini"  # the model to fine-tune: its tokenizer and example limit apply
+    token_limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_TOKEN_LIMITS))
+    validation_share: float = 0.1  # share of examples in validation.jsonl (by example hash)
+    include_rated: bool = False  # also export uncorrected outputs rated >= 4 or thumbed up
+    leakage_threshold: float = 90.0  # rapidfuzz similarity 0-100 that counts as an eval case
+    hard_examples_per_prompt: int = 50
+
+    def token_limit(self, model: str | None = None) -> int:
+        """The example token limit for ``model`` (default: the export model)."""
+        name = model or self.model
+        matches = [m for m in self.token_limits if name == m or name.startswith(m + "-")]
+        return self.token_limits[max(matches, key=len)] if matches else FALLBACK_TOKEN_LIMIT
+
+
+@dataclass(frozen=True)
+class RedactSettings:
+    """PII and secret redaction (``[redact]`` in flywheel.toml); see tasks/redact.py."""
+
+    types: tuple[str, ...] | None = None  # None: every type tasks.redact knows
+    allow: tuple[str, ...] = ()  # values never redacted (case-insensitive exact match)
+
+
 @dataclass(frozen=True)
 class Settings:
     """The resolved configuration of one run. Pass it (or its paths) down; never re-read env."""
@@ -51,6 +90,8 @@ class Settings:
     ingest_batch_bytes: int = 256 * 1024 * 1024
     landing_dir: Path | None = None
     prices: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
+    export: ExportSettings = field(default_factory=ExportSettings)
+    redact: RedactSettings = field(default_factory=RedactSettings)
 
     @property
     def landing(self) -> Path:
@@ -63,6 +104,43 @@ class Settings:
 
 
 _SCALARS = {"db_lock_timeout_s": float, "reject_raw_max_chars": int, "ingest_batch_bytes": int}
+_EXPORT_SCALARS = {"model": str, "validation_share": float, "include_rated": bool,
+                   "leakage_threshold": float, "hard_examples_per_prompt": int}
+
+
+def _export_from_toml(path: Path, table: Any) -> ExportSettings:
+    if not isinstance(table, dict):
+        raise UsageError(f"{path}: [export] must be a table")
+    unknown = set(table) - {*_EXPORT_SCALARS, "token_limits"}
+    if unknown:
+        raise UsageError(f"{path}: unknown [export] setting(s): {', '.join(sorted(unknown))}")
+    values: dict[str, Any] = {}
+    try:
+        for key, kind in _EXPORT_SCALARS.items():
+            if key in table:
+                if kind is bool and not isinstance(table[key], bool):
+                    raise ValueError(f"{key} must be true or false")
+                values[key] = kind(table[key])
+        limits = {**DEFAULT_TOKEN_LIMITS,
+                  **{str(m): int(n) for m, n in table.get("token_limits", {}).items()}}
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise UsageError(f"{path}: [export]: {exc}") from None
+    settings = ExportSettings(token_limits=limits, **values)
+    if not 0.0 <= settings.validation_share < 1.0:
+        raise UsageError(f"{path}: [export] validation_share must be in [0, 1)")
+    if not 0.0 < settings.leakage_threshold <= 100.0:
+        raise UsageError(f"{path}: [export] leakage_threshold must be in (0, 100]")
+    return settings
+
+
+def _redact_from_toml(path: Path, table: Any) -> RedactSettings:
+    if not isinstance(table, dict) or set(table) - {"types", "allow"}:
+        raise UsageError(f"{path}: [redact] takes only `types` and `allow` (lists of strings)")
+    types = table.get("types")
+    return RedactSettings(
+        types=tuple(str(t).upper() for t in types) if types is not None else None,
+        allow=tuple(str(a) for a in table.get("allow", ())),
+    )
 
 
 def _from_toml(project_dir: Path) -> dict[str, Any]:
@@ -87,6 +165,10 @@ def _from_toml(project_dir: Path) -> dict[str, Any]:
             out[key] = _SCALARS[key](value)
         elif key == "landing_dir":
             out[key] = (project_dir / value).resolve()
+        elif key == "export":
+            out[key] = _export_from_toml(path, value)
+        elif key == "redact":
+            out[key] = _redact_from_toml(path, value)
     return out
 
 

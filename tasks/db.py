@@ -70,7 +70,11 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def migrate(con: duckdb.DuckDBPyConnection, db_path: Path) -> int:
-    """Bring the database to the latest schema version; refuse a file from a newer version."""
+    """Apply every migration the database lacks, in order; refuse a file from a newer version.
+
+    Any missing version is applied, not only those above the highest one recorded, so a file
+    created while migrations were added out of order still ends up complete.
+    """
     current = schema_version(con)
     latest = latest_version()
     if current > latest:
@@ -78,8 +82,9 @@ def migrate(con: duckdb.DuckDBPyConnection, db_path: Path) -> int:
             f"{db_path} has schema version {current}, newer than this flywheel supports "
             f"({latest}). Upgrade flywheel, or point --db at another file."
         )
+    applied = {int(row[0]) for row in run(con, "schema/applied_versions").fetchall()}
     for version, path in migrations():
-        if version <= current:
+        if version in applied:
             continue
         with transaction(con):
             con.execute(path.read_text(encoding="utf-8"))

@@ -1,0 +1,119 @@
+"""``export preferences``: (original output, corrected output) pairs in OpenAI's preference
+fine-tuning format (CONTRACTS §5), with the same rebuild, redaction, validation, dedup and
+leakage guard as the fine-tuning export. A pair whose two outputs are equal after normalization
+(whitespace and case) teaches nothing and is skipped.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from tasks.config import Settings
+from tasks.db import connect
+from tasks.export.common import (
+    TRAINING_DROPS,
+    Deduplicator,
+    Drops,
+    Tools,
+    date_range,
+    output_dir,
+    prompt_versions,
+)
+from tasks.export.finetune import count_invalid, redact_messages, summary_of, user_texts
+from tasks.export.output import record_run, write_export
+from tasks.export.select import Candidate, Window, training_candidates
+from tasks.export.text import exact_key, normalize, normalized_messages_key
+from tasks.export.validate import ExampleReport, summarize
+
+PREFERENCES = "preferences.jsonl"
+LAYOUT = {**TRAINING_DROPS, "no_original_output": None, "equal_after_normalization": None}
+
+
+def _check_pair(
+    tools: Tools, messages: list[dict[str, Any]], preferred: str, rejected: str
+) -> ExampleReport:
+    """Both completions must make a valid chat example; the longer one decides the length."""
+    def check(answer: str) -> ExampleReport:
+        return tools.validator.check(
+            {"messages": [*messages, {"role": "assistant", "content": answer}]})
+
+    first, second = check(preferred), check(rejected)
+    if not second.valid:
+        first.errors = list(dict.fromkeys([*first.errors, *second.errors]))
+    if (second.tokens or 0) > (first.tokens or 0):
+        first.tokens = second.tokens
+    return first
+
+
+def export_preferences(
+    settings: Settings, out: str | Path, window: Window | None = None
+) -> dict[str, Any]:
+    """Write preferences.jsonl and manifest.json into ``out``; returns the summary."""
+    window = window or Window()
+    out_dir = output_dir(out)
+    tools = Tools.from_settings(settings)
+    with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
+        candidates, not_rebuildable = training_candidates(con, window, include_rated=False)
+    drops = Drops(LAYOUT)
+    for reason, n in sorted(not_rebuildable.items()):
+        drops.add("not_rebuildable", reason, n=n)
+    dedup = Deduplicator()
+    redactions: Counter[str] = Counter()
+    kept: list[tuple[Candidate, dict[str, Any], ExampleReport]] = []
+    for candidate in candidates:
+        if not candidate.output:
+            drops.add("no_original_output")
+            continue
+        tally: dict[str, int] = {}
+        messages = redact_messages(candidate.messages or [], tools, tally)
+        preferred = tools.redactor.redact(candidate.target, tally)
+        rejected = tools.redactor.redact(candidate.output, tally)
+        if normalize(preferred) == normalize(rejected):
+            drops.add("equal_after_normalization")
+            continue
+        report = _check_pair(tools, messages, preferred, rejected)
+        if not report.valid:
+            count_invalid(drops, report)
+            continue
+        record = {
+            "input": {"messages": messages},
+            "preferred_output": [{"role": "assistant", "content": preferred}],
+            "non_preferred_output": [{"role": "assistant", "content": rejected}],
+        }
+        normalized = normalized_messages_key(
+            [*messages, {"role": "assistant", "content": preferred},
+             {"role": "assistant", "content": rejected}])
+        duplicate = dedup.duplicate_of(exact_key(record), normalized)
+        if duplicate:
+            drops.add("duplicate", duplicate)
+            continue
+        leak = tools.guard.check(user_texts(candidate, messages, tools))
+        if leak:
+            drops.add("in_evalset", leak.kind)
+            drops.evalset_cases.add(leak.case)
+            continue
+        kept.append((candidate, record, report))
+        redactions.update(tally)
+
+    stats = summarize([r for *_, r in kept], tools.validator.token_limit)
+    manifest = {
+        "kind": "preferences",
+        "format": "openai-preference-fine-tuning",
+        "examples": len(kept),
+        "candidates": len(candidates) + sum(not_rebuildable.values()),
+        "date_range": date_range(c.feedback_ts for c, *_ in kept),
+        "request_date_range": date_range(c.request_ts for c, *_ in kept),
+        "prompt_versions": prompt_versions((c.prompt_name, c.prompt_hash) for c, *_ in kept),
+        "filters": tools.filters(settings, window.describe()),
+        "dropped": drops.to_dict(),
+        "dropped_total": drops.total,
+        "evalset_cases_matched": sorted(drops.evalset_cases),
+        "redactions": dict(sorted(redactions.items())),
+        "warnings": stats["warnings"],
+        "distributions": stats["distributions"],
+    }
+    manifest = write_export(out_dir, {PREFERENCES: [r for _, r, _ in kept]}, manifest)
+    ledger = record_run(settings, "preferences", out_dir, manifest, drops.total)
+    return summary_of("preferences", out_dir, manifest, ledger)
