@@ -15,6 +15,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from flows.ingest import ingest_flow
+from flows.prompts_sync import prompts_sync_flow
 from tasks.config import load_settings
 
 
@@ -52,7 +53,13 @@ def nightly_flywheel(
         lambda: ingest_flow(paths=[str(settings.landing)], db_path=db, project_dir=proj)
         if settings.landing.exists() else {"note": f"no landing folder at {settings.landing}"},
     )
-    summary = {"run_date": night.isoformat(), "steps": steps, "ingest": ingest,
+    prompts_dir = settings.dir("prompts")
+    prompts = _step(
+        steps, "prompts-sync",
+        lambda: prompts_sync_flow(db_path=db, project_dir=proj)
+        if prompts_dir.is_dir() else {"note": f"no prompts folder at {prompts_dir}"},
+    )
+    summary = {"run_date": night.isoformat(), "steps": steps, "ingest": ingest, "prompts": prompts,
                "failed": [s["step"] for s in steps if s["status"] == "failed"]}
     create_markdown_artifact(
         key="nightly-summary",

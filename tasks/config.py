@@ -8,6 +8,7 @@ Environment variables (every one flywheel reads):
 | ``FLYWHEEL_PROJECT_DIR`` | folder holding prompts/, experiments/, evalsets/, reports/| current directory    |
 | ``FLYWHEEL_DB_TIMEOUT``  | seconds a writer waits for the DuckDB file lock           | ``30``               |
 | ``FLYWHEEL_LANDING_DIR`` | folder the nightly run ingests                            | ``<project>/landing``|
+| ``FLYWHEEL_PROMPT_CACHE_TTL`` | seconds the prompt API (tasks.registry.api) caches a label | 30 |
 | ``OPENAI_BASE_URL``      | OpenAI-compatible endpoint for offline evals              | OpenAI's             |
 | ``OPENAI_API_KEY``       | its key (never logged)                                    | none                 |
 
@@ -48,6 +49,8 @@ class Settings:
     # Raw text of a rejected line is kept up to this many characters (the rest is cut, noted).
     reject_raw_max_chars: int = 8192
     landing_dir: Path | None = None
+    # The prompt API (tasks.registry.api) re-resolves NAME@LABEL after this many seconds.
+    prompt_cache_ttl_s: float = 30.0
     prices: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
 
     @property
@@ -60,7 +63,7 @@ class Settings:
         return self.project_dir / name
 
 
-_SCALARS = {"db_lock_timeout_s": float, "reject_raw_max_chars": int}
+_SCALARS = {"db_lock_timeout_s": float, "reject_raw_max_chars": int, "prompt_cache_ttl_s": float}
 
 
 def _from_toml(project_dir: Path) -> dict[str, Any]:
@@ -101,6 +104,13 @@ def load_settings(
     settings = replace(settings, prices=prices, **toml_values)
     if "FLYWHEEL_DB_TIMEOUT" in env:
         settings = replace(settings, db_lock_timeout_s=float(env["FLYWHEEL_DB_TIMEOUT"]))
+    if env.get("FLYWHEEL_PROMPT_CACHE_TTL"):
+        try:
+            ttl = float(env["FLYWHEEL_PROMPT_CACHE_TTL"])
+        except ValueError:
+            raise UsageError("FLYWHEEL_PROMPT_CACHE_TTL: expected seconds, got "
+                             f"{env['FLYWHEEL_PROMPT_CACHE_TTL']!r}") from None
+        settings = replace(settings, prompt_cache_ttl_s=ttl)
     if env.get("FLYWHEEL_LANDING_DIR"):
         settings = replace(settings, landing_dir=Path(env["FLYWHEEL_LANDING_DIR"]).resolve())
     given = {k: v for k, v in overrides.items() if v is not None}
