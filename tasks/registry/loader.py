@@ -162,18 +162,22 @@ class _Checker:
         where = self.line_of(path) if line is ... else line
         self.problems.append(Problem(self.display, where, _key_text(path) or None, message))
 
-    def string(self, value: Any, path: Path_, *, required: bool = False) -> bool:
+    def string(
+        self, value: Any, path: Path_, *, required: bool = False, blank_ok: bool = False
+    ) -> bool:
+        """Check a string; ``required``: not null and not empty (nor blank, unless blank_ok)."""
         if value is None and not required:
             return True
         if not isinstance(value, str):
             self.add(path, f"expected a string, got {_kind(value)}")
             return False
-        if required and not value.strip():
+        if required and not (value if blank_ok else value.strip()):
             self.add(path, "must not be empty")
             return False
         return True
 
-    def string_list(self, value: Any, path: Path_) -> bool:
+    def string_list(self, value: Any, path: Path_, *, blank_ok: bool = False) -> bool:
+        """Check a list of non-empty strings (null is allowed)."""
         if value is None:
             return True
         if not isinstance(value, list):
@@ -181,7 +185,7 @@ class _Checker:
             return False
         ok = True
         for i, item in enumerate(value):
-            ok = self.string(item, (*path, i), required=True) and ok
+            ok = self.string(item, (*path, i), required=True, blank_ok=blank_ok) and ok
         return ok
 
 
@@ -246,6 +250,8 @@ def _parse(text: str, display: str) -> tuple[Any, dict[Path_, int], dict[Path_, 
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = ": ".join(str(p) for p in (exc.context, exc.problem) if p) or str(exc)
+        if exc.context_mark and line and exc.context_mark.line + 1 != line:
+            problem += f" (the construct began on line {exc.context_mark.line + 1})"
         raise PromptFileError(
             [Problem(display, line, None, f"not valid YAML: {problem}")]
         ) from None
@@ -290,8 +296,9 @@ def _check_params(check: _Checker, params: Any) -> None:
             _check_number(check, key, value, path)
         elif key == "stop":
             if isinstance(value, str):
+                check.string(value, path, required=True, blank_ok=True)
                 continue
-            if (check.string_list(value, path) and isinstance(value, list)
+            if (check.string_list(value, path, blank_ok=True) and isinstance(value, list)
                     and len(value) > MAX_STOP_SEQUENCES):
                 check.add(path, f"at most {MAX_STOP_SEQUENCES} stop sequences, got {len(value)}")
         elif key == "response_format":

@@ -75,6 +75,8 @@ def _version(row: Mapping[str, Any]) -> PromptVersion:
 
 def _did_you_mean(word: str, options: list[str]) -> str:
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if not close:  # an abbreviation: 'prod' for 'production'
+        close = [o for o in options if o.startswith(word)][:1] if word else []
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
