@@ -177,8 +177,7 @@ def diff(
     ref_b: Annotated[str, typer.Argument(help="The new version (REF).")],
     as_json: JsonOption = False,
 ) -> None:
-    """Unified diff of two versions' canonical content (model, params, system, few-shot,
-    template)."""
+    """Unified diff of two versions' canonical content (model, params, system, few-shot, ...)."""
     with _registry(settings_of(ctx)) as con:
         result = diff_versions(con, ref_a, ref_b)
     emit(result, as_json, lambda r: r["diff"] if not r["identical"]

@@ -75,7 +75,8 @@ class PromptFileError(UsageError):
     """A prompt file failed validation (exit 2). ``problems`` lists every problem found."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = list(problems)
+        # In file order; problems without a line (a missing key) last.
+        self.problems = sorted(problems, key=lambda p: (p.line is None, p.line or 0))
         super().__init__("; ".join(str(p) for p in self.problems))
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import shutil
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from tasks.db import connect
+from tasks.db import connect, run
 from tasks.errors import FlywheelError, UsageError
 from tasks.registry.labels import history, promote, rollback
 from tasks.registry.store import resolve
@@ -252,3 +253,21 @@ def test_racing_promotions_from_two_connections_never_tear_the_label(
         assert move.from_hash == previous
         previous = move.to_hash
     assert final == previous
+
+
+def test_an_ambiguous_prefix_lists_every_candidate(db_path: Path) -> None:
+    now = datetime.now(UTC)
+    with connect(db_path) as con:
+        for name, digit in (("one", "1"), ("two", "2")):
+            digest = "abcdef" + digit * 58
+            run(con, "registry/version_insert", {"hash": digest, "name": name, "content": "{}",
+                                                 "metadata": "{}", "now": now})
+            run(con, "registry/name_insert", {"name": name, "hash": digest, "source_file": None,
+                                              "now": now})
+        with pytest.raises(UsageError) as info:
+            resolve(con, "ABCDEF")
+        assert str(info.value) == (
+            "ambiguous prompt reference 'ABCDEF': candidates: one:abcdef111111, two:abcdef222222 "
+            "(give more hex characters)")
+        assert resolve(con, "two:abcdef").name == "two"  # the name singles one out
+        assert resolve(con, "abcdef2").name == "two"
