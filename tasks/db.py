@@ -123,15 +123,19 @@ def _open(db_path: Path, timeout_s: float, read_only: bool = False) -> duckdb.Du
 
 
 def _check_schema_read_only(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
+    """A read-only connection cannot migrate: the file must have exactly this code's schema."""
     try:
-        current = int(run(con, "schema/current_version").fetchone()[0])
+        applied = {int(row[0]) for row in run(con, "schema/applied_versions").fetchall()}
     except duckdb.CatalogException:
-        current = 0
-    if current != latest_version():
+        applied = set()
+    expected = {version for version, _ in migrations()}
+    if applied != expected:
+        missing = ", ".join(str(v) for v in sorted(expected - applied)) or "none"
+        unknown = ", ".join(str(v) for v in sorted(applied - expected)) or "none"
         raise SchemaVersionError(
-            f"{db_path} has schema version {current}, this flywheel reads version "
-            f"{latest_version()}; run any writing flywheel command (e.g. `flywheel prompts sync`) "
-            "with a matching flywheel first."
+            f"{db_path} is not at this flywheel's schema (missing migrations: {missing}; "
+            f"unknown: {unknown}); run a writing flywheel command such as "
+            "`flywheel prompts sync` with a matching flywheel first."
         )
 
 

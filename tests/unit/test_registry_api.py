@@ -157,3 +157,10 @@ def test_the_module_functions_use_the_configured_database(
     assert api.default_registry().ttl_s == 7
     assert api.render("summarizer@production", {"text": "T"})[-1]["content"].endswith("\nT")
     api.refresh()
+
+
+def test_a_file_missing_a_migration_is_refused_read_only(registered: Path) -> None:
+    with connect(registered) as con:
+        con.execute("DELETE FROM schema_version WHERE version = 3")
+    with pytest.raises(FlywheelError, match=r"missing migrations: 3; unknown: none"):
+        PromptRegistry(registered).get("summarizer@production")
