@@ -16,6 +16,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.export import export_flow
 from flows.ingest import ingest_flow
+from flows.prompts_sync import prompts_sync_flow
 from tasks.config import load_settings
 
 
@@ -53,12 +54,19 @@ def nightly_flywheel(
         lambda: ingest_flow(paths=[str(settings.landing)], db_path=db, project_dir=proj)
         if settings.landing.exists() else {"note": f"no landing folder at {settings.landing}"},
     )
+    prompts_dir = settings.dir("prompts")
+    prompts = _step(
+        steps, "prompts-sync",
+        lambda: prompts_sync_flow(db_path=db, project_dir=proj)
+        if prompts_dir.is_dir() else {"note": f"no prompts folder at {prompts_dir}"},
+    )
     export = _step(
         steps, "export",
         lambda: export_flow(out_dir=str(settings.project_dir / "exports" / night.isoformat()),
                             db_path=db, project_dir=proj, until=night.isoformat()),
     )
-    summary = {"run_date": night.isoformat(), "steps": steps, "ingest": ingest, "export": export,
+    summary = {"run_date": night.isoformat(), "steps": steps, "ingest": ingest, "prompts": prompts,
+               "export": export,
                "failed": [s["step"] for s in steps if s["status"] == "failed"]}
     create_markdown_artifact(
         key="nightly-summary",

@@ -8,6 +8,7 @@ Environment variables (every one flywheel reads):
 | ``FLYWHEEL_PROJECT_DIR`` | folder holding prompts/, experiments/, evalsets/, reports/| current directory    |
 | ``FLYWHEEL_DB_TIMEOUT``  | seconds a writer waits for the DuckDB file lock           | ``30``               |
 | ``FLYWHEEL_LANDING_DIR`` | folder the nightly run ingests                            | ``<project>/landing``|
+| ``FLYWHEEL_PROMPT_CACHE_TTL`` | seconds the prompt API (tasks.registry.api) caches a label | 30 |
 | ``OPENAI_BASE_URL``      | OpenAI-compatible endpoint for offline evals              | OpenAI's             |
 | ``OPENAI_API_KEY``       | its key (never logged)                                    | none                 |
 
@@ -89,6 +90,8 @@ class Settings:
     # JSONL files of one kind are read together up to this many bytes (memory vs. speed).
     ingest_batch_bytes: int = 256 * 1024 * 1024
     landing_dir: Path | None = None
+    # The prompt API (tasks.registry.api) re-resolves NAME@LABEL after this many seconds.
+    prompt_cache_ttl_s: float = 30.0
     prices: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
     export: ExportSettings = field(default_factory=ExportSettings)
     redact: RedactSettings = field(default_factory=RedactSettings)
@@ -103,7 +106,8 @@ class Settings:
         return self.project_dir / name
 
 
-_SCALARS = {"db_lock_timeout_s": float, "reject_raw_max_chars": int, "ingest_batch_bytes": int}
+_SCALARS = {"db_lock_timeout_s": float, "reject_raw_max_chars": int, "ingest_batch_bytes": int,
+            "prompt_cache_ttl_s": float}
 _EXPORT_SCALARS = {"model": str, "validation_share": float, "include_rated": bool,
                    "leakage_threshold": float, "hard_examples_per_prompt": int}
 
@@ -185,6 +189,13 @@ def load_settings(
     settings = replace(settings, prices=prices, **toml_values)
     if "FLYWHEEL_DB_TIMEOUT" in env:
         settings = replace(settings, db_lock_timeout_s=float(env["FLYWHEEL_DB_TIMEOUT"]))
+    if env.get("FLYWHEEL_PROMPT_CACHE_TTL"):
+        try:
+            ttl = float(env["FLYWHEEL_PROMPT_CACHE_TTL"])
+        except ValueError:
+            raise UsageError("FLYWHEEL_PROMPT_CACHE_TTL: expected seconds, got "
+                             f"{env['FLYWHEEL_PROMPT_CACHE_TTL']!r}") from None
+        settings = replace(settings, prompt_cache_ttl_s=ttl)
     if env.get("FLYWHEEL_LANDING_DIR"):
         settings = replace(settings, landing_dir=Path(env["FLYWHEEL_LANDING_DIR"]).resolve())
     given = {k: v for k, v in overrides.items() if v is not None}

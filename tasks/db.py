@@ -104,12 +104,12 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.commit()
 
 
-def _open(db_path: Path, timeout_s: float) -> duckdb.DuckDBPyConnection:
+def _open(db_path: Path, timeout_s: float, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + timeout_s
     delay = 0.05
     while True:
         try:
-            return duckdb.connect(str(db_path))
+            return duckdb.connect(str(db_path), read_only=read_only)
         except duckdb.IOException as exc:
             message = str(exc)
             if "lock" not in message.lower():
@@ -127,19 +127,45 @@ def _open(db_path: Path, timeout_s: float) -> duckdb.DuckDBPyConnection:
             raise FlywheelError(f"cannot open database {db_path}: {exc}") from None
 
 
+def _check_schema_read_only(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
+    """A read-only connection cannot migrate: the file must have exactly this code's schema."""
+    try:
+        applied = {int(row[0]) for row in run(con, "schema/applied_versions").fetchall()}
+    except duckdb.CatalogException:
+        applied = set()
+    expected = {version for version, _ in migrations()}
+    if applied != expected:
+        missing = ", ".join(str(v) for v in sorted(expected - applied)) or "none"
+        unknown = ", ".join(str(v) for v in sorted(applied - expected)) or "none"
+        raise SchemaVersionError(
+            f"{db_path} is not at this flywheel's schema (missing migrations: {missing}; "
+            f"unknown: {unknown}); run a writing flywheel command such as "
+            "`flywheel prompts sync` with a matching flywheel first."
+        )
+
+
 @contextmanager
-def connect(db_path: str | Path, *, timeout_s: float = 30.0) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(
+    db_path: str | Path, *, timeout_s: float = 30.0, read_only: bool = False
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the DuckDB file (creating and migrating it as needed) for one unit of work.
 
     A second writing process waits up to ``timeout_s`` for the lock, then fails with
-    :class:`DatabaseBusyError` naming the file.
+    :class:`DatabaseBusyError` naming the file. ``read_only=True`` opens an existing file without
+    migrating it (several read-only processes may share it, but none while a writer holds it).
     """
     path = Path(db_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = _open(path, timeout_s)
+    if read_only and not path.is_file():
+        raise FlywheelError(f"no database at {path}: run `flywheel prompts sync` to create it")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = _open(path, timeout_s, read_only)
     try:
         con.execute("SET TimeZone = 'UTC'")
-        migrate(con, path)
+        if read_only:
+            _check_schema_read_only(con, path)
+        else:
+            migrate(con, path)
         yield con
     finally:
         con.close()

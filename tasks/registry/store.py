@@ -6,6 +6,7 @@ characters), or ``HASH`` alone (>= 6 hex characters).
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -21,6 +22,7 @@ from tasks.registry.hashing import SHORT_HASH_LEN, canonical_content, canonical_
 
 _HEX = re.compile(r"^[0-9a-f]{6,64}$")
 MIN_PREFIX = 6
+MAX_CANDIDATES = 10  # versions listed in an error message
 
 
 @dataclass(frozen=True)
@@ -71,28 +73,79 @@ def _version(row: Mapping[str, Any]) -> PromptVersion:
     )
 
 
+def _did_you_mean(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if not close:  # an abbreviation: 'prod' for 'production'
+        close = [o for o in options if o.startswith(word)][:1] if word else []
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def known_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every prompt name with a registered version, sorted."""
+    return [r["name"] for r in fetch_dicts(con, "registry/names")]
+
+
+def require_name(con: duckdb.DuckDBPyConnection, name: str, ref: str | None = None) -> None:
+    """:class:`UsageError` listing the known names unless ``name`` has a registered version."""
+    names = known_names(con)
+    if name in names:
+        return
+    what = f"unknown prompt reference {ref!r}: " if ref else ""
+    listed = ", ".join(names) if names else "none (run `flywheel prompts sync`)"
+    raise UsageError(
+        f"{what}unknown prompt name {name!r}{_did_you_mean(name, names)}; known names: {listed}"
+    )
+
+
+def _version_candidates(con: duckdb.DuckDBPyConnection, name: str | None) -> str:
+    if name is not None:
+        rows = fetch_dicts(con, "registry/versions_of_name",
+                           {"name": name, "limit": MAX_CANDIDATES})
+        shown = [f"{name}:{r['hash'][:SHORT_HASH_LEN]}"
+                 + (f" ({', '.join(r['labels'])})" if r["labels"] else "") for r in rows]
+        return f"versions of {name!r}: {', '.join(shown) or 'none'}"
+    rows = fetch_dicts(con, "registry/recent_versions", {"limit": MAX_CANDIDATES})
+    shown = [f"{r['name']}:{r['hash'][:SHORT_HASH_LEN]}" for r in rows]
+    return f"recently registered: {', '.join(shown) or 'none (run `flywheel prompts sync`)'}"
+
+
 def resolve(con: duckdb.DuckDBPyConnection, ref: str) -> PromptVersion:
     """The version a REF names; :class:`UsageError` (listing candidates) if unknown or ambiguous."""
     ref = ref.strip()
+    if not ref:
+        raise UsageError("empty prompt reference: use NAME@LABEL, NAME:HASH or HASH")
     if "@" in ref:
         name, label = ref.split("@", 1)
+        if not name or not label:
+            raise UsageError(f"bad prompt reference {ref!r}: NAME@LABEL needs both parts")
         rows = fetch_dicts(con, "registry/label_get", {"name": name, "label": label})
         if rows:
             return _version(rows[0])
-        labels = fetch_dicts(con, "registry/labels_of_name", {"name": name})
-        known = ", ".join(f"{name}@{r['label']}" for r in labels) or "none"
-        raise UsageError(f"unknown prompt reference {ref!r}: labels of {name!r}: {known}")
+        require_name(con, name, ref)
+        labels = [r["label"] for r in fetch_dicts(con, "registry/labels_of_name", {"name": name})]
+        known = ", ".join(f"{name}@{label}" for label in labels) or "none yet"
+        raise UsageError(
+            f"unknown prompt reference {ref!r}: {name!r} has no label {label!r}"
+            f"{_did_you_mean(label, labels)}; its labels: {known}"
+        )
     name, prefix = ref.split(":", 1) if ":" in ref else (None, ref)
     prefix = prefix.lower()
-    if not _HEX.match(prefix):
+    if not _HEX.match(prefix) or name == "":
         raise UsageError(
             f"bad prompt reference {ref!r}: use NAME@LABEL, NAME:HASH or HASH "
             f"(at least {MIN_PREFIX} hex characters)"
         )
+    if name is not None:
+        require_name(con, name, ref)
     rows = fetch_dicts(con, "registry/version_by_prefix", {"prefix": prefix, "name": name})
     if len(rows) == 1:
         return _version(rows[0])
     if not rows:
-        raise UsageError(f"unknown prompt reference {ref!r}: no registered version matches")
+        raise UsageError(
+            f"unknown prompt reference {ref!r}: no registered version matches; "
+            f"{_version_candidates(con, name)}"
+        )
     candidates = ", ".join(f"{r['name']}:{r['hash'][:SHORT_HASH_LEN]}" for r in rows)
-    raise UsageError(f"ambiguous prompt reference {ref!r}: candidates: {candidates}")
+    raise UsageError(
+        f"ambiguous prompt reference {ref!r}: candidates: {candidates} (give more hex characters)"
+    )

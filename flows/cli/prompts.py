@@ -1,0 +1,280 @@
+"""``flywheel prompts …``: the prompt registry (CONTRACTS §1, §3; docs/registry.md).
+
+Read-only commands and ``hash`` call task functions directly (fast); ``sync``, ``register``,
+``promote`` and ``rollback`` run their Prefect flows, after a quick check of their arguments so
+that a typo fails at once (exit 2) instead of after the flow starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import duckdb
+import typer
+
+from flows.cli.common import JsonOption, app, emit, settings_of
+from tasks.config import Settings
+from tasks.db import connect
+from tasks.errors import UsageError
+from tasks.registry.catalog import content_lines, diff_versions, list_prompts, short, show
+from tasks.registry.hashing import canonical_json
+from tasks.registry.labels import (
+    DEFAULT_LABEL,
+    check_label,
+    history,
+    resolve_for_name,
+    rollback_target,
+)
+from tasks.registry.links import describe_links, link_report
+from tasks.registry.loader import load_prompt_file
+from tasks.registry.sync import PromptSyncError, folder_files
+
+prompts_app = typer.Typer(
+    name="prompts", no_args_is_help=True,
+    help="The prompt registry: content-addressed versions, labels, promotion, rollback, history. "
+    "REF: NAME@LABEL, NAME:HASH (a unique prefix of >= 6 hex characters) or HASH.",
+)
+app.add_typer(prompts_app, name="prompts")
+
+LabelOption = Annotated[str, typer.Option("--label", help="The label to move.")]
+ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why (kept in the history).")]
+ByOption = Annotated[str | None, typer.Option("--by", help="Who (default: $USER).")]
+
+
+@contextmanager
+def _registry(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to an existing store (a mistyped --db must not create an empty one)."""
+    if not settings.db_path.is_file():
+        raise UsageError(f"no database at {settings.db_path}: run `flywheel prompts sync` first "
+                         "(or pass --db)")
+    with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
+        yield con
+
+
+def _sync_human(summary: dict[str, Any]) -> str:
+    lines = [f"{summary['files_seen']} prompt file(s): {len(summary['registered'])} new "
+             f"version(s), {len(summary['unchanged'])} already registered, "
+             f"{summary['files_invalid']} invalid"]
+    lines += [f"  new      {r['name']}:{short(r['hash'])}  {r['file']}"
+              for r in summary["registered"]]
+    lines += [f"  label    {r['name']}@{r['label']} -> {short(r['hash'])} (declared in {r['file']})"
+              for r in summary["labels_created"]]
+    lines += [f"  kept     {r['name']}@{r['label']} stays at {short(r['current_hash'])} "
+              f"({r['file']} declares {short(r['hash'])}; labels move by promote/rollback)"
+              for r in summary["labels_kept"] if not r["declared_is_current"]]
+    lines += [f"  invalid  {e['file']}{':' + str(e['line']) if e['line'] else ''}: "
+              f"{e['key'] + ': ' if e['key'] else ''}{e['message']}" for e in summary["errors"]]
+    links = summary.get("links")
+    if links and links["requests"]:
+        lines.append(describe_links(links))
+    return "\n".join(lines)
+
+
+def _run_sync(settings: Settings, as_json: bool, **kwargs: Any) -> None:
+    from flows.prompts_sync import prompts_sync_flow
+
+    try:
+        summary = prompts_sync_flow(db_path=str(settings.db_path),
+                                    project_dir=str(settings.project_dir), **kwargs)
+    except PromptSyncError as exc:
+        emit(exc.summary, as_json, _sync_human)
+        raise
+    emit(summary, as_json, _sync_human)
+
+
+@prompts_app.command("sync")
+def sync(
+    ctx: typer.Context,
+    folder: Annotated[Path | None, typer.Argument(
+        help="Folder of prompt files (default: the project's prompts/).")] = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Register every prompt file of a folder (idempotent); place labels the files declare."""
+    settings = settings_of(ctx)
+    folder = (folder or settings.dir("prompts")).resolve()
+    folder_files(folder)  # a missing folder is a usage error before the flow starts
+    _run_sync(settings, as_json, folder=str(folder), by=by)
+
+
+@prompts_app.command("register")
+def register(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="One prompt file (YAML).")],
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Register one prompt file (and place the labels it declares, if they do not exist)."""
+    settings = settings_of(ctx)
+    load_prompt_file(file, base=settings.project_dir)  # a bad file fails here: exit 2
+    _run_sync(settings, as_json, files=[str(file.resolve())], by=by)
+
+
+@prompts_app.command("hash")
+def hash_(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A prompt file (YAML).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Print the full version hash of a prompt file (validating it; nothing is registered)."""
+    prompt = load_prompt_file(file, base=settings_of(ctx).project_dir)
+    result = {"file": prompt.display, "name": prompt.name, "hash": prompt.hash,
+              "short": prompt.hash[:12], "canonical_json": canonical_json(prompt.content)}
+    emit(result, as_json, lambda r: r["hash"])
+
+
+def _list_human(result: dict[str, Any]) -> str:
+    rows = result["prompts"]
+    if not rows:
+        return "no prompts registered (run `flywheel prompts sync`)"
+    width = max(len("NAME"), *(len(r["name"]) for r in rows))
+    lines = [f"{'NAME':<{width}}  VERSIONS  LABELS"]
+    for r in rows:
+        labels = "  ".join(f"{label}={short(h)}" for label, h in r["labels"].items()) or "-"
+        lines.append(f"{r['name']:<{width}}  {r['versions']:>8}  {labels}")
+    return "\n".join(lines)
+
+
+@prompts_app.command("list")
+def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Every prompt with its labels and version count."""
+    with _registry(settings_of(ctx)) as con:
+        result = {"prompts": list_prompts(con)}
+    emit(result, as_json, _list_human)
+
+
+def _show_human(r: dict[str, Any]) -> str:
+    lines = [f"{r['name']}:{r['short']}  {r['hash']}",
+             f"labels:     {', '.join(r['labels']) or '-'}",
+             "names:      " + ", ".join(f"{n['name']} ({n['source_file'] or '-'})"
+                                       for n in r["names"]),
+             f"first seen: {r['first_seen']}",
+             f"variables:  {', '.join(r['variables']) or '-'}"]
+    lines += [f"{key}: {r['metadata'][key]}" for key in ("description", "author", "tags")
+              if key in r["metadata"]]
+    return "\n".join([*lines, "", *content_lines(r["content"])])
+
+
+@prompts_app.command("show")
+def show_(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="NAME@LABEL, NAME:HASH or HASH.")],
+    as_json: JsonOption = False,
+) -> None:
+    """A version with its labels, names, variables and content."""
+    with _registry(settings_of(ctx)) as con:
+        result = show(con, ref)
+    emit(result, as_json, _show_human)
+
+
+@prompts_app.command("diff")
+def diff(
+    ctx: typer.Context,
+    ref_a: Annotated[str, typer.Argument(help="The old version (REF).")],
+    ref_b: Annotated[str, typer.Argument(help="The new version (REF).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Unified diff of two versions' canonical content (model, params, system, few-shot, ...)."""
+    with _registry(settings_of(ctx)) as con:
+        result = diff_versions(con, ref_a, ref_b)
+    emit(result, as_json, lambda r: r["diff"] if not r["identical"]
+         else f"identical: both are {short(r['a']['hash'])}")
+
+
+def _move_human(r: dict[str, Any]) -> str:
+    ref = f"{r['name']}@{r['label']}"
+    if not r["changed"]:
+        return f"{ref} already points to {short(r['to_hash'])}; nothing changed"
+    move = r["move"]
+    undoing = f", undoing move #{move['undoes_move_id']}" if move["undoes_move_id"] else ""
+    head = (f"{ref}: {short(r['from_hash']) if r['from_hash'] else '(new label)'} -> "
+            f"{short(r['to_hash'])}  ({move['action']}, move #{move['move_id']} by "
+            f"{move['moved_by']}{undoing})")
+    return head + ("\n" + r["diff"] if r.get("diff") else "")
+
+
+@prompts_app.command("promote")
+def promote(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The prompt name.")],
+    ref: Annotated[str, typer.Argument(help="The version: HASH prefix, NAME:HASH or NAME@LABEL.")],
+    label: LabelOption = DEFAULT_LABEL,
+    reason: ReasonOption = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Point NAME@LABEL at a registered version of NAME (the first promotion creates the label)."""
+    from flows.promote import promote_flow
+
+    settings = settings_of(ctx)
+    check_label(label)
+    with _registry(settings) as con:
+        resolve_for_name(con, name, ref)  # unknown/ambiguous REF: exit 2 before the flow starts
+    result = promote_flow(name=name, ref=ref, label=label, reason=reason, by=by,
+                          db_path=str(settings.db_path), project_dir=str(settings.project_dir))
+    emit(result, as_json, _move_human)
+
+
+@prompts_app.command("rollback")
+def rollback(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The prompt name.")],
+    label: LabelOption = DEFAULT_LABEL,
+    reason: ReasonOption = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Move NAME@LABEL back to where it was before its last promotion not yet rolled back."""
+    from flows.rollback import rollback_flow
+
+    settings = settings_of(ctx)
+    with _registry(settings) as con:
+        rollback_target(con, name, label)  # nothing to roll back: exit 2 before the flow starts
+    result = rollback_flow(name=name, label=label, reason=reason, by=by,
+                           db_path=str(settings.db_path), project_dir=str(settings.project_dir))
+    emit(result, as_json, _move_human)
+
+
+def _history_human(r: dict[str, Any]) -> str:
+    if not r["moves"]:
+        return f"no label moves for {r['name']}"
+    lines = []
+    for m in r["moves"]:
+        undo = f" (undoes #{m['undoes_move_id']})" if m["undoes_move_id"] else ""
+        lines.append(
+            f"#{m['move_id']:<4} {m['moved_at'][:19]}  {r['name']}@{m['label']}  "
+            f"{short(m['from_hash'])} -> {short(m['to_hash'])}  {m['action']}{undo}  "
+            f"by {m['moved_by']}" + (f": {m['reason']}" if m["reason"] else "")
+        )
+    return "\n".join(lines)
+
+
+@prompts_app.command("history")
+def history_(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The prompt name.")],
+    label: Annotated[str | None, typer.Option("--label", help="Only this label.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Every label move of a prompt, newest first."""
+    with _registry(settings_of(ctx)) as con:
+        moves = history(con, name, label=label)
+    emit({"name": name, "label": label, "moves": [m.to_dict() for m in moves]}, as_json,
+         _history_human)
+
+
+@prompts_app.command("links")
+def links(
+    ctx: typer.Context,
+    examples: Annotated[int, typer.Option(help="How many unknown hashes to list.")] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """How many logged requests link to a registered version; the hashes that do not."""
+    if examples < 0:
+        raise UsageError("--examples must be >= 0")
+    with _registry(settings_of(ctx)) as con:
+        report = link_report(con, examples=examples)
+    emit(report, as_json, describe_links)

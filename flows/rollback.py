@@ -1,0 +1,43 @@
+"""The ``rollback`` flow: move a label back to where it was before its last promotion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+
+from tasks.config import load_settings
+from tasks.db import connect
+from tasks.registry.catalog import move_diff
+from tasks.registry.labels import DEFAULT_LABEL, rollback
+from tasks.registry.markdown import artifact_key, move_markdown
+
+
+@task(name="rollback-label")
+def rollback_label(
+    db_path: str, name: str, label: str, reason: str | None, by: str | None, timeout_s: float
+) -> dict[str, Any]:
+    """Roll ``name@label`` back one promotion in one transaction; returns the move and diff."""
+    with connect(db_path, timeout_s=timeout_s) as con:
+        result = rollback(con, name, label=label, reason=reason, by=by)
+        return {**result.to_dict(), "diff": move_diff(con, result.from_hash, result.to_hash)}
+
+
+@flow(name="rollback")
+def rollback_flow(
+    name: str, label: str = DEFAULT_LABEL, reason: str | None = None, by: str | None = None,
+    db_path: str | None = None, project_dir: str | None = None,
+) -> dict[str, Any]:
+    """Undo the newest promotion of ``name@label`` not yet rolled back (docs/registry.md).
+
+    Publishes a Markdown artifact of what changed.
+    """
+    settings = load_settings(db=db_path, project_dir=project_dir)
+    result = rollback_label(str(settings.db_path), name, label, reason, by,
+                            settings.db_lock_timeout_s)
+    create_markdown_artifact(
+        key=artifact_key("rollback", name, label), markdown=move_markdown(result),
+        description=f"rollback {name}@{label}",
+    )
+    return result
