@@ -14,6 +14,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
+from flows.ab_analysis import ab_analysis_flow
 from flows.ingest import ingest_flow
 from tasks.config import load_settings
 
@@ -38,6 +39,14 @@ def _step(results: list[dict[str, Any]], name: str, fn: Callable[[], Any]) -> An
         return None
 
 
+def _ab_brief(report: dict[str, Any] | None) -> list[dict[str, Any]] | None:
+    """What the night's summary keeps of the A/B report: each experiment's verdict."""
+    if report is None:
+        return None
+    return [{"name": e["name"], "status": e["status"], "trustworthy": e["trustworthy"],
+             "winner": e["winner"]} for e in report["experiments"]]
+
+
 @flow(name="nightly-flywheel")
 def nightly_flywheel(
     run_date: str | None = None, db_path: str | None = None, project_dir: str | None = None
@@ -52,7 +61,12 @@ def nightly_flywheel(
         lambda: ingest_flow(paths=[str(settings.landing)], db_path=db, project_dir=proj)
         if settings.landing.exists() else {"note": f"no landing folder at {settings.landing}"},
     )
+    ab = _step(
+        steps, "ab-analysis",
+        lambda: ab_analysis_flow(run_date=night.isoformat(), db_path=db, project_dir=proj),
+    )
     summary = {"run_date": night.isoformat(), "steps": steps, "ingest": ingest,
+               "ab": _ab_brief(ab),
                "failed": [s["step"] for s in steps if s["status"] == "failed"]}
     create_markdown_artifact(
         key="nightly-summary",

@@ -49,6 +49,12 @@ class Settings:
     reject_raw_max_chars: int = 8192
     landing_dir: Path | None = None
     prices: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
+    # A/B analysis: an integrity check fails past these; CUPED reads this many days before start.
+    ab_srm_p_threshold: float = 0.001
+    ab_max_mismatch_share: float = 0.01
+    ab_max_multi_arm_share: float = 0.01
+    ab_cuped_lookback_days: int = 14
+    ab_target_power: float = 0.8
 
     @property
     def landing(self) -> Path:
@@ -60,7 +66,10 @@ class Settings:
         return self.project_dir / name
 
 
-_SCALARS = {"db_lock_timeout_s": float, "reject_raw_max_chars": int}
+_SCALARS = {"db_lock_timeout_s": float, "reject_raw_max_chars": int,
+            "ab_srm_p_threshold": float, "ab_max_mismatch_share": float,
+            "ab_max_multi_arm_share": float, "ab_cuped_lookback_days": int,
+            "ab_target_power": float}
 
 
 def _from_toml(project_dir: Path) -> dict[str, Any]:
