@@ -396,7 +396,9 @@ def _relative_variance_cuped_ratio(a: CupedRatioStats, b: CupedRatioStats, theta
     return float(grad_a @ a_cov @ grad_a / a.n + grad_b @ b_cov @ grad_b / b.n)
 
 
-def adjusted_moments(control: Stats, treatment: Stats) -> tuple[ArmMoments, ArmMoments, float | None]:
+def adjusted_moments(
+    control: Stats, treatment: Stats
+) -> tuple[ArmMoments, ArmMoments, float | None]:
     """The two arms' moments, CUPED-adjusted with one θ pooled over both arms when both are
     CUPED statistics. Returns (control, treatment, θ or None when no adjustment was made)."""
     if isinstance(control, CupedStats) and isinstance(treatment, CupedStats):

@@ -20,8 +20,13 @@ app.add_typer(ab_app, name="ab")
 @ab_app.command("report")
 def report(
     ctx: typer.Context,
-    experiment: Annotated[str | None, typer.Option("--experiment", help="One experiment (default: all).")] = None,
-    run_date: Annotated[str | None, typer.Option("--date", help="As of the end of YYYY-MM-DD (default: all data).")] = None,
+    experiment: Annotated[
+        str | None, typer.Option("--experiment", help="One experiment (default: all).")
+    ] = None,
+    run_date: Annotated[
+        str | None,
+        typer.Option("--date", help="As of the end of YYYY-MM-DD (default: all data)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """A/B statistics per experiment: checks, arms, per metric the lift with its CI, raw and

@@ -197,7 +197,8 @@ def parse_experiment(data: Any, path: Path) -> Experiment:
                     f"unknown key; allowed: {', '.join(sorted(_KEYS))}")
     name = data.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
-        raise _fail(path, "name", f"must be a name of letters, digits, '.', '_' or '-', not {name!r}")
+        raise _fail(path, "name",
+                    f"must be a name of letters, digits, '.', '_' or '-', not {name!r}")
     if name != path.stem:
         raise _fail(path, "name", f"{name!r} differs from the file name {path.stem!r}")
     variants = _variants(path, data.get("variants"))

@@ -4,7 +4,8 @@ DuckDB, analyse every experiment, and (nightly) persist the report."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, date, datetime, time as dtime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from typing import Any
 
 from tasks.ab.aggregate import aggregate
