@@ -9,6 +9,6 @@ SELECT
 FROM requests
 WHERE experiment IS NOT NULL
   AND ts < coalesce($as_of, 'infinity'::TIMESTAMPTZ)
-  AND NOT list_contains($known, experiment)
+  AND NOT list_contains($known::VARCHAR[], experiment)
 GROUP BY ALL
 ORDER BY experiment, variant;

@@ -268,8 +268,8 @@ def test_quantile_variance_from_order_statistics_and_cluster_design_effect(
     n, nu, z = len(values), 0.95, stats.norm.ppf(0.975)
     ordered = np.sort(values)
     half = z * math.sqrt(nu * (1 - nu) / n)
-    # the order statistics DuckDB's quantile_disc returns: index floor(q (n − 1))
-    q, lo, hi = (ordered[math.floor(level * (n - 1))] for level in (nu, nu - half, nu + half))
+    # the order statistics DuckDB's quantile_disc returns: the ⌈n q⌉-th
+    q, lo, hi = (ordered[math.ceil(level * n) - 1] for level in (nu, nu - half, nu + half))
     below = (values <= q).astype(float)
     s_i = np.bincount(owner, weights=below)
     n_i = np.bincount(owner).astype(float)
