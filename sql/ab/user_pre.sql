@@ -20,6 +20,8 @@ FROM ab_user AS u
 JOIN ab_config AS c USING (experiment)
 JOIN requests AS r
   ON r.user_id = u.user_id AND r.ts >= c.pre_start_ts AND r.ts < c.start_ts
+ -- constant bounds as well, so DuckDB can skip row groups by their ts ranges
+ AND r.ts >= $earliest AND r.ts < $latest_start
 LEFT JOIN ab_feedback AS f ON f.request_id = r.request_id
 WHERE u.arms = 1
 GROUP BY ALL;

@@ -56,6 +56,20 @@ class Aggregates:
     experiments: list[ExperimentData]
     unfiled: list[dict[str, Any]]
     sql_seconds: float = 0.0
+    sql_steps: dict[str, float] = field(default_factory=dict)
+
+
+class _Stopwatch:
+    """Seconds spent per named step."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.steps[name] = self.steps.get(name, 0.0) + now - self._last
+        self._last = now
 
 
 def quantile_levels() -> list[float]:
@@ -98,8 +112,10 @@ def aggregate(
 ) -> Aggregates:
     """Run the A/B SQL for ``experiments`` over requests with ts < ``as_of`` (None: all)."""
     started = time.perf_counter()
+    watch = _Stopwatch()
     known = [e.name for e in experiments]
     unfiled = fetch_dicts(con, "ab/unfiled_experiments", {"as_of": as_of, "known": known})
+    watch.lap("unfiled experiments")
     active = [e for e in experiments if as_of is None or e.start < as_of]
     data = {e.name: ExperimentData(e, {v: ArmData(v) for v in e.variant_names})
             for e in experiments}
@@ -107,17 +123,27 @@ def aggregate(
         _install_config(con, active, as_of, cuped_lookback)
         earliest = min(e.start for e in active) - cuped_lookback
         run(con, "ab/feedback_per_request", {"as_of": as_of, "earliest": earliest})
+        watch.lap("feedback per request")
         run(con, "ab/user_arms")
+        watch.lap("per-user post period")
         run(con, "ab/users")
-        run(con, "ab/user_pre")
+        watch.lap("users and assignment")
+        run(con, "ab/user_pre", {"earliest": earliest,
+                                 "latest_start": max(e.start for e in active)})
+        watch.lap("per-user pre period")
         _read_checks(con, data, as_of - recent_window if as_of is not None else None,
                      recent_window)
+        watch.lap("checks")
         for row in fetch_dicts(con, "ab/arm_metric_stats"):
             arm = _arm(data, row["experiment"], row["variant"])
-            arm.ratio[row["metric"]] = {k: float(v or 0) for k, v in row.items()
-                                        if k not in ("experiment", "variant", "metric")}
-        _read_quantiles(con, data)
-    return Aggregates(list(data.values()), unfiled, time.perf_counter() - started)
+            for column, value in row.items():
+                if "__" in column:
+                    metric, statistic = column.split("__", 1)
+                    arm.ratio.setdefault(metric, {"n": float(row["n"])})[statistic] = float(
+                        value or 0)
+        watch.lap("ratio metric sums")
+        _read_quantiles(con, data, watch)
+    return Aggregates(list(data.values()), unfiled, time.perf_counter() - started, watch.steps)
 
 
 def _arm(data: dict[str, ExperimentData], experiment: str, variant: str) -> ArmData:
@@ -148,7 +174,8 @@ def _read_checks(con: duckdb.DuckDBPyConnection, data: dict[str, ExperimentData]
         exp.users_seen = int(row["users"])
 
 
-def _read_quantiles(con: duckdb.DuckDBPyConnection, data: dict[str, ExperimentData]) -> None:
+def _read_quantiles(con: duckdb.DuckDBPyConnection, data: dict[str, ExperimentData],
+                    watch: _Stopwatch) -> None:
     levels = quantile_levels()
     per_metric = 1 + 2 * len(QUANTILE_LADDER)
     hats: list[dict[str, Any]] = []
@@ -167,6 +194,7 @@ def _read_quantiles(con: duckdb.DuckDBPyConnection, data: dict[str, ExperimentDa
             arm.quantile[name] = entry
             hats.append({"experiment": row["experiment"], "variant": row["variant"],
                          "metric": name, "q_hat": float(block[0])})
+    watch.lap("latency quantiles")
     run(con, "ab/quantile_hat_create")
     if hats:
         con.executemany(sql_text("ab/quantile_hat_insert"), hats)
@@ -176,4 +204,5 @@ def _read_quantiles(con: duckdb.DuckDBPyConnection, data: dict[str, ExperimentDa
             entry |= {"clusters": int(row["clusters"]), "s_sum": row["s_sum"],
                       "s_sum_squares": row["s_sum_squares"], "n_sum": row["n_sum"],
                       "n_sum_squares": row["n_sum_squares"], "s_n": row["s_n"]}
+    watch.lap("quantile clusters")
 

@@ -63,7 +63,8 @@ def build_report(settings: Settings, run_date: date | None = None,
         "as_of": as_of.isoformat() if as_of else None,
         "experiments": reports,
         "unfiled_experiments": unfiled,
-        "timings": {"sql_seconds": aggregates.sql_seconds, "python_seconds": python_seconds},
+        "timings": {"sql_seconds": aggregates.sql_seconds, "python_seconds": python_seconds,
+                    "sql_steps": aggregates.sql_steps},
     })
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tasks.config import load_settings
+from tasks.ingest import ingest_paths
 from tasks.sample_data import SampleSpec, write_sample_data
 from tests.integration.test_cli import flywheel
 
@@ -16,7 +18,8 @@ pytestmark = pytest.mark.integration
 def test_ab_report_json_and_errors(tmp_path: Path) -> None:
     write_sample_data(tmp_path, SampleSpec(users=200, days=4))
     db = str(tmp_path / "f.duckdb")
-    assert flywheel("--db", db, "ingest", "landing", cwd=tmp_path).returncode == 0
+    # ingested in-process: `flywheel ingest` starts a Prefect server, which is not under test
+    ingest_paths(load_settings(db=db, project_dir=tmp_path), [tmp_path / "landing"])
     result = flywheel("--db", db, "ab", "report", "--json", "--date", "2026-11-04", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)  # exactly one JSON object on stdout
