@@ -74,9 +74,9 @@ def main() -> None:
         run(con, "bench/ab_baseline").fetchall()
         baseline = time.perf_counter() - started
     load_before = os.getloadavg()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     report = build_report(settings, date(2026, 10, 28))
-    total = time.perf_counter() - started
+    total, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     load_after = os.getloadavg()
     timings = report["timings"]
     statuses = {}
@@ -88,7 +88,8 @@ def main() -> None:
           f"{load_before[0]:.2f}/{load_after[0]:.2f}")
     print(f"data: {counts[0]:,} requests, {counts[1]:,} feedback rows, {EXPERIMENTS} experiments")
     print(f"baseline (one grouped scan of experiment requests): {baseline:.2f} s")
-    print(f"analysis total: {total:.2f} s  ({total / baseline:.1f}x baseline)")
+    print(f"analysis total: {total:.2f} s wall, {cpu:.2f} s CPU (all threads)  "
+          f"({total / baseline:.1f}x baseline)")
     print(f"  SQL (DuckDB aggregation): {timings['sql_seconds']:.2f} s")
     for step, seconds in timings.get("sql_steps", {}).items():
         print(f"    {step:<24} {seconds:6.2f} s")

@@ -119,8 +119,7 @@ SELECT
     sum((coalesce(p.cost_sum, 0) * coalesce(p.cost_n, 0))::DOUBLE) AS cost_per_request__mp_dp,
     count(*) FILTER (WHERE p.cost_n > 0) AS cost_per_request__users_with_pre
 FROM ab_user_arm AS a
-JOIN ab_user AS u USING (experiment, user_id)
 LEFT JOIN ab_user_pre AS p USING (experiment, user_id)
-WHERE u.arms = 1
+WHERE a.arms = 1
 GROUP BY ALL
 ORDER BY a.experiment, a.variant;

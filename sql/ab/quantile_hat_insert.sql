@@ -1,1 +1,1 @@
-INSERT INTO ab_quantile_hat VALUES ($experiment, $variant, $metric, $q_hat);
+INSERT INTO ab_quantile_hat VALUES ($experiment, $variant, $q_hats);

@@ -16,7 +16,7 @@ SELECT
     coalesce(sum(f.ratings), 0)                                     AS ratings,
     coalesce(sum(f.rating_sum), 0)                                  AS rating_sum,
     count(*) FILTER (WHERE f.corrected)                             AS corrected
-FROM ab_user AS u
+FROM ab_user_arm AS u
 JOIN ab_config AS c USING (experiment)
 JOIN requests AS r
   ON r.user_id = u.user_id AND r.ts >= c.pre_start_ts AND r.ts < c.start_ts

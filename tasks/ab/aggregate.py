@@ -124,10 +124,10 @@ def aggregate(
         earliest = min(e.start for e in active) - cuped_lookback
         run(con, "ab/feedback_per_request", {"as_of": as_of, "earliest": earliest})
         watch.lap("feedback per request")
+        _read_quantiles(con, data)
+        watch.lap("latency quantiles")
         run(con, "ab/user_arms")
         watch.lap("per-user post period")
-        run(con, "ab/users")
-        watch.lap("users and assignment")
         run(con, "ab/user_pre", {"earliest": earliest,
                                  "latest_start": max(e.start for e in active)})
         watch.lap("per-user pre period")
@@ -142,7 +142,6 @@ def aggregate(
                     arm.ratio.setdefault(metric, {"n": float(row["n"])})[statistic] = float(
                         value or 0)
         watch.lap("ratio metric sums")
-        _read_quantiles(con, data, watch)
     return Aggregates(list(data.values()), unfiled, time.perf_counter() - started, watch.steps)
 
 
@@ -168,14 +167,21 @@ def _read_checks(con: duckdb.DuckDBPyConnection, data: dict[str, ExperimentData]
         arm.mismatched_requests = int(row["mismatched_requests"])
         arm.recent_new_users = int(row["recent_new_users"])
         arm.last_ts = row["last_ts"]
+        for i, name in enumerate(QUANTILE_METRICS, start=1):
+            entry = arm.quantile.get(name)
+            if entry is not None:
+                entry |= {"clusters": int(row["clusters"]), "n_sum": row["n_sum"],
+                          "n_sum_squares": row["n_sum_squares"], "s_sum": row[f"s{i}_sum"],
+                          "s_sum_squares": row[f"s{i}_sum_squares"], "s_n": row[f"s{i}_n"]}
     for row in fetch_dicts(con, "ab/experiment_checks"):
         exp = data[row["experiment"]]
         exp.multi_arm_users = int(row["multi_arm_users"])
         exp.users_seen = int(row["users"])
 
 
-def _read_quantiles(con: duckdb.DuckDBPyConnection, data: dict[str, ExperimentData],
-                    watch: _Stopwatch) -> None:
+def _read_quantiles(con: duckdb.DuckDBPyConnection, data: dict[str, ExperimentData]) -> None:
+    """Quantiles per arm (all requests logged in it) and their order-statistic bounds; the
+    sample quantiles go to ab_quantile_hat for the per-user pass."""
     levels = quantile_levels()
     per_metric = 1 + 2 * len(QUANTILE_LADDER)
     hats: list[dict[str, Any]] = []
@@ -183,6 +189,7 @@ def _read_quantiles(con: duckdb.DuckDBPyConnection, data: dict[str, ExperimentDa
         arm = _arm(data, row["experiment"], row["variant"])
         n = int(row["n"])
         index = _ladder_index(n)
+        q_hats = []
         for i, name in enumerate(QUANTILE_METRICS):
             block = row["q"][i * per_metric:(i + 1) * per_metric]
             entry: dict[str, float] = {"n": n, "nu": METRICS[name].quantile or 0.5,
@@ -192,17 +199,9 @@ def _read_quantiles(con: duckdb.DuckDBPyConnection, data: dict[str, ExperimentDa
                           "lower": float(block[1 + 2 * index]),
                           "upper": float(block[2 + 2 * index])}
             arm.quantile[name] = entry
-            hats.append({"experiment": row["experiment"], "variant": row["variant"],
-                         "metric": name, "q_hat": float(block[0])})
-    watch.lap("latency quantiles")
+            q_hats.append(float(block[0]))
+        hats.append({"experiment": row["experiment"], "variant": row["variant"],
+                     "q_hats": q_hats})
     run(con, "ab/quantile_hat_create")
     if hats:
         con.executemany(sql_text("ab/quantile_hat_insert"), hats)
-    for row in fetch_dicts(con, "ab/quantile_clusters"):
-        entry = _arm(data, row["experiment"], row["variant"]).quantile.get(row["metric"])
-        if entry is not None:
-            entry |= {"clusters": int(row["clusters"]), "s_sum": row["s_sum"],
-                      "s_sum_squares": row["s_sum_squares"], "n_sum": row["n_sum"],
-                      "n_sum_squares": row["n_sum_squares"], "s_n": row["s_n"]}
-    watch.lap("quantile clusters")
-

@@ -156,7 +156,8 @@ def test_sql_assignment_reproduces_assign_variant_for_every_user(sample: dict[st
     exps = load_experiments(settings.dir("experiments"))
     with connect(settings.db_path) as con:
         aggregate(con, exps, None, cuped_lookback=timedelta(days=14))
-        rows = con.execute("SELECT experiment, user_id, expected_variant FROM ab_user").fetchall()
+        rows = con.execute("SELECT DISTINCT experiment, user_id, expected_variant "
+                           "FROM ab_user_arm").fetchall()
     by_name = {e.name: e for e in exps}
     assert len(rows) > 5000
     for name, user, expected in rows:
