@@ -12,7 +12,6 @@ SELECT
     coalesce(sum(requests) FILTER (WHERE variant <> expected_variant), 0)
                                                                       AS mismatched_requests,
     count(*) FILTER (WHERE arms = 1 AND first_ts >= $recent_from)     AS recent_new_users,
-    max(last_ts)                                                      AS last_ts,
     count(*) FILTER (WHERE latency_n > 0)                             AS clusters,
     sum(latency_n)::DOUBLE                                            AS n_sum,
     sum(latency_n * latency_n)::DOUBLE                                AS n_sum_squares,

@@ -120,6 +120,7 @@ def aggregate(
     data = {e.name: ExperimentData(e, {v: ArmData(v) for v in e.variant_names})
             for e in experiments}
     if active:
+        run(con, "ab/session_settings")
         _install_config(con, active, as_of, cuped_lookback)
         earliest = min(e.start for e in active) - cuped_lookback
         run(con, "ab/feedback_per_request", {"as_of": as_of, "earliest": earliest})
@@ -154,11 +155,11 @@ def _arm(data: dict[str, ExperimentData], experiment: str, variant: str) -> ArmD
 
 def _read_checks(con: duckdb.DuckDBPyConnection, data: dict[str, ExperimentData],
                  recent_from: datetime | None, recent_window: timedelta) -> None:
-    rows = fetch_dicts(con, "ab/arm_checks", {"recent_from": recent_from})
     if recent_from is None:  # all data: "recent" is relative to the last request seen
-        last = max((r["last_ts"] for r in rows if r["last_ts"] is not None), default=None)
-        if last is not None:
-            rows = fetch_dicts(con, "ab/arm_checks", {"recent_from": last - recent_window})
+        last = max((a.last_ts for e in data.values() for a in e.arms.values() if a.last_ts),
+                   default=None)
+        recent_from = last - recent_window if last is not None else None
+    rows = fetch_dicts(con, "ab/arm_checks", {"recent_from": recent_from})
     for row in rows:
         arm = _arm(data, row["experiment"], row["variant"])
         arm.users = int(row["users"])
@@ -166,7 +167,6 @@ def _read_checks(con: duckdb.DuckDBPyConnection, data: dict[str, ExperimentData]
         arm.requests = int(row["requests"])
         arm.mismatched_requests = int(row["mismatched_requests"])
         arm.recent_new_users = int(row["recent_new_users"])
-        arm.last_ts = row["last_ts"]
         for i, name in enumerate(QUANTILE_METRICS, start=1):
             entry = arm.quantile.get(name)
             if entry is not None:
@@ -187,9 +187,14 @@ def _read_quantiles(con: duckdb.DuckDBPyConnection, data: dict[str, ExperimentDa
     hats: list[dict[str, Any]] = []
     for row in fetch_dicts(con, "ab/arm_quantiles", {"levels": levels}):
         arm = _arm(data, row["experiment"], row["variant"])
-        n = int(row["n"])
+        arm.last_ts = row["last_ts"]
+        n = int(row["n_latency"])
         index = _ladder_index(n)
-        q_hats = []
+        q_hats: list[float | None] = []
+        if row["q"] is None:  # no request of the arm has a latency
+            hats.append({"experiment": row["experiment"], "variant": row["variant"],
+                         "q1": None, "q2": None})
+            continue
         for i, name in enumerate(QUANTILE_METRICS):
             block = row["q"][i * per_metric:(i + 1) * per_metric]
             entry: dict[str, float] = {"n": n, "nu": METRICS[name].quantile or 0.5,
@@ -200,8 +205,9 @@ def _read_quantiles(con: duckdb.DuckDBPyConnection, data: dict[str, ExperimentDa
                           "upper": float(block[2 + 2 * index])}
             arm.quantile[name] = entry
             q_hats.append(float(block[0]))
+        # the SQL has one column per quantile metric, in QUANTILE_METRICS order
         hats.append({"experiment": row["experiment"], "variant": row["variant"],
-                     "q_hats": q_hats})
+                     "q1": q_hats[0], "q2": q_hats[1]})
     run(con, "ab/quantile_hat_create")
     if hats:
         con.executemany(sql_text("ab/quantile_hat_insert"), hats)

@@ -43,3 +43,5 @@ METRICS: dict[str, Metric] = {
 
 RATIO_METRICS = [m.name for m in METRICS.values() if m.kind == "ratio"]
 QUANTILE_METRICS = [m.name for m in METRICS.values() if m.kind == "quantile"]
+# sql/ab/user_arms.sql and arm_checks.sql carry one column per quantile metric (q1, q2)
+assert len(QUANTILE_METRICS) == 2, "update sql/ab/user_arms.sql and arm_checks.sql"
