@@ -14,6 +14,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
+from flows.ab_analysis import ab_analysis_flow
 from flows.export import export_flow
 from flows.ingest import ingest_flow
 from flows.prompts_sync import prompts_sync_flow
@@ -40,6 +41,14 @@ def _step(results: list[dict[str, Any]], name: str, fn: Callable[[], Any]) -> An
         return None
 
 
+def _ab_brief(report: dict[str, Any] | None) -> list[dict[str, Any]] | None:
+    """What the night's summary keeps of the A/B report: each experiment's verdict."""
+    if report is None:
+        return None
+    return [{"name": e["name"], "status": e["status"], "trustworthy": e["trustworthy"],
+             "winner": e["winner"]} for e in report["experiments"]]
+
+
 @flow(name="nightly-flywheel")
 def nightly_flywheel(
     run_date: str | None = None, db_path: str | None = None, project_dir: str | None = None
@@ -60,13 +69,17 @@ def nightly_flywheel(
         lambda: prompts_sync_flow(db_path=db, project_dir=proj)
         if prompts_dir.is_dir() else {"note": f"no prompts folder at {prompts_dir}"},
     )
+    ab = _step(
+        steps, "ab-analysis",
+        lambda: ab_analysis_flow(run_date=night.isoformat(), db_path=db, project_dir=proj),
+    )
     export = _step(
         steps, "export",
         lambda: export_flow(out_dir=str(settings.project_dir / "exports" / night.isoformat()),
                             db_path=db, project_dir=proj, until=night.isoformat()),
     )
     summary = {"run_date": night.isoformat(), "steps": steps, "ingest": ingest, "prompts": prompts,
-               "export": export,
+               "ab": _ab_brief(ab), "export": export,
                "failed": [s["step"] for s in steps if s["status"] == "failed"]}
     create_markdown_artifact(
         key="nightly-summary",

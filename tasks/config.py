@@ -95,6 +95,12 @@ class Settings:
     prices: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
     export: ExportSettings = field(default_factory=ExportSettings)
     redact: RedactSettings = field(default_factory=RedactSettings)
+    # A/B analysis: an integrity check fails past these; CUPED reads this many days before start.
+    ab_srm_p_threshold: float = 0.001
+    ab_max_mismatch_share: float = 0.01
+    ab_max_multi_arm_share: float = 0.01
+    ab_cuped_lookback_days: int = 14
+    ab_target_power: float = 0.8
 
     @property
     def landing(self) -> Path:
@@ -107,7 +113,9 @@ class Settings:
 
 
 _SCALARS = {"db_lock_timeout_s": float, "reject_raw_max_chars": int, "ingest_batch_bytes": int,
-            "prompt_cache_ttl_s": float}
+            "prompt_cache_ttl_s": float, "ab_srm_p_threshold": float,
+            "ab_max_mismatch_share": float, "ab_max_multi_arm_share": float,
+            "ab_cuped_lookback_days": int, "ab_target_power": float}
 _EXPORT_SCALARS = {"model": str, "validation_share": float, "include_rated": bool,
                    "leakage_threshold": float, "hard_examples_per_prompt": int}
 

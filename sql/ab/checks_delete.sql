@@ -1,0 +1,1 @@
+DELETE FROM ab_checks WHERE run_date = $run_date;

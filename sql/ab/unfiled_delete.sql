@@ -1,0 +1,1 @@
+DELETE FROM ab_unfiled WHERE run_date = $run_date;

@@ -1,0 +1,266 @@
+"""Experiment files (CONTRACTS §7): loading and validating ``experiments/<name>.yaml``.
+
+A bad file is a :class:`UsageError` that names the file and the key at fault; nothing is
+half-loaded.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tasks.ab.metrics import METRICS
+from tasks.errors import UsageError
+from tasks.stats import DEFAULT_SEQUENTIAL_TUNING
+
+MULTIPLE_TESTING = ("holm", "bh", "none")
+DEFAULT_ALPHA = 0.05
+DEFAULT_MDE = 0.05
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+_REF = re.compile(
+    r"^(?:[A-Za-z0-9][A-Za-z0-9_.\-/]*@[A-Za-z0-9][A-Za-z0-9_.\-]*"
+    r"|[A-Za-z0-9][A-Za-z0-9_.\-/]*:[0-9a-f]{6,64}"
+    r"|[0-9a-f]{6,64})$"
+)
+_KEYS = {"name", "description", "variants", "weights", "start", "end", "primary_metric",
+         "guardrails", "alpha", "mde", "sequential", "multiple_testing", "owner", "hypothesis",
+         "tags"}
+
+
+@dataclass(frozen=True)
+class Guardrail:
+    """A metric that must not get worse than ``max_relative_change`` in direction ``worse_if``."""
+
+    metric: str
+    worse_if: str  # "increase" | "decrease"
+    max_relative_change: float
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A validated experiment file."""
+
+    name: str
+    variants: dict[str, str]  # variant -> prompt REF; the first is the control
+    weights: tuple[float, ...]  # in variant order, normalized to sum 1
+    start: datetime  # UTC
+    end: datetime | None
+    primary_metric: str
+    guardrails: tuple[Guardrail, ...] = ()
+    alpha: float = DEFAULT_ALPHA
+    mde: float = DEFAULT_MDE
+    sequential: bool = False
+    sequential_tuning: int = DEFAULT_SEQUENTIAL_TUNING
+    multiple_testing: str = "holm"
+    description: str = ""
+    source_file: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def variant_names(self) -> list[str]:
+        """The variants in file order."""
+        return list(self.variants)
+
+    @property
+    def control(self) -> str:
+        """The first variant."""
+        return next(iter(self.variants))
+
+    @property
+    def treatments(self) -> list[str]:
+        """Every variant but the control."""
+        return self.variant_names[1:]
+
+
+def _fail(path: Path, key: str, message: str) -> UsageError:
+    return UsageError(f"{path}: {key}: {message}")
+
+
+def _number(path: Path, key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _fail(path, key, f"must be a number, not {value!r}")
+    return float(value)
+
+
+def _timestamp(path: Path, key: str, value: Any) -> datetime:
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time.min)
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise _fail(path, key, f"not a date or ISO 8601 timestamp: {value!r}") from None
+    else:
+        raise _fail(path, key, f"must be a date or ISO 8601 timestamp, not {value!r}")
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _variants(path: Path, raw: Any) -> dict[str, str]:
+    if not isinstance(raw, Mapping) or len(raw) < 2:
+        raise _fail(path, "variants", "must map at least two variant names to prompt REFs "
+                    "(the first one is the control)")
+    variants: dict[str, str] = {}
+    for name, ref in raw.items():
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise _fail(path, "variants", f"bad variant name {name!r}")
+        if not isinstance(ref, str) or not _REF.match(ref.strip()):
+            raise _fail(path, f"variants.{name}",
+                        f"{ref!r} is not a prompt REF (NAME@LABEL, NAME:HASH or HASH)")
+        variants[name] = ref.strip()
+    return variants
+
+
+def _weights(path: Path, raw: Any, variants: list[str]) -> tuple[float, ...]:
+    if raw is None:
+        return tuple(1.0 / len(variants) for _ in variants)
+    if not isinstance(raw, Mapping):
+        raise _fail(path, "weights", "must map each variant to a weight")
+    unknown = set(raw) - set(variants)
+    missing = [v for v in variants if v not in raw]
+    if unknown:
+        raise _fail(path, "weights", f"unknown variant(s): {', '.join(map(str, sorted(unknown)))}")
+    if missing:
+        raise _fail(path, "weights", f"no weight for: {', '.join(missing)}")
+    values = [_number(path, f"weights.{v}", raw[v]) for v in variants]
+    if any(w < 0 for w in values) or sum(values) <= 0:
+        raise _fail(path, "weights", "weights must be >= 0 with a positive sum")
+    total = sum(values)
+    return tuple(w / total for w in values)
+
+
+def _metric(path: Path, key: str, value: Any) -> str:
+    if value not in METRICS:
+        raise _fail(path, key, f"unknown metric {value!r}; known: {', '.join(METRICS)}")
+    return str(value)
+
+
+def _guardrails(path: Path, raw: Any) -> tuple[Guardrail, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise _fail(path, "guardrails", "must be a list of {metric, worse_if, max_relative_change}")
+    out = []
+    for i, item in enumerate(raw):
+        key = f"guardrails[{i}]"
+        if not isinstance(item, Mapping):
+            raise _fail(path, key, "must be a mapping")
+        extra = set(item) - {"metric", "worse_if", "max_relative_change"}
+        if extra:
+            raise _fail(path, key, f"unknown key(s): {', '.join(sorted(map(str, extra)))}")
+        metric = _metric(path, f"{key}.metric", item.get("metric"))
+        default_worse = "increase" if METRICS[metric].lower_is_better else "decrease"
+        worse_if = item.get("worse_if", default_worse)
+        if worse_if not in ("increase", "decrease"):
+            raise _fail(path, f"{key}.worse_if", f"must be increase or decrease, not {worse_if!r}")
+        change = _number(path, f"{key}.max_relative_change", item.get("max_relative_change", 0))
+        if change < 0:
+            raise _fail(path, f"{key}.max_relative_change", "must be >= 0")
+        out.append(Guardrail(metric, worse_if, change))
+    return tuple(out)
+
+
+def _sequential(path: Path, raw: Any) -> tuple[bool, int]:
+    if raw is None:
+        return False, DEFAULT_SEQUENTIAL_TUNING
+    if isinstance(raw, bool):
+        return raw, DEFAULT_SEQUENTIAL_TUNING
+    if not isinstance(raw, Mapping):
+        raise _fail(path, "sequential", "must be {enabled: true|false, tuning: N}")
+    extra = set(raw) - {"enabled", "tuning"}
+    if extra:
+        raise _fail(path, "sequential", f"unknown key(s): {', '.join(sorted(map(str, extra)))}")
+    enabled = raw.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise _fail(path, "sequential.enabled", f"must be true or false, not {enabled!r}")
+    tuning = raw.get("tuning", DEFAULT_SEQUENTIAL_TUNING)
+    if isinstance(tuning, bool) or not isinstance(tuning, int) or tuning <= 0:
+        raise _fail(path, "sequential.tuning", f"must be a positive integer (N*), not {tuning!r}")
+    return enabled, tuning
+
+
+def parse_experiment(data: Any, path: Path) -> Experiment:
+    """Validate the parsed YAML of one experiment file."""
+    if not isinstance(data, Mapping):
+        raise UsageError(f"{path}: an experiment file must be a YAML mapping")
+    unknown = set(data) - _KEYS
+    if unknown:
+        raise _fail(path, ", ".join(sorted(map(str, unknown))),
+                    f"unknown key; allowed: {', '.join(sorted(_KEYS))}")
+    name = data.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise _fail(path, "name",
+                    f"must be a name of letters, digits, '.', '_' or '-', not {name!r}")
+    if name != path.stem:
+        raise _fail(path, "name", f"{name!r} differs from the file name {path.stem!r}")
+    variants = _variants(path, data.get("variants"))
+    weights = _weights(path, data.get("weights"), list(variants))
+    if "start" not in data or data["start"] is None:
+        raise _fail(path, "start", "is required (a date or ISO timestamp, UTC)")
+    start = _timestamp(path, "start", data["start"])
+    end = None if data.get("end") is None else _timestamp(path, "end", data["end"])
+    if end is not None and end <= start:
+        raise _fail(path, "end", f"{end.isoformat()} is not after start {start.isoformat()}")
+    if "primary_metric" not in data:
+        raise _fail(path, "primary_metric", f"is required; one of {', '.join(METRICS)}")
+    primary = _metric(path, "primary_metric", data["primary_metric"])
+    alpha = _number(path, "alpha", data.get("alpha", DEFAULT_ALPHA))
+    if not 0 < alpha < 0.5:
+        raise _fail(path, "alpha", f"must be in (0, 0.5), not {alpha}")
+    mde = _number(path, "mde", data.get("mde", DEFAULT_MDE))
+    if mde <= 0:
+        raise _fail(path, "mde", f"must be a positive relative effect, not {mde}")
+    sequential, tuning = _sequential(path, data.get("sequential"))
+    method = data.get("multiple_testing", "holm")
+    if method not in MULTIPLE_TESTING:
+        raise _fail(path, "multiple_testing",
+                    f"must be one of {', '.join(MULTIPLE_TESTING)}, not {method!r}")
+    description = data.get("description") or ""
+    if not isinstance(description, str):
+        raise _fail(path, "description", "must be text")
+    return Experiment(
+        name=name, variants=variants, weights=weights, start=start, end=end,
+        primary_metric=primary, guardrails=_guardrails(path, data.get("guardrails")),
+        alpha=alpha, mde=mde, sequential=sequential, sequential_tuning=tuning,
+        multiple_testing=method, description=description.strip(), source_file=str(path),
+        extra={k: data[k] for k in ("owner", "hypothesis", "tags") if k in data},
+    )
+
+
+def load_experiment(path: Path) -> Experiment:
+    """Read and validate one experiment file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise UsageError(f"{path}:{where}: not valid YAML: {exc}") from None
+    return parse_experiment(data, path)
+
+
+def load_experiments(folder: Path) -> list[Experiment]:
+    """Every ``*.yaml``/``*.yml`` file in ``folder`` (sorted by name); none if it is missing.
+    The first bad file stops the load with a :class:`UsageError` naming it."""
+    if not folder.is_dir():
+        return []
+    paths = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+    experiments = [load_experiment(p) for p in paths]
+    seen: dict[str, str] = {}
+    for exp in experiments:
+        if exp.name in seen:
+            raise UsageError(f"{exp.source_file}: name: {exp.name!r} is also defined in "
+                             f"{seen[exp.name]}")
+        seen[exp.name] = exp.source_file
+    return experiments

@@ -1,0 +1,92 @@
+"""Running the A/B analysis against the store: load experiment files, aggregate the logs in
+DuckDB, analyse every experiment, and (nightly) persist the report."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from typing import Any
+
+from tasks.ab.aggregate import aggregate
+from tasks.ab.analysis import Thresholds, analyze_experiment, json_safe
+from tasks.ab.experiments import Experiment, load_experiments
+from tasks.ab.store import save_report
+from tasks.config import Settings
+from tasks.db import connect
+from tasks.errors import UsageError
+
+
+def as_of_moment(run_date: date | None) -> datetime | None:
+    """Results "as of the end of a date": everything with ts < date + 1 day, 00:00 UTC."""
+    if run_date is None:
+        return None
+    return datetime.combine(run_date + timedelta(days=1), dtime.min, UTC)
+
+
+def thresholds_of(settings: Settings) -> Thresholds:
+    """The integrity thresholds and target power configured in ``settings``."""
+    return Thresholds(srm_p_value=settings.ab_srm_p_threshold,
+                      max_mismatch_share=settings.ab_max_mismatch_share,
+                      max_multi_arm_share=settings.ab_max_multi_arm_share,
+                      target_power=settings.ab_target_power)
+
+
+def select_experiments(experiments: list[Experiment], name: str | None) -> list[Experiment]:
+    """All experiments, or the one named (a UsageError listing the known names otherwise)."""
+    if name is None:
+        return experiments
+    chosen = [e for e in experiments if e.name == name]
+    if not chosen:
+        known = ", ".join(e.name for e in experiments) or "none"
+        raise UsageError(f"unknown experiment {name!r}; experiment files define: {known}")
+    return chosen
+
+
+def build_report(settings: Settings, run_date: date | None = None,
+                 experiment: str | None = None) -> dict[str, Any]:
+    """The A/B report of every experiment file (or one) as of the end of ``run_date`` (None:
+    all data). JSON-ready: the CONTRACTS §1 shape plus extra keys."""
+    experiments = select_experiments(
+        load_experiments(settings.dir("experiments")), experiment)
+    as_of = as_of_moment(run_date)
+    with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
+        aggregates = aggregate(con, experiments, as_of,
+                               cuped_lookback=timedelta(days=settings.ab_cuped_lookback_days))
+    started = time.perf_counter()
+    thresholds = thresholds_of(settings)
+    reports = [analyze_experiment(data, thresholds, as_of) for data in aggregates.experiments]
+    unfiled = _unfiled(aggregates.unfiled) if experiment is None else []
+    python_seconds = time.perf_counter() - started
+    return json_safe({
+        "date": run_date.isoformat() if run_date else None,
+        "as_of": as_of.isoformat() if as_of else None,
+        "experiments": reports,
+        "unfiled_experiments": unfiled,
+        "timings": {"sql_seconds": aggregates.sql_seconds, "python_seconds": python_seconds,
+                    "sql_steps": aggregates.sql_steps},
+    })
+
+
+def _unfiled(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_name: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        item = by_name.setdefault(row["experiment"], {
+            "name": row["experiment"], "arms": [], "requests": 0,
+            "first_seen": row["first_ts"], "last_seen": row["last_ts"],
+            "note": "seen in the logs but no experiments/<name>.yaml: not analysed"})
+        item["arms"].append({"variant": row["variant"], "users": int(row["users"]),
+                             "requests": int(row["requests"])})
+        item["requests"] += int(row["requests"])
+        item["first_seen"] = min(item["first_seen"], row["first_ts"])
+        item["last_seen"] = max(item["last_seen"], row["last_ts"])
+    return list(by_name.values())
+
+
+def run_nightly_analysis(settings: Settings, run_date: date) -> dict[str, Any]:
+    """Analyse every experiment as of the end of ``run_date`` and replace that date's stored
+    results. Returns the report with the counts written under ``stored``."""
+    report = build_report(settings, run_date)
+    with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
+        report["stored"] = save_report(con, run_date, report)
+    return report
