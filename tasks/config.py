@@ -10,9 +10,16 @@ Environment variables (every one flywheel reads):
 | ``FLYWHEEL_LANDING_DIR`` | folder the nightly run ingests                            | ``<project>/landing``|
 | ``OPENAI_BASE_URL``      | OpenAI-compatible endpoint for offline evals              | OpenAI's             |
 | ``OPENAI_API_KEY``       | its key (never logged)                                    | none                 |
+| ``FLYWHEEL_EVAL_CONCURRENCY`` | eval calls in flight at once                         | ``8``                |
+| ``FLYWHEEL_EVAL_TIMEOUT``     | seconds one eval call may take                       | ``60``               |
+| ``FLYWHEEL_JUDGE_MODEL``      | model of the ``llm-rubric`` judge                    | ``gpt-4o-mini``      |
+| ``FLYWHEEL_EVAL_RUNNER``      | ``local`` or ``dask`` (fan-out of eval calls)        | ``local``            |
+| ``FLYWHEEL_DASK_ADDRESS``     | Dask scheduler address (none: a local cluster)       | none                 |
 
 ``flywheel.toml`` in the project folder may set any field of :class:`Settings` at the top level
 and a ``[prices]`` table: ``"model-name" = {input = 0.15, output = 0.60}`` in USD per 1M tokens.
+Offline evals may send one prompt elsewhere with an ``[eval_endpoints.<prompt>]`` table:
+``base_url = "..."`` and ``api_key_env = "NAME_OF_THE_KEY_VARIABLE"`` (never the key itself).
 """
 
 from __future__ import annotations
@@ -49,6 +56,22 @@ class Settings:
     reject_raw_max_chars: int = 8192
     landing_dir: Path | None = None
     prices: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
+    # Offline evals (tasks/evals). The API key is read from the variable ``openai_api_key_env``
+    # names, in the process making the calls: it is never part of Settings.
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_api_key_env: str = "OPENAI_API_KEY"
+    eval_concurrency: int = 8
+    eval_timeout_s: float = 60.0
+    eval_max_attempts: int = 5
+    eval_backoff_base_s: float = 0.5
+    eval_backoff_max_s: float = 20.0
+    eval_stream: bool = False
+    eval_judge_model: str = "gpt-4o-mini"
+    eval_task_runner: str = "local"  # local | dask
+    eval_dask_address: str | None = None  # none: a local Dask cluster of eval_dask_workers
+    eval_dask_workers: int = 2
+    eval_shards: int = 0  # batches the calls are split into; 0: 1 locally, 4 per Dask worker
+    eval_endpoints: dict[str, dict[str, str]] = field(default_factory=dict)  # per prompt name
 
     @property
     def landing(self) -> Path:
@@ -60,7 +83,15 @@ class Settings:
         return self.project_dir / name
 
 
-_SCALARS = {"db_lock_timeout_s": float, "reject_raw_max_chars": int}
+_SCALARS = {"db_lock_timeout_s": float, "reject_raw_max_chars": int,
+            "openai_base_url": str, "openai_api_key_env": str, "eval_concurrency": int,
+            "eval_timeout_s": float, "eval_max_attempts": int, "eval_backoff_base_s": float,
+            "eval_backoff_max_s": float, "eval_stream": bool, "eval_judge_model": str,
+            "eval_task_runner": str, "eval_dask_address": str, "eval_dask_workers": int,
+            "eval_shards": int}
+_ENV = {"OPENAI_BASE_URL": "openai_base_url", "FLYWHEEL_EVAL_CONCURRENCY": "eval_concurrency",
+        "FLYWHEEL_EVAL_TIMEOUT": "eval_timeout_s", "FLYWHEEL_JUDGE_MODEL": "eval_judge_model",
+        "FLYWHEEL_EVAL_RUNNER": "eval_task_runner", "FLYWHEEL_DASK_ADDRESS": "eval_dask_address"}
 
 
 def _from_toml(project_dir: Path) -> dict[str, Any]:
@@ -85,6 +116,8 @@ def _from_toml(project_dir: Path) -> dict[str, Any]:
             out[key] = _SCALARS[key](value)
         elif key == "landing_dir":
             out[key] = (project_dir / value).resolve()
+        elif key == "eval_endpoints":
+            out[key] = {str(p): {str(k): str(v) for k, v in e.items()} for p, e in value.items()}
     return out
 
 
@@ -103,5 +136,11 @@ def load_settings(
         settings = replace(settings, db_lock_timeout_s=float(env["FLYWHEEL_DB_TIMEOUT"]))
     if env.get("FLYWHEEL_LANDING_DIR"):
         settings = replace(settings, landing_dir=Path(env["FLYWHEEL_LANDING_DIR"]).resolve())
+    for variable, name in _ENV.items():
+        if env.get(variable):
+            try:
+                settings = replace(settings, **{name: _SCALARS[name](env[variable])})
+            except ValueError:
+                raise UsageError(f"{variable}={env[variable]!r}: not a valid value") from None
     given = {k: v for k, v in overrides.items() if v is not None}
     return replace(settings, **given)
