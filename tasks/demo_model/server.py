@@ -9,8 +9,10 @@ results made with it can say so. Answers come from :mod:`tasks.demo_model.rules`
 For tests it injects faults and counts calls:
 
 * ``latency_ms`` before every answer;
-* ``rate`` + ``seed`` + ``kinds``: the n-th chat call fails with probability ``rate`` (decided by
-  ``Random(f"{seed}:{n}")``) with one of ``429`` (with ``Retry-After``), ``500``, ``timeout``
+* ``rate`` + ``seed`` + ``kinds``: the n-th arrival of a given request body fails with
+  probability ``rate``, decided by ``Random(f"{seed}:{sha256(body)}:{n}")`` (so which attempt of
+  which request fails does not depend on the order of arrival), with one of ``429`` (with
+  ``Retry-After``), ``500``, ``timeout``
   (the server holds the request for ``hang_s``), ``malformed`` (a 200 with a cut JSON body),
   ``truncated`` (a stream cut before its end; a non-streamed call gets a cut body);
 * ``status``: every chat call answers that HTTP status (e.g. 401) with an OpenAI error body;
@@ -198,7 +200,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         stream = bool(request.get("stream"))
         plan = self.server.plan
-        action = self.server.next_action(json.dumps(messages, ensure_ascii=False))
+        action = self.server.next_action(raw, json.dumps(messages, ensure_ascii=False))
         if plan.latency_ms:
             time.sleep(plan.latency_ms / 1000)
         fault = action.get("fault")
@@ -323,6 +325,8 @@ class _Server(ThreadingHTTPServer):
         self._calls = 0
         self._by_status: Counter[str] = Counter()
         self._faults: Counter[str] = Counter()
+        self._arrivals: Counter[str] = Counter()
+        self.log: list[tuple[float, str]] = []  # (monotonic arrival time, sha256 of the body)
 
     def configure(self, plan: FaultPlan) -> None:
         with self._lock:
@@ -333,20 +337,25 @@ class _Server(ThreadingHTTPServer):
             self._calls = 0
             self._by_status.clear()
             self._faults.clear()
+            self._arrivals.clear()
+            self.log.clear()
 
-    def next_action(self, messages_text: str) -> dict[str, Any]:
+    def next_action(self, body: bytes, messages_text: str) -> dict[str, Any]:
         """The scripted action for this call, else the random fault (if any): ``{}`` for none."""
+        digest = hashlib.sha256(body).hexdigest()
         with self._lock:
             self._calls += 1
-            n = self._calls
+            self._arrivals[digest] += 1
+            nth = self._arrivals[digest]
+            self.log.append((time.monotonic(), digest))
             plan = self.plan
             for i, entry in enumerate(plan.script):
                 when = entry.get("when")
                 if when is None or when in messages_text:
                     return plan.script.pop(i)
-        if plan.rate > 0 and random.Random(f"{plan.seed}:{n}").random() < plan.rate:
-            kinds = plan.kinds or ("500",)
-            return {"fault": random.Random(f"{plan.seed}:{n}:kind").choice(kinds)}
+        draw = random.Random(f"{plan.seed}:{digest}:{nth}")
+        if plan.rate > 0 and draw.random() < plan.rate:
+            return {"fault": draw.choice(plan.kinds or ("500",))}
         return {}
 
     def count(self, status: int, fault: str | None) -> None:
@@ -396,6 +405,11 @@ class DemoModelServer:
     def stats(self) -> dict[str, Any]:
         """``chat_calls`` (every chat request, faults included), ``by_status``, ``faults``."""
         return self._server.stats()
+
+    def call_log(self) -> list[tuple[float, str]]:
+        """(monotonic arrival time, sha256 of the body) of every chat call, in arrival order."""
+        with self._server._lock:
+            return list(self._server.log)
 
     @property
     def calls(self) -> int:
