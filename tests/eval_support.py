@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from tasks.db import connect
-from tasks.demo_model import DemoModelServer, FaultPlan
 from tasks.registry.store import register_version
 from tasks.sample_data import content
 
@@ -23,13 +21,6 @@ eval_timeout_s = 0.5
 eval_max_attempts = 8
 eval_concurrency = 16
 """
-
-
-@pytest.fixture
-def demo_server() -> Iterator[DemoModelServer]:
-    """The demo model on a free loopback port, no faults."""
-    with DemoModelServer(FaultPlan()) as server:
-        yield server
 
 
 def support_cases(n: int) -> list[dict[str, Any]]:

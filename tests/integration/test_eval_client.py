@@ -4,6 +4,7 @@ credentials, no retry on other 4xx, secrets kept out of errors, real recorded re
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from tasks.evals.client import (
     run_calls,
 )
 from tests.conftest import shared_data
-from tests.eval_support import API_KEY, demo_server  # noqa: F401  (fixture)
+from tests.eval_support import API_KEY
 
 pytestmark = pytest.mark.integration
 FAST = CallOptions(concurrency=4, timeout_s=0.4, max_attempts=5, backoff_base_s=0.01,
@@ -30,6 +31,12 @@ def spec(server: DemoModelServer, key: str = "k", content: str = QUESTION,
          model: str = "gpt-4o-mini", **params: Any) -> CallSpec:
     return CallSpec(key, Endpoint(server.base_url), model,
                     ({"role": "user", "content": content},), params)
+
+
+@pytest.fixture
+def demo_server() -> Iterator[DemoModelServer]:
+    with DemoModelServer() as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)
