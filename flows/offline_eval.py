@@ -122,7 +122,8 @@ class FanOut:
         self.reporter.update(len(specs), force=True)
         outcomes = [f.result() for f in futures]
         by_key = {r.key: r for o in outcomes for r in o.results}
-        return BatchOutcome([by_key[s.key] for s in specs], sum(o.http_attempts for o in outcomes))
+        return BatchOutcome([by_key[s.key] for s in specs], sum(o.http_attempts for o in outcomes),
+                            sorted({pid for o in outcomes for pid in o.pids}))
 
 
 def _shards(settings: Settings) -> int:

@@ -311,10 +311,12 @@ class _Caller:
 
 @dataclass
 class BatchOutcome:
-    """The results of a batch, in the order of the specs, and the HTTP attempts it made."""
+    """The results of a batch, in the order of the specs, the HTTP attempts it made and the
+    ids of the processes that made them."""
 
     results: list[CallResult]
     http_attempts: int
+    pids: list[int] = field(default_factory=list)
 
 
 async def run_calls_async(
@@ -329,7 +331,7 @@ async def run_calls_async(
         await caller.close()
     if caller.fatal:
         raise FatalCallError(caller.fatal)
-    return BatchOutcome(list(results), caller.http_attempts)
+    return BatchOutcome(list(results), caller.http_attempts, [os.getpid()])
 
 
 def run_calls(

@@ -58,6 +58,7 @@ class PhaseStats:
     cached: int = 0
     http: int = 0
     errored: int = 0
+    pids: set[int] = field(default_factory=set)
 
     def add(self, other: PhaseStats) -> None:
         """Accumulate another phase."""
@@ -65,6 +66,7 @@ class PhaseStats:
         self.cached += other.cached
         self.http += other.http
         self.errored += other.errored
+        self.pids |= other.pids
 
 
 @dataclass
@@ -177,6 +179,7 @@ def call_phase(settings: Settings, specs: dict[str, CallSpec], execute: Executor
     stats.cached = len(found)
     stats.http = outcome.http_attempts
     stats.errored = sum(1 for r in outcome.results if not r.ok)
+    stats.pids = set(outcome.pids)
     return results, stats
 
 
@@ -374,7 +377,8 @@ def run_eval(
             if demo else None,
             "calls": {"total": all_calls.total, "cached": all_calls.cached,
                       "http_attempts": all_calls.http, "errored": all_calls.errored,
-                      "judge": judge_calls.total},
+                      "judge": judge_calls.total,
+                      "processes": sorted(all_calls.pids)},
             "errors": {"api": sum(v["api_errors"] for v in comparison["versions"]),
                        "scorer": sum(v["scorer_errors"] for v in comparison["versions"])},
             "cost_usd": None if any(c is None for c in costs) else round(sum(costs), 8),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -193,4 +194,7 @@ def test_dask_cluster_with_two_workers_gives_identical_results(
     before = server.calls
     on_dask = evaluate(project, evalset, refs, no_cache=True)
     assert server.calls - before == on_dask["calls"]["total"] == local["calls"]["total"]
+    assert local["calls"]["processes"] == [os.getpid()]
+    assert len(on_dask["calls"]["processes"]) == 2  # the two Dask worker processes
+    assert os.getpid() not in on_dask["calls"]["processes"]
     assert outcome(on_dask) == outcome(local)
