@@ -15,6 +15,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from flows.ingest import ingest_flow
+from flows.offline_eval import offline_eval_nightly
 from tasks.config import load_settings
 
 
@@ -52,7 +53,10 @@ def nightly_flywheel(
         lambda: ingest_flow(paths=[str(settings.landing)], db_path=db, project_dir=proj)
         if settings.landing.exists() else {"note": f"no landing folder at {settings.landing}"},
     )
+    offline_eval = _step(steps, "offline-eval",
+                         lambda: offline_eval_nightly(db_path=db, project_dir=proj))
     summary = {"run_date": night.isoformat(), "steps": steps, "ingest": ingest,
+               "offline_eval": offline_eval,
                "failed": [s["step"] for s in steps if s["status"] == "failed"]}
     create_markdown_artifact(
         key="nightly-summary",

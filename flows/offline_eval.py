@@ -19,6 +19,7 @@ from prefect.artifacts import (
 from prefect.cache_policies import NO_CACHE
 from prefect.flows import Flow
 from prefect.futures import wait
+from prefect.utilities.annotations import quote
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -32,7 +33,8 @@ from tasks.evals.runner import call_options, run_eval
 
 @task(name="eval-calls", cache_policy=NO_CACHE, persist_result=False)
 def eval_calls(specs: list[CallSpec], options: CallOptions, progress: Any = None) -> BatchOutcome:
-    """Make one shard of model calls (runs wherever the task runner puts it)."""
+    """Make one shard of model calls (runs wherever the task runner puts it). The specs come
+    ``quote``-d: Prefect would otherwise walk every message of every call looking for futures."""
     return run_calls(specs, options, progress)
 
 
@@ -110,7 +112,8 @@ class FanOut:
                                  "concurrency": math.ceil(self.options.concurrency / n)})
         counter = _Counter()
         self.reporter.phase(label, len(specs))
-        futures = [eval_calls.submit(chunk, options, counter.add if self.in_process else None)
+        futures = [eval_calls.submit(quote(chunk), options,
+                                     counter.add if self.in_process else None)
                    for chunk in chunks]
         pending = list(futures)
         while pending:

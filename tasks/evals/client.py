@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import math
 import os
 import random
 import re
@@ -44,6 +45,7 @@ import openai
 from tasks.errors import FlywheelError
 
 RETRY_STATUSES = frozenset({408, 409, 429})
+POOL_CONNECTIONS = 8
 FATAL_STATUSES = frozenset({401, 403, 404})
 _KEY_PATTERN = re.compile(r"\b(sk-[A-Za-z0-9_\-*.]{4,}|Bearer\s+\S+)")
 
@@ -164,26 +166,33 @@ class _Caller:
         self.progress = progress
         self.semaphore = asyncio.Semaphore(max(1, options.concurrency))
         self.not_before: dict[Endpoint, float] = {}
-        self.clients: dict[Endpoint, openai.AsyncOpenAI] = {}
+        self.clients: dict[tuple[Endpoint, int], openai.AsyncOpenAI] = {}
+        self.turn = 0
         self.fatal: str | None = None
         self.http_attempts = 0
         self.rng = random.Random()
 
     def client(self, endpoint: Endpoint) -> openai.AsyncOpenAI:
-        if endpoint not in self.clients:
-            self.clients[endpoint] = openai.AsyncOpenAI(
+        """One of the endpoint's clients, round-robin. httpcore's pool scans all its
+        connections for every request it schedules (quadratic in the pool size), so calls are
+        spread over pools of at most ``POOL_CONNECTIONS`` connections each."""
+        pools = max(1, math.ceil(self.options.concurrency / POOL_CONNECTIONS))
+        self.turn += 1
+        key = (endpoint, self.turn % pools)
+        if key not in self.clients:
+            size = math.ceil(self.options.concurrency / pools) + 2
+            self.clients[key] = openai.AsyncOpenAI(
                 base_url=endpoint.base_url,
                 api_key=api_key(endpoint) or "no-key-set",
                 max_retries=0,
                 timeout=httpx.Timeout(self.options.timeout_s,
                                       connect=min(10.0, self.options.timeout_s)),
                 http_client=httpx.AsyncClient(
-                    limits=httpx.Limits(max_connections=max(8, self.options.concurrency * 2),
-                                        max_keepalive_connections=max(8, self.options.concurrency)),
+                    limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
                     timeout=httpx.Timeout(self.options.timeout_s),
                 ),
             )
-        return self.clients[endpoint]
+        return self.clients[key]
 
     async def close(self) -> None:
         for client in self.clients.values():

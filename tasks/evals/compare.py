@@ -93,9 +93,9 @@ def version_summary(outcomes: Mapping[str, CaseOutcome]) -> dict[str, Any]:
 def _paired(base: Sequence[CaseOutcome], cand: Sequence[CaseOutcome]) -> dict[str, Any]:
     base_pass = [float(bool(o.passed)) for o in base]
     cand_pass = [float(bool(o.passed)) for o in cand]
-    pass_diff, pass_low, pass_high = paired_bootstrap(base_pass, cand_pass)
-    score_diff, score_low, score_high = paired_bootstrap(
-        [o.score or 0.0 for o in base], [o.score or 0.0 for o in cand])
+    # Pass and score differences, resampled together (the same bootstrap draws of cases).
+    (pass_diff, pass_low, pass_high), (score_diff, score_low, score_high) = paired_bootstrap(
+        [base_pass, [o.score or 0.0 for o in base]], [cand_pass, [o.score or 0.0 for o in cand]])
     regressions = sum(1 for b, c in zip(base, cand, strict=True) if b.passed and not c.passed)
     improvements = sum(1 for b, c in zip(base, cand, strict=True) if c.passed and not b.passed)
     n = len(base)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy import stats as sps
@@ -39,23 +40,36 @@ def mean_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[fl
 
 
 def paired_bootstrap(
-    baseline: Sequence[float], candidate: Sequence[float], *, confidence: float = 0.95,
+    baseline: Sequence[float] | Sequence[Sequence[float]],
+    candidate: Sequence[float] | Sequence[Sequence[float]], *, confidence: float = 0.95,
     samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTSTRAP_SEED,
-) -> tuple[float, float, float]:
+) -> Any:
     """Mean of ``candidate − baseline`` over paired cases and its percentile bootstrap interval
-    (cases resampled with replacement, ``samples`` times, from a fixed seed)."""
+    (cases resampled with replacement, ``samples`` times, from a fixed seed).
+
+    Given one pair of vectors, returns ``(estimate, low, high)``; given several (2-D: one row per
+    measure, the same cases in each), resamples the cases once for all of them and returns a list
+    of such triples.
+    """
     a = np.asarray(baseline, dtype=float)
     b = np.asarray(candidate, dtype=float)
     if a.shape != b.shape:
         raise ValueError("paired samples must have the same length")
-    if a.size == 0:
-        return (math.nan, math.nan, math.nan)
+    single = a.ndim == 1
+    a, b = np.atleast_2d(a), np.atleast_2d(b)
+    n = a.shape[1]
+    if n == 0:
+        triples = [(math.nan, math.nan, math.nan)] * a.shape[0]
+        return triples[0] if single else triples
     differences = b - a
-    rng = np.random.default_rng(seed)
-    means = differences[rng.integers(0, a.size, size=(samples, a.size))].mean(axis=1)
+    draws = np.random.default_rng(seed).integers(0, n, size=(samples, n))
     tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return (float(differences.mean()), float(low), float(high))
+    triples = []
+    for row in differences:
+        means = row[draws].mean(axis=1)
+        low, high = np.percentile(means, [tail, 100 - tail])
+        triples.append((float(row.mean()), float(low), float(high)))
+    return triples[0] if single else triples
 
 
 def mcnemar_exact(baseline_only: int, candidate_only: int) -> float:

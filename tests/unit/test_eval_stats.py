@@ -46,6 +46,9 @@ def test_paired_bootstrap_is_seeded_and_agrees_with_scipy() -> None:
     assert low == pytest.approx(reference.low, abs=0.02)
     assert high == pytest.approx(reference.high, abs=0.02)
     assert low < estimate < high
+    together = paired_bootstrap([base, base * 0.5], [cand, cand * 0.5])
+    assert together[0] == (estimate, low, high)  # the same draws for every measure
+    assert together[1] == pytest.approx((estimate / 2, low / 2, high / 2))
 
 
 def test_consistency_is_the_majority_share() -> None:
