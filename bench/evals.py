@@ -94,39 +94,47 @@ def main() -> None:
         calls = len(specs)
         ideal = calls * args.latency_ms / 1000 / args.concurrency
 
-        started = time.perf_counter()
+        load_before = os.getloadavg()[0]
+        started, cpu = time.perf_counter(), time.process_time()
         bare = run_calls(specs, call_options(settings, args.concurrency))
-        bare_s = time.perf_counter() - started
+        bare_s, bare_cpu = time.perf_counter() - started, time.process_time() - cpu
         assert all(r.ok for r in bare.results)
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         first = run_offline_eval(settings, evalset=str(evalset), prompts=refs,
                                  concurrency=args.concurrency)
-        first_wall = time.perf_counter() - started
+        first_wall, first_cpu = time.perf_counter() - started, time.process_time() - cpu
         started = time.perf_counter()
         again = run_offline_eval(settings, evalset=str(evalset), prompts=refs,
                                  concurrency=args.concurrency)
         again_wall = time.perf_counter() - started
         assert again["calls"]["http_attempts"] == 0 and first["errors"]["api"] == 0
+        load_after = os.getloadavg()[0]
     finally:
         server.terminate()
         server.wait(timeout=10)
 
     cpu = platform.processor() or platform.machine()
+    rows = [
+        ("bare caller (`run_calls`: AsyncOpenAI, no flow, no DuckDB)", bare_s, bare_cpu),
+        ("full eval, cold cache (`run_eval` inside the flow)", first["seconds"], None),
+        ("full eval, cold cache, wall incl. flow start", first_wall, first_cpu),
+        ("cached rerun (`run_eval`, 0 HTTP calls)", again["seconds"], None),
+        ("cached rerun, wall incl. flow start", again_wall, None),
+    ]
+    table = "\n".join(
+        ["| run | seconds | × ideal | client CPU s |", "|---|---|---|---|"]
+        + [f"| {name} | {sec:.2f} | {sec / ideal:.2f} | {'' if c is None else f'{c:.2f}'} |"
+           for name, sec, c in rows])
     print(f"""### Offline evals
 
 Machine: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()}.
 {args.cases:,} cases × 2 versions = {calls:,} calls to the demo model (own process, loopback HTTP,
 {args.latency_ms:g} ms latency per call), concurrency {args.concurrency}.
-Ideal wall time = calls × latency / concurrency = {ideal:.2f} s.
+Ideal wall time = calls × latency / concurrency = {ideal:.2f} s. Load average (1 min) before
+and after: {load_before:.1f} / {load_after:.1f} (other work shared the 2 cores).
 
-| run | seconds | × ideal |
-|---|---|---|
-| bare caller (`run_calls`: AsyncOpenAI, no flow, no DuckDB) | {bare_s:.2f} | {bare_s / ideal:.2f} |
-| full eval, cold cache (`run_eval` inside the flow) | {first['seconds']:.2f} | {first['seconds'] / ideal:.2f} |
-| full eval, cold cache, wall incl. flow start | {first_wall:.2f} | {first_wall / ideal:.2f} |
-| cached rerun (`run_eval`, 0 HTTP calls) | {again['seconds']:.2f} | {again['seconds'] / ideal:.2f} |
-| cached rerun, wall incl. flow start | {again_wall:.2f} | {again_wall / ideal:.2f} |
+{table}
 """)
 
 
