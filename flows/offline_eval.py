@@ -19,7 +19,6 @@ from prefect.artifacts import (
 from prefect.cache_policies import NO_CACHE
 from prefect.flows import Flow
 from prefect.futures import wait
-from prefect.utilities.annotations import quote
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -31,11 +30,20 @@ from tasks.evals.report import format_summary
 from tasks.evals.runner import call_options, run_eval
 
 
+class CallBatch:
+    """The calls of one shard in an opaque box: Prefect walks lists, tuples, dicts and
+    dataclasses given to a task looking for futures (every message of every call), not this."""
+
+    __slots__ = ("specs",)
+
+    def __init__(self, specs: list[CallSpec]) -> None:
+        self.specs = specs
+
+
 @task(name="eval-calls", cache_policy=NO_CACHE, persist_result=False)
-def eval_calls(specs: list[CallSpec], options: CallOptions, progress: Any = None) -> BatchOutcome:
-    """Make one shard of model calls (runs wherever the task runner puts it). The specs come
-    ``quote``-d: Prefect would otherwise walk every message of every call looking for futures."""
-    return run_calls(specs, options, progress)
+def eval_calls(batch: CallBatch, options: CallOptions, progress: Any = None) -> BatchOutcome:
+    """Make one shard of model calls (runs wherever the task runner puts it)."""
+    return run_calls(batch.specs, options, progress)
 
 
 class _Reporter:
@@ -112,7 +120,7 @@ class FanOut:
                                  "concurrency": math.ceil(self.options.concurrency / n)})
         counter = _Counter()
         self.reporter.phase(label, len(specs))
-        futures = [eval_calls.submit(quote(chunk), options,
+        futures = [eval_calls.submit(CallBatch(chunk), options,
                                      counter.add if self.in_process else None)
                    for chunk in chunks]
         pending = list(futures)
