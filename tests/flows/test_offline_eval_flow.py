@@ -140,6 +140,10 @@ def test_a_permanent_401_fails_the_run_fast_and_the_key_is_nowhere(
         artifacts = client.read_artifacts()
         logs = client.read_logs()
     assert artifacts and API_KEY not in json.dumps([a.model_dump(mode="json") for a in artifacts])
+    keys = {a.key for a in artifacts}
+    assert {"offline-eval", "offline-eval-progress"} <= keys
+    progress = [a for a in artifacts if a.key == "offline-eval-progress" and a.data == 100.0]
+    assert progress  # the progress artifact reached 100%
     assert API_KEY not in json.dumps([log.message for log in logs])
 
 
