@@ -1,4 +1,5 @@
-"""Python checks used by the example eval sets (``"type": "python", "value": "evalsets.checks:NAME"``).
+"""Python checks used by the example eval sets
+(``{"type": "python", "value": "evalsets.checks:NAME"}``).
 
 Each is called as ``check(output, record)`` with the model output and the eval case's JSON object,
 and returns a bool or a score from 0 to 1.
