@@ -30,16 +30,22 @@ def eval_run(
 ) -> None:
     """Evaluate prompt versions on an eval set and compare each with the first."""
     from flows.offline_eval import run_offline_eval
+    from tasks.db import connect
     from tasks.evals.evalset import load_evalset
     from tasks.evals.report import format_summary
     from tasks.evals.scorers import PythonChecks
+    from tasks.registry.store import resolve
 
     if repeats < 1:
         raise UsageError("--repeats must be at least 1")
     if concurrency is not None and concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     settings = settings_of(ctx)
-    load_evalset(evalset, python_resolver=PythonChecks(settings.project_dir))  # bad input: exit 2
+    # Bad input is exit 2 before any work starts: the eval set, then every REF.
+    load_evalset(evalset, python_resolver=PythonChecks(settings.project_dir))
+    with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
+        for ref in prompt:
+            resolve(con, ref)
     summary = run_offline_eval(settings, evalset=str(evalset), prompts=list(prompt),
                                repeats=repeats, concurrency=concurrency, no_cache=no_cache)
     emit(summary, as_json, format_summary)

@@ -50,3 +50,9 @@ def test_a_bad_eval_set_line_exits_2_naming_file_line_and_key(tmp_path: Path) ->
     assert result.returncode == 2
     assert f"{evalset}:3: key 'assert[0].threshold'" in result.stderr
     assert "Traceback" not in result.stderr
+    evalset.write_text(evalset.read_text().replace('"threshold": 7', '"threshold": 0.7'))
+    unknown = flywheel("--db", str(project / "flywheel.duckdb"), "eval", "run", "--evalset",
+                       str(evalset), "--prompt", "support@nope", cwd=tmp_path,
+                       base_url="http://127.0.0.1:9/v1")
+    assert unknown.returncode == 2
+    assert "support@nope" in unknown.stderr and "Traceback" not in unknown.stderr
