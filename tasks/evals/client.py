@@ -272,9 +272,14 @@ class _Caller:
             else:
                 response = await client.chat.completions.create(
                     model=spec.model, messages=list(spec.messages), **spec.params)
-                choice = response.choices[0] if response.choices else None
-                if choice is None or choice.message.content is None:
-                    raise _Retryable("the response has no message content")
+                if not response.choices:
+                    raise _Retryable("the response has no choices")
+                choice = response.choices[0]
+                if choice.message.content is None:  # a refusal or a tool call: asking again
+                    raise _Final(          # would give the same answer
+                        f"no text in the answer (finish_reason {choice.finish_reason!r}"
+                        + (f", refusal: {choice.message.refusal}" if choice.message.refusal
+                           else "") + ")")
                 result.output = choice.message.content
                 result.finish_reason = choice.finish_reason
                 result.response_model = response.model

@@ -161,3 +161,19 @@ def test_real_recorded_openai_responses_parse_through_the_client_path() -> None:
             assert result.error == f"HTTP 400: {row['response_body']['error']['message']}"
             assert result.attempts == 1
         assert server.calls - before == len(errors)
+
+
+def test_an_answer_without_text_is_an_error_without_retry() -> None:
+    path = shared_data(
+        "telemetry/openllmetry_openai_cassettes/openllmetry_llm_http_interactions.jsonl")
+    with DemoModelServer(replay=path) as server:
+        tool_calls = [r for r in server.cassettes.entries if isinstance(r["response_body"], dict)
+                      and r["status"]["code"] == 200 and r["response_body"].get("choices")
+                      and r["response_body"]["choices"][0]["message"].get("content") is None]
+        assert tool_calls
+        row = tool_calls[0]
+        [result] = run_calls([CallSpec("k", Endpoint(server.base_url),
+                                       row["request_body"]["model"],
+                                       tuple(row["request_body"]["messages"]), {})], FAST).results
+        assert result.error == "no text in the answer (finish_reason 'tool_calls')"
+        assert result.attempts == 1 and server.calls == 1
