@@ -8,7 +8,7 @@ Environment variables (every one flywheel reads):
 | ``FLYWHEEL_PROJECT_DIR`` | folder holding prompts/, experiments/, evalsets/, reports/| current directory    |
 | ``FLYWHEEL_DB_TIMEOUT``  | seconds a writer waits for the DuckDB file lock           | ``30``               |
 | ``FLYWHEEL_LANDING_DIR`` | folder the nightly run ingests                            | ``<project>/landing``|
-| ``OPENAI_BASE_URL``      | OpenAI-compatible endpoint for offline evals              | OpenAI's             |
+| ``OPENAI_BASE_URL``      | OpenAI-compatible endpoint for offline evals              | OpenAI's, with a key |
 | ``OPENAI_API_KEY``       | its key (never logged)                                    | none                 |
 | ``FLYWHEEL_EVAL_CONCURRENCY`` | eval calls in flight at once                         | ``8``                |
 | ``FLYWHEEL_EVAL_TIMEOUT``     | seconds one eval call may take                       | ``60``               |
@@ -45,6 +45,9 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
 }
 
 
+OPENAI_URL = "https://api.openai.com/v1"
+
+
 @dataclass(frozen=True)
 class Settings:
     """The resolved configuration of one run. Pass it (or its paths) down; never re-read env."""
@@ -58,7 +61,9 @@ class Settings:
     prices: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
     # Offline evals (tasks/evals). The API key is read from the variable ``openai_api_key_env``
     # names, in the process making the calls: it is never part of Settings.
-    openai_base_url: str = "https://api.openai.com/v1"
+    # None: OpenAI's own when the key variable is set, else no endpoint (evals are skipped at
+    # night, refused by hand): a test or demo never reaches a real API unless asked to.
+    openai_base_url: str | None = None
     openai_api_key_env: str = "OPENAI_API_KEY"
     eval_concurrency: int = 8
     eval_timeout_s: float = 60.0
@@ -142,5 +147,7 @@ def load_settings(
                 settings = replace(settings, **{name: _SCALARS[name](env[variable])})
             except ValueError:
                 raise UsageError(f"{variable}={env[variable]!r}: not a valid value") from None
+    if settings.openai_base_url is None and env.get(settings.openai_api_key_env):
+        settings = replace(settings, openai_base_url=OPENAI_URL)
     given = {k: v for k, v in overrides.items() if v is not None}
     return replace(settings, **given)

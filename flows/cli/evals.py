@@ -33,6 +33,7 @@ def eval_run(
     from tasks.db import connect
     from tasks.evals.evalset import load_evalset
     from tasks.evals.report import format_summary
+    from tasks.evals.runner import endpoint_for
     from tasks.evals.scorers import PythonChecks
     from tasks.registry.store import resolve
 
@@ -45,7 +46,7 @@ def eval_run(
     load_evalset(evalset, python_resolver=PythonChecks(settings.project_dir))
     with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
         for ref in prompt:
-            resolve(con, ref)
+            endpoint_for(settings, resolve(con, ref).name)
     summary = run_offline_eval(settings, evalset=str(evalset), prompts=list(prompt),
                                repeats=repeats, concurrency=concurrency, no_cache=no_cache)
     emit(summary, as_json, format_summary)

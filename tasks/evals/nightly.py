@@ -13,6 +13,7 @@ from tasks.config import Settings
 from tasks.db import connect, fetch_dicts
 from tasks.errors import UsageError
 from tasks.evals.evalset import evalsets_for_prompt
+from tasks.evals.runner import NoEndpointError, endpoint_for
 from tasks.registry.store import resolve
 
 CANDIDATE, PRODUCTION = "candidate", "production"
@@ -54,6 +55,12 @@ def candidate_jobs(settings: Settings) -> NightlyPlan:
             sets = evalsets_for_prompt(settings.dir("evalsets"), name)
             if not sets:
                 plan.skipped.append({"prompt": name, "reason": "no eval set"})
+                continue
+            try:
+                endpoint_for(settings, name)
+            except NoEndpointError as exc:
+                plan.skipped.append({"prompt": name, "reason": str(exc)})
+                continue
             plan.jobs += [EvalJob(name, path, [f"{name}@{PRODUCTION}", f"{name}@{CANDIDATE}"])
                           for path in sets]
     return plan

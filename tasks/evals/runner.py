@@ -98,10 +98,19 @@ def call_options(settings: Settings, concurrency: int | None = None) -> CallOpti
     )
 
 
+class NoEndpointError(UsageError):
+    """No model endpoint is configured."""
+
+
 def endpoint_for(settings: Settings, prompt_name: str | None) -> Endpoint:
     """The endpoint of a prompt: its ``eval_endpoints`` entry, else OPENAI_BASE_URL's."""
     override = settings.eval_endpoints.get(prompt_name or "", {})
-    return Endpoint(base_url=override.get("base_url", settings.openai_base_url).rstrip("/"),
+    base_url = override.get("base_url") or settings.openai_base_url
+    if not base_url:
+        raise NoEndpointError(
+            f"no model endpoint for {prompt_name or 'the judge'}: set OPENAI_BASE_URL (any "
+            f"OpenAI-compatible server), or {settings.openai_api_key_env} for OpenAI's")
+    return Endpoint(base_url=base_url.rstrip("/"),
                     api_key_env=override.get("api_key_env", settings.openai_api_key_env))
 
 
@@ -188,7 +197,7 @@ class _Judging:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.endpoint = endpoint_for(settings, None)
+        self.endpoint: Endpoint | None = None  # looked up when a rubric needs the judge
         self.model = settings.eval_judge_model
         self.key_of: dict[tuple[str, str, str], str] = {}
         self.specs: dict[str, CallSpec] = {}
@@ -197,6 +206,7 @@ class _Judging:
         self.request_of: dict[str, tuple[str, str, dict[str, Any]]] = {}
 
     def _spec(self, messages: list[dict[str, str]]) -> CallSpec:
+        self.endpoint = self.endpoint or endpoint_for(self.settings, None)
         key = cache.cache_key(self.endpoint.base_url, self.model, messages, JUDGE_PARAMS, 0)
         return CallSpec(key, self.endpoint, self.model, tuple(messages), dict(JUDGE_PARAMS))
 

@@ -171,7 +171,7 @@ def test_repeats_show_flaky_cases_and_the_judge_gets_one_retry(
 
 
 def test_nightly_step_evaluates_candidate_against_production(
-    tmp_path: Path, server: DemoModelServer
+    tmp_path: Path, server: DemoModelServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project, _, h = make_project(tmp_path / "p", support_cases(12))
     with connect(project / "flywheel.duckdb") as con:
@@ -185,6 +185,14 @@ def test_nightly_step_evaluates_candidate_against_production(
     assert (run["prompt"], run["production"], run["candidate"]) == (
         "support", h["support/v1"], h["support/v2-friendly"])
     assert run["demo_model"] and result["failed"] == []
+    # With no endpoint configured the step skips (it never reaches a real API by default).
+    calls = server.calls
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    monkeypatch.delenv("OPENAI_API_KEY")
+    skipped = offline_eval_nightly(db_path=str(project / "flywheel.duckdb"),
+                                   project_dir=str(project))
+    assert skipped["runs"] == [] and server.calls == calls
+    assert "no model endpoint" in skipped["skipped"][0]["reason"]
 
 
 @pytest.mark.slow
