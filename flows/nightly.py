@@ -17,9 +17,11 @@ from prefect.artifacts import create_markdown_artifact
 from flows.ab_analysis import ab_analysis_flow
 from flows.export import export_flow
 from flows.ingest import ingest_flow
+from flows.mlflow_mirror import mlflow_mirror_flow
 from flows.offline_eval import offline_eval_nightly
 from flows.prompts_sync import prompts_sync_flow
 from tasks.config import load_settings
+from tasks.mlflow_mirror.run import OFF_NOTE
 
 
 def default_run_date() -> date:
@@ -81,8 +83,12 @@ def nightly_flywheel(
     )
     offline_eval = _step(steps, "offline-eval",
                          lambda: offline_eval_nightly(db_path=db, project_dir=proj))
+    mirror = _step(steps, "mlflow-mirror",  # never fails: MLflow trouble is a warning in its result
+                   lambda: mlflow_mirror_flow(db_path=db, project_dir=proj)
+                   if settings.mlflow_tracking_uri else {"note": OFF_NOTE})
     summary = {"run_date": night.isoformat(), "steps": steps, "ingest": ingest, "prompts": prompts,
                "ab": _ab_brief(ab), "export": export, "offline_eval": offline_eval,
+               "mlflow_mirror": mirror,
                "failed": [s["step"] for s in steps if s["status"] == "failed"]}
     create_markdown_artifact(
         key="nightly-summary",

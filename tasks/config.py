@@ -16,6 +16,7 @@ Environment variables (every one flywheel reads):
 | ``FLYWHEEL_JUDGE_MODEL``      | model of the ``llm-rubric`` judge                    | ``gpt-4o-mini``      |
 | ``FLYWHEEL_EVAL_RUNNER``      | ``local`` or ``dask`` (fan-out of eval calls)        | ``local``            |
 | ``FLYWHEEL_DASK_ADDRESS``     | Dask scheduler address (none: a local cluster)       | none                 |
+| ``MLFLOW_TRACKING_URI``       | MLflow store the nightly mirrors into (docs/mlflow.md) | none: mirror off    |
 
 ``flywheel.toml`` in the project folder may set any field of :class:`Settings` at the top level
 and a ``[prices]`` table: ``"model-name" = {input = 0.15, output = 0.60}`` in USD per 1M tokens.
@@ -129,6 +130,11 @@ class Settings:
     eval_dask_workers: int = 2
     eval_shards: int = 0  # batches the calls are split into; 0: 1 locally, 4 per Dask worker
     eval_endpoints: dict[str, dict[str, str]] = field(default_factory=dict)  # per prompt name
+    # MLflow mirror (tasks/mlflow_mirror, docs/mlflow.md): off while no tracking URI is set.
+    mlflow_tracking_uri: str | None = None
+    mlflow_experiment_prefix: str = ""  # MLflow experiment of a prompt: prefix + prompt name
+    mlflow_artifact_location: str | None = None  # none: beside a sqlite store, else the server's
+    mlflow_timeout_s: float = 10.0  # per MLflow HTTP request (2 retries)
 
     @property
     def landing(self) -> Path:
@@ -148,7 +154,8 @@ _SCALARS = {"db_lock_timeout_s": float, "reject_raw_max_chars": int, "ingest_bat
             "eval_timeout_s": float, "eval_max_attempts": int, "eval_backoff_base_s": float,
             "eval_backoff_max_s": float, "eval_stream": bool, "eval_judge_model": str,
             "eval_task_runner": str, "eval_dask_address": str, "eval_dask_workers": int,
-            "eval_shards": int}
+            "eval_shards": int, "mlflow_tracking_uri": str, "mlflow_experiment_prefix": str,
+            "mlflow_artifact_location": str, "mlflow_timeout_s": float}
 _EXPORT_SCALARS = {"model": str, "validation_share": float, "include_rated": bool,
                    "leakage_threshold": float, "hard_examples_per_prompt": int}
 
@@ -190,7 +197,8 @@ def _redact_from_toml(path: Path, table: Any) -> RedactSettings:
 
 _ENV = {"OPENAI_BASE_URL": "openai_base_url", "FLYWHEEL_EVAL_CONCURRENCY": "eval_concurrency",
         "FLYWHEEL_EVAL_TIMEOUT": "eval_timeout_s", "FLYWHEEL_JUDGE_MODEL": "eval_judge_model",
-        "FLYWHEEL_EVAL_RUNNER": "eval_task_runner", "FLYWHEEL_DASK_ADDRESS": "eval_dask_address"}
+        "FLYWHEEL_EVAL_RUNNER": "eval_task_runner", "FLYWHEEL_DASK_ADDRESS": "eval_dask_address",
+        "MLFLOW_TRACKING_URI": "mlflow_tracking_uri"}
 
 
 def _from_toml(project_dir: Path) -> dict[str, Any]:
