@@ -76,13 +76,13 @@ def nightly_flywheel(
         steps, "ab-analysis",
         lambda: ab_analysis_flow(run_date=night.isoformat(), db_path=db, project_dir=proj),
     )
+    offline_eval = _step(steps, "offline-eval",
+                         lambda: offline_eval_nightly(db_path=db, project_dir=proj))
     export = _step(
         steps, "export",
         lambda: export_flow(out_dir=str(settings.project_dir / "exports" / night.isoformat()),
                             db_path=db, project_dir=proj, until=night.isoformat()),
     )
-    offline_eval = _step(steps, "offline-eval",
-                         lambda: offline_eval_nightly(db_path=db, project_dir=proj))
     mirror = _step(steps, "mlflow-mirror",  # never fails: MLflow trouble is a warning in its result
                    lambda: mlflow_mirror_flow(db_path=db, project_dir=proj)
                    if settings.mlflow_tracking_uri else {"note": OFF_NOTE})

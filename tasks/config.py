@@ -49,6 +49,9 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
 }
 
 
+OPENAI_URL = "https://api.openai.com/v1"
+
+
 # Tokens per fine-tuning example (OpenAI's training-example context length). A model is matched
 # by its longest prefix here; an unknown model gets the data-preparation guide's 4,096.
 DEFAULT_TOKEN_LIMITS: dict[str, int] = {
@@ -84,9 +87,6 @@ class RedactSettings:
 
     types: tuple[str, ...] | None = None  # None: every type tasks.redact knows
     allow: tuple[str, ...] = ()  # values never redacted (case-insensitive exact match)
-
-
-OPENAI_URL = "https://api.openai.com/v1"
 
 
 @dataclass(frozen=True)
@@ -156,6 +156,10 @@ _SCALARS = {"db_lock_timeout_s": float, "reject_raw_max_chars": int, "ingest_bat
             "eval_task_runner": str, "eval_dask_address": str, "eval_dask_workers": int,
             "eval_shards": int, "mlflow_tracking_uri": str, "mlflow_experiment_prefix": str,
             "mlflow_artifact_location": str, "mlflow_timeout_s": float}
+_ENV = {"OPENAI_BASE_URL": "openai_base_url", "FLYWHEEL_EVAL_CONCURRENCY": "eval_concurrency",
+        "FLYWHEEL_EVAL_TIMEOUT": "eval_timeout_s", "FLYWHEEL_JUDGE_MODEL": "eval_judge_model",
+        "FLYWHEEL_EVAL_RUNNER": "eval_task_runner", "FLYWHEEL_DASK_ADDRESS": "eval_dask_address",
+        "MLFLOW_TRACKING_URI": "mlflow_tracking_uri"}
 _EXPORT_SCALARS = {"model": str, "validation_share": float, "include_rated": bool,
                    "leakage_threshold": float, "hard_examples_per_prompt": int}
 
@@ -193,12 +197,6 @@ def _redact_from_toml(path: Path, table: Any) -> RedactSettings:
         types=tuple(str(t).upper() for t in types) if types is not None else None,
         allow=tuple(str(a) for a in table.get("allow", ())),
     )
-
-
-_ENV = {"OPENAI_BASE_URL": "openai_base_url", "FLYWHEEL_EVAL_CONCURRENCY": "eval_concurrency",
-        "FLYWHEEL_EVAL_TIMEOUT": "eval_timeout_s", "FLYWHEEL_JUDGE_MODEL": "eval_judge_model",
-        "FLYWHEEL_EVAL_RUNNER": "eval_task_runner", "FLYWHEEL_DASK_ADDRESS": "eval_dask_address",
-        "MLFLOW_TRACKING_URI": "mlflow_tracking_uri"}
 
 
 def _from_toml(project_dir: Path) -> dict[str, Any]:
