@@ -13,7 +13,9 @@ from __future__ import annotations
 import math
 import os
 import re
+import ssl
 import tempfile
+import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -61,15 +63,21 @@ def http_limits(timeout_s: float, retries: int = 2) -> Iterator[None]:
 
 
 def preflight(uri: str, timeout_s: float) -> None:
-    """Fail fast when an HTTP tracking server does not answer its health check."""
+    """Fail fast when an HTTP tracking server cannot be reached (MLflow itself would retry for
+    minutes). Any HTTP answer, even 401 from a proxy, counts as reachable, and so does a TLS
+    problem: MLflow's own client, with its own TLS settings, has the last word on those."""
     if not uri.startswith(("http://", "https://")):
         return
     url = public_uri(uri).rstrip("/") + "/health"  # the health check needs no credentials
     try:
         with urllib.request.urlopen(url, timeout=timeout_s) as response:
             response.read(64)
+    except urllib.error.HTTPError:
+        return
     except OSError as exc:
         reason = getattr(exc, "reason", exc)
+        if isinstance(reason, ssl.SSLError):
+            return
         raise ConnectionError(f"MLflow tracking server does not answer at {url}: {reason}") from None
 
 
@@ -112,6 +120,10 @@ class MlflowTarget:
         self.client = MlflowClient(tracking_uri=tracking_uri)
         self.artifact_root = _artifact_root(tracking_uri, artifact_location)
         self._experiments: dict[str, str] = {}
+        # Experiments this target created hold only the runs it made: a key it has not made
+        # yet cannot be there, so the lookup is skipped (the first mirror of a store).
+        self._created: set[str] = set()
+        self._made: set[str] = set()
 
     # ------------------------------------------------------------------------ experiments
 
@@ -125,6 +137,7 @@ class MlflowTarget:
                         if self.artifact_root else None)
             experiment_id = self.client.create_experiment(
                 name, artifact_location=location, tags={"flywheel.managed": "true"})
+            self._created.add(experiment_id)
         else:
             experiment_id = experiment.experiment_id
             if experiment.lifecycle_stage == "deleted":
@@ -145,13 +158,19 @@ class MlflowTarget:
 
     def _log(self, run_id: str, *, params: Mapping[str, str], metrics: Mapping[str, float],
              tags: Mapping[str, str], timestamp: int) -> int:
+        """Log in as few ``log_batch`` calls as MLflow's limits allow."""
         metric_list = [Metric(k, v, timestamp, 0) for k, v in sorted(metrics.items())]
         param_list = [Param(k, v) for k, v in sorted(params.items())]
         tag_list = [RunTag(k, v) for k, v in sorted(tags.items())]
-        for kind, items in (("metrics", metric_list), ("params", param_list), ("tags", tag_list)):
-            size = _BATCH[kind]
-            for start in range(0, len(items), size):
-                self.client.log_batch(run_id, **{kind: items[start:start + size]})
+        batches = max(math.ceil(len(metric_list) / _BATCH["metrics"]),
+                      math.ceil(len(param_list) / _BATCH["params"]),
+                      math.ceil(len(tag_list) / _BATCH["tags"]))
+        for i in range(batches):
+            self.client.log_batch(
+                run_id,
+                metrics=metric_list[i * _BATCH["metrics"]:(i + 1) * _BATCH["metrics"]],
+                params=param_list[i * _BATCH["params"]:(i + 1) * _BATCH["params"]],
+                tags=tag_list[i * _BATCH["tags"]:(i + 1) * _BATCH["tags"]])
         return len(metric_list) + len(param_list) + len(tag_list)
 
     def _upload(self, run_id: str, artifacts: Mapping[str, bytes]) -> None:
@@ -175,31 +194,34 @@ class MlflowTarget:
                  for name, h in record.prompts if prompt_versions and (name, h) in prompt_versions]
         if links:
             tags[LINKED_PROMPTS_TAG] = canonical_json(links)
-        # Several runs with one key were left by concurrent mirrors: keep a complete one (it has
-        # a fingerprint), the oldest, and delete the others.
-        found = sorted(self.find_runs(experiment_id, record.key),
-                       key=lambda r: (FINGERPRINT_TAG not in r.data.tags, r.info.start_time,
+        # A run is complete once FINISHED (set last). Several runs with one key were left by
+        # concurrent mirrors: keep a complete one, the oldest, and delete the others.
+        fresh = experiment_id in self._created and record.key not in self._made
+        found = sorted([] if fresh else self.find_runs(experiment_id, record.key),
+                       key=lambda r: (r.info.status != "FINISHED", r.info.start_time,
                                       r.info.run_id))
         for duplicate in found[1:]:
             self.client.delete_run(duplicate.info.run_id)
         existing = found[0] if found else None
-        action = "updated"
-        if existing is not None and any(existing.data.params.get(k, v) != v
-                                        for k, v in record.params.items()):
+        recreated = existing is not None and any(existing.data.params.get(k, v) != v
+                                                 for k, v in record.params.items())
+        if recreated:  # MLflow params cannot change: replace the run
             self.client.delete_run(existing.info.run_id)
-            existing, action = None, "recreated"
+            existing = None
         if existing is None:
-            run = self.client.create_run(experiment_id, start_time=record.start_ms, tags=tags,
+            run = self.client.create_run(experiment_id, start_time=record.start_ms,
+                                         tags={**tags, FINGERPRINT_TAG: record.fingerprint},
                                          run_name=record.name)
             run_id = run.info.run_id
+            self._made.add(record.key)
             writes = self._log(run_id, params=record.params, metrics=record.metrics, tags={},
                                timestamp=record.end_ms)
             self._upload(run_id, record.artifacts)
-            self.client.set_tag(run_id, FINGERPRINT_TAG, record.fingerprint)
             self.client.set_terminated(run_id, "FINISHED", end_time=record.end_ms)
-            return RunOutcome(run_id, "created" if action == "updated" else action, writes + 1)
+            return RunOutcome(run_id, "recreated" if recreated else "created", writes)
         run_id = existing.info.run_id
         data = existing.data
+        complete = existing.info.status == "FINISHED"
         new_tags = {k: v for k, v in tags.items() if data.tags.get(k) != v}
         new_params = {k: v for k, v in record.params.items() if k not in data.params}
         new_metrics = {k: v for k, v in record.metrics.items()
@@ -207,11 +229,13 @@ class MlflowTarget:
                        or not math.isclose(data.metrics[k], v, rel_tol=1e-12, abs_tol=0.0)}
         writes = self._log(run_id, params=new_params, metrics=new_metrics, tags=new_tags,
                            timestamp=record.end_ms)
-        if data.tags.get(FINGERPRINT_TAG) != record.fingerprint:
+        # The fingerprint is written after the artifacts: an update that dies half-way is
+        # finished by the next attempt.
+        if not complete or data.tags.get(FINGERPRINT_TAG) != record.fingerprint:
             self._upload(run_id, record.artifacts)
             self.client.set_tag(run_id, FINGERPRINT_TAG, record.fingerprint)
             writes += 1 + len(record.artifacts)
-        if existing.info.status != "FINISHED":
+        if not complete:
             self.client.set_terminated(run_id, "FINISHED", end_time=record.end_ms)
             writes += 1
         return RunOutcome(run_id, "updated" if writes else "unchanged", writes)

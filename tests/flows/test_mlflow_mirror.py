@@ -9,10 +9,12 @@ each test checks the aliases right after its own mirror.
 from __future__ import annotations
 
 import hashlib
+import http.server
 import io
 import json
 import socket
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,7 @@ from tasks.db import connect
 from tasks.demo_model import DemoModelServer
 from tasks.mlflow_mirror import mirror_status, run_mirror
 from tasks.mlflow_mirror.records import KEY_TAG, RunRecord
-from tasks.mlflow_mirror.target import MlflowTarget
+from tasks.mlflow_mirror.target import MlflowTarget, preflight
 from tasks.sample_data import SampleSpec, write_sample_data
 
 SECRET = "s3cret-pa55"
@@ -377,3 +379,30 @@ def test_upsert_finds_by_tag_writes_only_differences_and_replaces_a_changed_para
     assert kept.run_id == replaced.run_id
     assert client.get_run(stray).info.lifecycle_stage == "deleted"
     assert [r.info.run_id for r in target.find_runs(experiment_id, "k1")] == [replaced.run_id]
+
+
+class _Guarded(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(401)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_the_health_check_fails_fast_only_when_nothing_answers() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Guarded)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        preflight(f"http://127.0.0.1:{server.server_address[1]}", 2.0)  # 401 from a proxy: up
+    finally:
+        server.shutdown()
+        server.server_close()
+    port = closed_port()
+    with pytest.raises(ConnectionError, match=f"does not answer at https://127.0.0.1:{port}/health") \
+            as refused:
+        preflight(f"https://user:{SECRET}@127.0.0.1:{port}", 2.0)
+    assert SECRET not in str(refused.value)
+    preflight("sqlite:////nowhere/mlflow.db", 2.0)  # not HTTP: nothing to check
