@@ -13,6 +13,9 @@ Environment variables (every one flywheel reads):
 
 ``flywheel.toml`` in the project folder may set any field of :class:`Settings` at the top level
 and a ``[prices]`` table: ``"model-name" = {input = 0.15, output = 0.60}`` in USD per 1M tokens.
+A ``[trace_scores]`` table sets how a trace score (Langfuse score, OpenTelemetry evaluation)
+becomes feedback, by score name: ``unit``, ``unit_inverted``, ``rating``, ``thumbs`` or ``skip``
+(docs/trace-ingest.md).
 """
 
 from __future__ import annotations
@@ -37,6 +40,10 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     "demo-echo-1": (0.0, 0.0),
 }
 
+# How a trace score becomes feedback, by score name (lower case); unnamed scores: "unit".
+TRACE_SCORE_MODES = ("unit", "unit_inverted", "rating", "thumbs", "skip")
+DEFAULT_TRACE_SCORES: dict[str, str] = {"toxicity": "unit_inverted", "hallucination": "unit_inverted"}
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -51,6 +58,7 @@ class Settings:
     ingest_batch_bytes: int = 256 * 1024 * 1024
     landing_dir: Path | None = None
     prices: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
+    trace_scores: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TRACE_SCORES))
 
     @property
     def landing(self) -> Path:
@@ -87,7 +95,19 @@ def _from_toml(project_dir: Path) -> dict[str, Any]:
             out[key] = _SCALARS[key](value)
         elif key == "landing_dir":
             out[key] = (project_dir / value).resolve()
+        elif key == "trace_scores":
+            out[key] = _trace_scores(path, value)
     return out
+
+
+def _trace_scores(path: Path, table: Any) -> dict[str, str]:
+    if not isinstance(table, dict):
+        raise UsageError(f"{path}: trace_scores must be a table of score name = mode")
+    bad = {name: mode for name, mode in table.items() if mode not in TRACE_SCORE_MODES}
+    if bad:
+        name, mode = next(iter(bad.items()))
+        raise UsageError(f"{path}: trace_scores.{name} = {mode!r}: expected one of {', '.join(TRACE_SCORE_MODES)}")
+    return {str(name).lower(): str(mode) for name, mode in table.items()}
 
 
 def load_settings(
@@ -100,7 +120,8 @@ def load_settings(
     settings = Settings(db_path=db_path, project_dir=proj)
     toml_values = _from_toml(proj)
     prices = {**settings.prices, **toml_values.pop("prices", {})}
-    settings = replace(settings, prices=prices, **toml_values)
+    trace_scores = {**settings.trace_scores, **toml_values.pop("trace_scores", {})}
+    settings = replace(settings, prices=prices, trace_scores=trace_scores, **toml_values)
     if "FLYWHEEL_DB_TIMEOUT" in env:
         settings = replace(settings, db_lock_timeout_s=float(env["FLYWHEEL_DB_TIMEOUT"]))
     if env.get("FLYWHEEL_LANDING_DIR"):
