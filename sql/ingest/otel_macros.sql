@@ -131,11 +131,9 @@ CREATE OR REPLACE TEMP MACRO otel_indexed_of(entries, prefix, default_role) AS
             otel_text(list_filter(entries, lambda e: e->>'key' = prefix || '.' || i || '.content')[1]->'value'),
             []::JSON[]))
     END;
-CREATE OR REPLACE TEMP MACRO otel_indexed_messages(attrs, prefix, default_role) AS
-    otel_indexed_of(
-        coalesce(list_filter(attrs, lambda a: starts_with(a->>'key', prefix || '.')
-                   AND regexp_full_match(substr(a->>'key', length(prefix) + 2), '\d+\.(role|content)')), []),
-        prefix, default_role);
+CREATE OR REPLACE TEMP MACRO otel_indexed_entries(attrs, prefix) AS
+    coalesce(list_filter(attrs, lambda a: starts_with(a->>'key', prefix || '.')
+               AND regexp_full_match(substr(a->>'key', length(prefix) + 2), '\d+\.(role|content)')), []);
 
 -- gen_ai.system_instructions: [{type: text, content}] (or a plain string) as a system message.
 CREATE OR REPLACE TEMP MACRO otel_system_message(instr) AS

@@ -2,7 +2,8 @@
 
 The file an OpenTelemetry Collector's ``file`` exporter writes (one ExportTraceServiceRequest per
 line, or one per file) is read by ``sql/ingest/trace_lines.sql`` and converted by
-``sql/ingest/otel_records.sql``; the mapping is in docs/trace-ingest.md.
+``sql/ingest/otel_documents.sql``, ``otel_spans.sql``, ``otel_requests.sql`` and
+``otel_records.sql``; the mapping is in docs/trace-ingest.md.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ def stage_records(con: duckdb.DuckDBPyConnection, log: LogFile) -> None:
     _register_functions(con)
     run(con, "ingest/otel_macros")
     bad_lines = load_trace_lines(con, log.path)
-    run(con, "ingest/otel_records")
+    for step in ("otel_documents", "otel_spans", "otel_requests", "otel_records"):
+        run(con, f"ingest/{step}")
     for line_no, raw, reason in bad_lines:
         run(con, "ingest/trace_add_rejected", {"line_no": line_no, "raw": raw, "reason": reason})
 
