@@ -12,9 +12,12 @@ TRACE_LEDGER_FORMATS = {"otel": "otlp-json", "langfuse": "langfuse-json"}  # ing
 FORMATS = ("auto", "native", *TRACE_FORMATS)
 TRACE_SUFFIXES = (".json", ".jsonl", ".ndjson")
 HEAD_BYTES = 64 * 1024
+WHOLE_FILE_BYTES = 64 * 1024 * 1024  # a bare trace object is searched whole up to this size
 
 _FIRST_KEY = re.compile(r'\[?\s*\{\s*"((?:[^"\\]|\\.)*)"\s*:')
-_LANGFUSE_TRACE_KEYS = re.compile(r'"(?:observations|htmlPath)"\s*:')
+_LANGFUSE_TRACE_KEYS = re.compile(rb'"(?:observations|htmlPath)"\s*:')
+# keys a Langfuse trace object (GET /api/public/traces/{id}) may start with
+_TRACE_OBJECT_KEYS = frozenset({"id", "htmlPath", "latency", "totalCost", "timestamp", "projectId", "scores"})
 
 
 def is_trace_candidate(path: Path) -> bool:
@@ -28,20 +31,24 @@ def sniff(head: bytes) -> str | None:
 
     The first key of the first JSON object decides: ``resourceSpans`` is an OTLP/JSON
     ExportTraceServiceRequest; ``trace`` or ``observations`` is a Langfuse export; a bare Langfuse
-    trace (the API's trace object) starts with ``id`` and has ``observations`` or ``htmlPath``.
+    trace (the API's trace object) starts with one of its own keys and has ``observations`` or
+    ``htmlPath``.
     """
-    text = head.decode("utf-8", errors="ignore").lstrip("\ufeff \t\r\n")
-    match = _FIRST_KEY.match(text)
-    if not match:
-        return None
-    key = match.group(1)
+    key = first_key(head)
     if key == "resourceSpans":
         return "otel"
     if key in ("trace", "observations"):
         return "langfuse"
-    if key == "id" and _LANGFUSE_TRACE_KEYS.search(text):
+    if key in _TRACE_OBJECT_KEYS and _LANGFUSE_TRACE_KEYS.search(head):
         return "langfuse"
     return None
+
+
+def first_key(head: bytes) -> str | None:
+    """The first key of the first JSON object in ``head``, or None."""
+    text = head.decode("utf-8", errors="ignore").lstrip("\ufeff \t\r\n")
+    match = _FIRST_KEY.match(text)
+    return match.group(1) if match else None
 
 
 def trace_format(path: Path, choice: str = "auto") -> str | None:
@@ -53,15 +60,21 @@ def trace_format(path: Path, choice: str = "auto") -> str | None:
         return choice
     if choice != "auto":
         return None
-    return sniff(_head(path))
+    head = _head(path, HEAD_BYTES)
+    found = sniff(head)
+    if found is None and first_key(head) in _TRACE_OBJECT_KEYS and len(head) == HEAD_BYTES:
+        # a bare trace object whose input fills the first bytes: look through the whole file
+        whole = _head(path, WHOLE_FILE_BYTES)
+        found = "langfuse" if _LANGFUSE_TRACE_KEYS.search(whole) else None
+    return found
 
 
-def _head(path: Path) -> bytes:
+def _head(path: Path, size: int) -> bytes:
     try:
         if path.name.lower().endswith(".gz"):
             with gzip.open(path, "rb") as handle:
-                return handle.read(HEAD_BYTES)
+                return handle.read(size)
         with path.open("rb") as handle:
-            return handle.read(HEAD_BYTES)
+            return handle.read(size)
     except (OSError, EOFError, zlib.error):
         return b""  # unreadable: not recognised here (a file named as a log is reported instead)

@@ -295,6 +295,14 @@ def test_the_api_trace_object_and_flywheel_metadata(db_path: Path, tmp_path: Pat
          '[{"role":"user","content":"Hi"}]', "Hello", 1500.0)]
 
 
+def test_a_trace_object_with_a_large_input_first_is_still_recognised(db_path: Path, tmp_path: Path) -> None:
+    bare = {"id": "t10", "input": "x" * 100_000, "observations": [generation("g10")], "scores": []}
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(bare))
+    assert sniff(path.read_bytes()[:65536]) is None  # the first bytes alone do not tell
+    assert ingest(db_path, tmp_path)["requests_inserted"] == 1
+
+
 def test_reingesting_adds_nothing_and_copies_are_duplicates(
     tmp_path: Path, loaded: tuple[Path, dict[str, Any]]
 ) -> None:
