@@ -1,4 +1,4 @@
--- OTLP/JSON conversion, step 3 of 4: one native request record per inference span, its
+-- OTLP/JSON conversion of one slice, step 3 of 4: one native request record per inference span, its
 -- messages read from whichever convention the instrumentation used.
 CREATE OR REPLACE TEMP TABLE otel_requests AS
 WITH content_values AS (

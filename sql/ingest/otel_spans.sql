@@ -1,4 +1,4 @@
--- OTLP/JSON conversion, step 2 of 4: every span with the attributes the mapping reads
+-- OTLP/JSON conversion of one slice, step 2 of 4: every span with the attributes the mapping reads
 -- (docs/trace-ingest.md), and whether it is a GenAI model call (an inference span).
 CREATE OR REPLACE TEMP TABLE otel_spans AS
 WITH resource_spans AS (
@@ -59,9 +59,19 @@ WITH resource_spans AS (
         json_extract(list_filter(events, lambda e: e->>'name' = 'gen_ai.content.completion')[1],
                      '$.attributes[*]') AS completion_event_attrs
     FROM spans
-)
-SELECT *,
+), classified AS (
+    SELECT *,
         coalesce(operation IN ('chat', 'text_completion', 'generate_content')
                  OR (operation IS NULL AND provider IS NOT NULL
                      AND coalesce(llm_request_type, 'chat') IN ('chat', 'completion')), false) AS is_inference
-    FROM attributes;
+    FROM attributes
+)
+-- A span that is not a model call only matters for its feedback events (and as a count).
+SELECT * REPLACE (
+        CASE WHEN is_inference THEN span END AS span,
+        CASE WHEN is_inference THEN attrs END AS attrs,
+        list_filter(events, lambda e: e->>'name' IN ('gen_ai.evaluation.result', 'flywheel.feedback')) AS events)
+FROM classified;
+-- the parsed documents are read; keep the lines to quarantine
+CREATE OR REPLACE TEMP TABLE otel_documents AS
+SELECT line_no, raw, reason FROM otel_documents WHERE reason IS NOT NULL;

@@ -36,7 +36,8 @@ WITH typed AS (
     FROM mapped
 )
 SELECT
-    $file AS source_file, line_no, raw,
+    $file AS source_file, line_no,
+    CASE WHEN why IS NOT NULL THEN raw END AS raw,  -- kept only to be quarantined
     CASE WHEN why IS NOT NULL THEN coalesce(label || ': ', '') || why END AS reason,
     feedback_id, request_id, try_cast("timestamp" AS TIMESTAMPTZ) AS ts, kind,
     fw_feedback_value(kind, value) AS value, corrected_output, comment, user_id

@@ -21,7 +21,8 @@ WITH typed AS (
     FROM typed
 )
 SELECT
-    $file AS source_file, line_no, raw,
+    $file AS source_file, line_no,
+    CASE WHEN why IS NOT NULL THEN raw END AS raw,  -- kept only to be quarantined
     CASE WHEN why IS NOT NULL THEN coalesce(label || ': ', '') || why END AS reason,
     request_id, try_cast("timestamp" AS TIMESTAMPTZ) AS ts, user_id, session_id, experiment,
     variant, prompt_name, lower(prompt_hash) AS prompt_hash, model, input, messages, output,

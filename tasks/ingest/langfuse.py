@@ -10,9 +10,11 @@ mapping is in docs/trace-ingest.md.
 
 from __future__ import annotations
 
+import gzip
 import json
 import tempfile
-from collections.abc import Iterator
+import zlib
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ from tasks.ingest.chat_messages import (
     parse_json_text,
 )
 from tasks.ingest.files import LogFile
-from tasks.ingest.trace_text import read_bytes
+from tasks.ingest.stage import UnreadableFileError
 
 Record = dict[str, Any]
 
@@ -36,58 +38,82 @@ FLYWHEEL_KEYS = ("experiment", "variant", "prompt_name", "prompt_hash")
 
 
 def stage_records(con: duckdb.DuckDBPyConnection, log: LogFile) -> None:
-    """Fill the ``trace_records`` temp table from one Langfuse export file."""
-    records = convert(read_bytes(log.path))
+    """Fill the ``trace_records`` temp table from one Langfuse export file (streamed: a night's
+    traces may come as one JSON Lines file)."""
     with tempfile.TemporaryDirectory(prefix="flywheel-langfuse-") as tmp:
         path = Path(tmp) / "records.jsonl"
-        with path.open("w", encoding="utf-8") as out:
-            for record in records:
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        try:
+            with _open(log.path) as source, path.open("w", encoding="utf-8") as out:
+                for record in convert(source):
+                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        except (OSError, EOFError, zlib.error) as exc:
+            raise UnreadableFileError(f"cannot read: {exc}") from None
         run(con, "ingest/trace_records_load", {"path": str(path)})
 
 
-def convert(data: bytes) -> list[Record]:
-    """Every trace_records row for the content of one export file."""
-    rows: list[Record] = []
-    for line_no, raw, document, error in _documents(data):
+def convert(lines: Iterable[bytes]) -> Iterator[Record]:
+    """Every trace_records row for the lines of one export file."""
+    for line_no, raw, document, error in _documents(lines):
         if error is not None:
-            rows.append(_row(line_no, raw, "requests", None, error))
+            yield _row(line_no, raw, "requests", None, error)
             continue
         exports = document if isinstance(document, list) else [document]
         for export in exports:
             parts = _export_parts(export)
             if parts is None:
-                rows.append(_row(line_no, raw, "requests", None,
-                                 'not a Langfuse trace export (expected "trace" and "observations")'))
+                yield _row(line_no, raw, "requests", None,
+                           'not a Langfuse trace export (expected "trace" and "observations")')
                 continue
-            rows.extend(_trace_rows(line_no, *parts))
-    return rows
+            yield from _trace_rows(line_no, *parts)
 
 
 # --- documents --------------------------------------------------------------------------
 
 
-def _documents(data: bytes) -> Iterator[tuple[int, str, Any, str | None]]:
-    """(line, raw text, parsed JSON, error): the whole file if it is one JSON document, else
-    each non-blank line."""
+def _open(path: Path) -> Any:
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
+
+
+def _documents(lines: Iterable[bytes]) -> Iterator[tuple[int, str, Any, str | None]]:
+    """(line, raw text, parsed JSON, error) per document: each non-blank line when the first
+    one is a JSON document by itself (JSON Lines, or a file of one line), else the whole file
+    as one (pretty-printed) document."""
+    iterator = iter(lines)
+    head: list[bytes] = []
+    for line in iterator:
+        head.append(line)
+        if line.strip():
+            break
+    first = _parse_line(len(head), head[-1]) if head and head[-1].strip() else None
+    if first is not None and first[3] is None:
+        yield first
+        for line_no, line in enumerate(iterator, start=len(head) + 1):
+            if line.strip():
+                yield _parse_line(line_no, line)
+        return
+    data = b"".join([*head, *iterator])
+    if not data.strip():
+        return
     try:
         text = data.decode("utf-8")
-        yield 1, text, json.loads(text), None
+    except UnicodeDecodeError as exc:
+        yield 1, data.decode("utf-8", errors="replace"), None, f"not valid UTF-8 (byte {exc.start + 1})"
         return
-    except (UnicodeDecodeError, ValueError):
-        pass
-    for line_no, line in enumerate(data.split(b"\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            raw = line.rstrip(b"\r").decode("utf-8")
-        except UnicodeDecodeError as exc:
-            yield line_no, line.decode("utf-8", errors="replace"), None, f"not valid UTF-8 (byte {exc.start + 1})"
-            continue
-        try:
-            yield line_no, raw, json.loads(raw), None
-        except ValueError:
-            yield line_no, raw, None, "not valid JSON"
+    try:
+        yield 1, text, json.loads(text), None
+    except ValueError as exc:
+        yield 1, text, None, f"not valid JSON ({exc})"
+
+
+def _parse_line(line_no: int, line: bytes) -> tuple[int, str, Any, str | None]:
+    try:
+        raw = line.rstrip(b"\r\n").decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return line_no, line.decode("utf-8", errors="replace"), None, f"not valid UTF-8 (byte {exc.start + 1})"
+    try:
+        return line_no, raw, json.loads(raw), None
+    except ValueError:
+        return line_no, raw, None, "not valid JSON"
 
 
 def _export_parts(export: Any) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]] | None:

@@ -1,9 +1,9 @@
 """OpenTelemetry OTLP/JSON trace exports → trace_records, in DuckDB SQL.
 
 The file an OpenTelemetry Collector's ``file`` exporter writes (one ExportTraceServiceRequest per
-line, or one per file) is read by ``sql/ingest/trace_lines.sql`` and converted by
-``sql/ingest/otel_documents.sql``, ``otel_spans.sql``, ``otel_requests.sql`` and
-``otel_records.sql``; the mapping is in docs/trace-ingest.md.
+line, or one per file) is read by ``sql/ingest/trace_lines.sql`` and converted a slice of lines at
+a time (``otel_documents`` → ``otel_spans`` → ``otel_requests`` → ``otel_slice_records``), then
+its feedback events (``otel_feedback``); the mapping is in docs/trace-ingest.md.
 """
 
 from __future__ import annotations
@@ -20,17 +20,26 @@ from tasks.ingest.chat_messages import compact_json
 from tasks.ingest.files import LogFile
 from tasks.ingest.trace_text import load_trace_lines
 
+# Lines are converted in slices of about this many bytes: DuckDB's JSON functions take several
+# times the size of the text they parse, and one line can hold thousands of spans.
+SLICE_BYTES = 4 * 1024 * 1024
+SLICE_STEPS = ("otel_documents", "otel_spans", "otel_requests", "otel_slice_records")
+
 
 def stage_records(con: duckdb.DuckDBPyConnection, log: LogFile) -> None:
-    """Fill the ``trace_records`` temp table from one OTLP/JSON file.
+    """Fill the ``trace_records`` temp table from one OTLP/JSON file (the macros of
+    otel_macros.sql and :func:`register_functions` must be in place).
 
     Raises :class:`tasks.ingest.stage.UnreadableFileError` when the file cannot be read at all.
     """
-    _register_functions(con)
-    run(con, "ingest/otel_macros")
+    run(con, "ingest/otel_setup")
     bad_lines = load_trace_lines(con, log.path)
-    for step in ("otel_documents", "otel_spans", "otel_requests", "otel_records"):
-        run(con, f"ingest/{step}")
+    slices = run(con, "ingest/trace_line_slices", {"max_bytes": SLICE_BYTES}).fetchall()
+    for first_line, last_line in slices:
+        for step in SLICE_STEPS:
+            params = {"first_line": first_line, "last_line": last_line} if step == "otel_documents" else None
+            run(con, f"ingest/{step}", params)
+    run(con, "ingest/otel_feedback")
     for line_no, raw, reason in bad_lines:
         run(con, "ingest/trace_add_rejected", {"line_no": line_no, "raw": raw, "reason": reason})
 
@@ -65,8 +74,8 @@ def _plain(value: Any) -> Any:
     return None
 
 
-def _register_functions(con: duckdb.DuckDBPyConnection) -> None:
-    """Structured attribute values, nested to any depth, are unwrapped in Python (see
-    otel_macros.sql for why); only those values are passed to it."""
+def register_functions(con: duckdb.DuckDBPyConnection) -> None:
+    """Register ``fw_otlp_value_json``: structured attribute values, nested to any depth, are
+    unwrapped in Python (see otel_macros.sql for why); only those values are passed to it."""
     with contextlib.suppress(duckdb.NotImplementedException):  # already registered on this connection
         con.create_function("fw_otlp_value_json", anyvalue_json, [VARCHAR], VARCHAR, side_effects=False)

@@ -74,6 +74,16 @@ class TraceResult:
         }
 
 
+def define_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the trace macros (and the OTLP value function) once per connection."""
+    otel.register_functions(con)
+    try:
+        run(con, "ingest/trace_macros_defined")
+    except duckdb.CatalogException:
+        run(con, "ingest/otel_macros")
+        run(con, "ingest/trace_macros")
+
+
 def score_mode_params(settings: Settings) -> dict[str, list[str]]:
     """The [trace_scores] modes as the two parallel lists the SQL takes."""
     names = sorted(settings.trace_scores)
@@ -89,17 +99,19 @@ def ingest_trace_file(
     Raises :class:`tasks.ingest.stage.UnreadableFileError` when the file cannot be read at all.
     """
     path = str(log.path)
+    define_macros(con)
     try:
         (otel if log.kind == "otel" else langfuse).stage_records(con, log)
     except duckdb.Error as exc:  # content the converter cannot take apart: the file is retried
         raise UnreadableFileError(f"cannot convert this {log.kind} export: {_first_line(exc)}") from None
     modes = score_mode_params(settings)
-    run(con, "ingest/trace_macros")
-    spans_skipped, scores_skipped = run(con, "ingest/trace_counts", modes).fetchone()
+    requests, feedback, spans_skipped, scores_skipped = run(con, "ingest/trace_counts", modes).fetchone()
+    present = {"requests": int(requests), "feedback": int(feedback)}
     result = TraceResult(path, log.kind, spans_skipped=int(spans_skipped), scores_skipped=int(scores_skipped))
     with transaction(con):
         for kind in RECORD_KINDS:
-            result.counts[kind] = _load_kind(con, settings, kind, path, sha256, modes, now)
+            result.counts[kind] = (_load_kind(con, settings, kind, path, sha256, modes, now)
+                                   if present[kind] else KindCounts())
         rows = sum(c.rows for c in result.counts.values())
         inserted = sum(c.inserted for c in result.counts.values())
         rejected = sum(c.rejected for c in result.counts.values())

@@ -1,21 +1,14 @@
--- OTLP/JSON conversion, step 4 of 4 → trace_records: the request records, one feedback record
--- per gen_ai.evaluation.result or flywheel.feedback span event, one 'skipped_span' row per span
--- that is not a model call, and a reject per line that is not an ExportTraceServiceRequest.
--- The records then go through the native rules (trace_stage_requests / trace_stage_feedback).
-CREATE OR REPLACE TEMP TABLE trace_records AS
+-- OTLP/JSON conversion, once every slice is in: one feedback record per
+-- gen_ai.evaluation.result or flywheel.feedback span event → trace_records. The records then
+-- go through the native rules (trace_stage_requests / trace_stage_feedback).
+INSERT INTO trace_records
 WITH response_ids AS (
-    SELECT response_id, min(request_id) AS request_id
-    FROM otel_requests WHERE response_id IS NOT NULL GROUP BY response_id
-), span_events AS (
-    SELECT line_no, trace_id, span_id, parent_span_id, is_inference, ended, user_id,
-           unnest(events) AS event, generate_subscripts(events, 1) AS event_no
-    FROM otel_spans
+    SELECT response_id, min(request_id) AS request_id FROM otel_response_ids GROUP BY response_id
 ), event_fields AS (
     SELECT *, event->>'name' AS event_name,
         coalesce(otel_time(event->>'timeUnixNano'), ended) AS event_time,
         json_extract(event, '$.attributes[*]') AS event_attrs
-    FROM span_events
-    WHERE event->>'name' IN ('gen_ai.evaluation.result', 'flywheel.feedback')
+    FROM otel_events
 ), event_values AS (
     SELECT *,
         otel_text(otel_attr(event_attrs, 'gen_ai.response.id')) AS event_response_id,
@@ -64,16 +57,9 @@ WITH response_ids AS (
         END) AS record
     FROM feedback_events
 )
-SELECT line_no, raw, 'requests' AS record_kind, NULL AS label, reason, NULL::JSON AS record
-FROM otel_documents WHERE reason IS NOT NULL
-UNION ALL
-SELECT line_no, span::VARCHAR, 'requests', 'span ' || coalesce(span_id, '?') || ' "' || coalesce(span_name, '') || '"',
-       reason, record
-FROM otel_requests
-UNION ALL
 SELECT line_no, event::VARCHAR, 'feedback', 'span ' || coalesce(span_id, '?') || ' event ' || event_no || ' (' || event_name || ')',
        reason, record
-FROM feedback
-UNION ALL
-SELECT line_no, NULL, 'skipped_span', NULL, NULL, NULL
-FROM otel_spans WHERE NOT is_inference;
+FROM feedback;
+DROP TABLE otel_events;
+DROP TABLE otel_response_ids;
+DROP TABLE trace_lines;
