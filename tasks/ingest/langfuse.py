@@ -15,7 +15,7 @@ import json
 import tempfile
 import zlib
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -175,7 +175,9 @@ def _generation_row(
     user_id = trace.get("userId") or (None if flywheel["experiment"] else "anonymous")
     prompt_tokens, completion_tokens = _usage(generation)
     reason = None
-    if not generation.get("model"):
+    if not trace_id:
+        reason = "the trace has no id"
+    elif not generation.get("model"):
         reason = "no model"
     elif user_id is None:
         reason = f"in experiment {flywheel['experiment']} but the trace has no userId (the A/B randomization unit)"
@@ -326,12 +328,14 @@ def _latency_ms(start: Any, end: Any) -> float | None:
 
 
 def _time(value: Any) -> datetime | None:
+    """An ISO 8601 time; one without an offset is UTC (as the store reads it)."""
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value)
+        parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _metadata(value: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from tasks.config import load_settings
-from tasks.ingest import ingest_paths
+from tasks.ingest import ingest_paths, otel
 from tasks.ingest.chat_messages import input_messages, output_messages, output_text
 from tests.conftest import shared_data
 from tests.otlp import (
@@ -269,6 +269,27 @@ def test_older_conventions_are_read(db_path: Path, tmp_path: Path) -> None:
         ([{"role": "user", "content": "Q?"}], "A."),
     ]
     assert rows[0][2:] == (9, 2, "anonymous")  # no user.id and no experiment: documented placeholder
+
+
+def test_a_file_is_converted_in_slices_and_events_resolve_across_them(
+    db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(otel, "SLICE_BYTES", 1)  # every line a slice of its own
+    trace = trace_id("slices")
+    chat = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o", "gen_ai.response.id": "resp-1"}
+    names_it = event("gen_ai.evaluation.result", {"gen_ai.evaluation.name": "q", "gen_ai.evaluation.score.value": 1.0,
+                                                  "gen_ai.response.id": "resp-1"})
+    write_lines(tmp_path / "t.jsonl", [
+        export_request([span(trace, 1, "chat", chat)]),
+        "not json",
+        export_request([span(trace, 2, "judge", {}, events=[names_it])]),
+        export_request([span(trace, 3, "chat", {**chat, "gen_ai.response.id": "resp-3"}), span(trace, 4, "x", {})]),
+    ])
+    summary = ingest(db_path, tmp_path / "t.jsonl")
+    assert (summary["requests_inserted"], summary["feedback_inserted"], summary["spans_skipped"],
+            summary["rejected"]) == (2, 1, 2, 1)
+    assert query(db_path, "SELECT request_id FROM feedback") == [(f"{trace}-{1:016x}",)]
+    assert query(db_path, "SELECT line_no, reason FROM rejected_records") == [(2, "not valid JSON")]
 
 
 def test_error_status_becomes_the_request_error(db_path: Path, tmp_path: Path) -> None:
