@@ -13,9 +13,6 @@ Environment variables (every one flywheel reads):
 
 ``flywheel.toml`` in the project folder may set any field of :class:`Settings` at the top level
 and a ``[prices]`` table: ``"model-name" = {input = 0.15, output = 0.60}`` in USD per 1M tokens.
-A ``[trace_scores]`` table sets how a trace score (Langfuse score, OpenTelemetry evaluation)
-becomes feedback, by score name: ``unit``, ``unit_inverted``, ``rating``, ``thumbs`` or ``skip``
-(docs/trace-ingest.md).
 """
 
 from __future__ import annotations
@@ -40,10 +37,6 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     "demo-echo-1": (0.0, 0.0),
 }
 
-# How a trace score becomes feedback, by score name (lower case); unnamed scores: "unit".
-TRACE_SCORE_MODES = ("unit", "unit_inverted", "rating", "thumbs", "skip")
-DEFAULT_TRACE_SCORES: dict[str, str] = {"toxicity": "unit_inverted", "hallucination": "unit_inverted"}
-
 
 @dataclass(frozen=True)
 class Settings:
@@ -56,9 +49,11 @@ class Settings:
     reject_raw_max_chars: int = 8192
     # JSONL files of one kind are read together up to this many bytes (memory vs. speed).
     ingest_batch_bytes: int = 256 * 1024 * 1024
+    # How a trace score (Langfuse score, OpenTelemetry evaluation) becomes feedback, by score
+    # name: flywheel.toml [trace_scores] "name" = unit | unit_inverted | rating | thumbs | skip.
+    trace_scores: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TRACE_SCORES))
     landing_dir: Path | None = None
     prices: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
-    trace_scores: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TRACE_SCORES))
 
     @property
     def landing(self) -> Path:
@@ -93,21 +88,11 @@ def _from_toml(project_dir: Path) -> dict[str, Any]:
             }
         elif key in _SCALARS:
             out[key] = _SCALARS[key](value)
-        elif key == "landing_dir":
-            out[key] = (project_dir / value).resolve()
         elif key == "trace_scores":
             out[key] = _trace_scores(path, value)
+        elif key == "landing_dir":
+            out[key] = (project_dir / value).resolve()
     return out
-
-
-def _trace_scores(path: Path, table: Any) -> dict[str, str]:
-    if not isinstance(table, dict):
-        raise UsageError(f"{path}: trace_scores must be a table of score name = mode")
-    bad = {name: mode for name, mode in table.items() if mode not in TRACE_SCORE_MODES}
-    if bad:
-        name, mode = next(iter(bad.items()))
-        raise UsageError(f"{path}: trace_scores.{name} = {mode!r}: expected one of {', '.join(TRACE_SCORE_MODES)}")
-    return {str(name).lower(): str(mode) for name, mode in table.items()}
 
 
 def load_settings(
@@ -128,3 +113,18 @@ def load_settings(
         settings = replace(settings, landing_dir=Path(env["FLYWHEEL_LANDING_DIR"]).resolve())
     given = {k: v for k, v in overrides.items() if v is not None}
     return replace(settings, **given)
+
+
+# How a trace score becomes feedback, by score name (lower case); other names: "unit".
+TRACE_SCORE_MODES = ("unit", "unit_inverted", "rating", "thumbs", "skip")
+DEFAULT_TRACE_SCORES: dict[str, str] = {"toxicity": "unit_inverted", "hallucination": "unit_inverted"}
+
+
+def _trace_scores(path: Path, table: Any) -> dict[str, str]:
+    """flywheel.toml [trace_scores]: score name → mode (docs/trace-ingest.md)."""
+    if not isinstance(table, dict):
+        raise UsageError(f"{path}: trace_scores must be a table of score name = mode")
+    for name, mode in table.items():
+        if mode not in TRACE_SCORE_MODES:
+            raise UsageError(f"{path}: trace_scores.{name} = {mode!r}: expected one of {', '.join(TRACE_SCORE_MODES)}")
+    return {str(name).lower(): str(mode) for name, mode in table.items()}
