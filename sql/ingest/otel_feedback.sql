@@ -7,7 +7,7 @@ WITH response_ids AS (
 ), event_fields AS (
     SELECT *, event->>'name' AS event_name,
         coalesce(otel_time(event->>'timeUnixNano'), ended) AS event_time,
-        json_extract(event, '$.attributes[*]') AS event_attrs
+        otel_attrs(event->'attributes') AS event_attrs
     FROM otel_events
 ), event_values AS (
     SELECT *,

@@ -1,9 +1,14 @@
 -- Reading OTLP/JSON spans: attribute lookup, typed values, and GenAI messages in the canonical
 -- message form of tasks/ingest/chat_messages.py (the two are cross-checked by the tests).
 
--- The AnyValue of attribute `key` in a list of OTLP {key, value} attributes (NULL if absent).
+-- OTLP attributes ([{key, value}]) parsed once into a list of structs: looking a key up then
+-- compares strings instead of parsing every attribute's JSON again for every key.
+CREATE OR REPLACE TEMP MACRO otel_attrs(attributes) AS
+    json_transform(attributes, '[{"key": "VARCHAR", "value": "JSON"}]');
+
+-- The AnyValue of attribute `key` in an otel_attrs list (NULL if absent).
 CREATE OR REPLACE TEMP MACRO otel_attr(attrs, key) AS
-    list_filter(attrs, lambda a: a->>'key' = key)[1]->'value';
+    list_filter(attrs, lambda a: a.key = key)[1].value;
 
 -- An AnyValue as text (numbers and booleans written out), as a number, as an integer.
 CREATE OR REPLACE TEMP MACRO otel_text(v) AS
@@ -124,16 +129,16 @@ CREATE OR REPLACE TEMP MACRO otel_plain_messages(msgs) AS
 CREATE OR REPLACE TEMP MACRO otel_indexed_of(entries, prefix, default_role) AS
     CASE WHEN len(entries) > 0 THEN list_transform(
         list_sort(list_distinct(list_transform(entries,
-            lambda e: CAST(regexp_extract(e->>'key', '\.(\d+)\.(?:role|content)$', 1) AS INTEGER)))),
+            lambda e: CAST(regexp_extract(e.key, '\.(\d+)\.(?:role|content)$', 1) AS INTEGER)))),
         lambda i: fw_message(
-            coalesce(otel_text(list_filter(entries, lambda e: e->>'key' = prefix || '.' || i || '.role')[1]->'value'),
+            coalesce(otel_text(list_filter(entries, lambda e: e.key = prefix || '.' || i || '.role')[1].value),
                      default_role),
-            otel_text(list_filter(entries, lambda e: e->>'key' = prefix || '.' || i || '.content')[1]->'value'),
+            otel_text(list_filter(entries, lambda e: e.key = prefix || '.' || i || '.content')[1].value),
             []::JSON[]))
     END;
 CREATE OR REPLACE TEMP MACRO otel_indexed_entries(attrs, prefix) AS
-    coalesce(list_filter(attrs, lambda a: starts_with(a->>'key', prefix || '.')
-               AND regexp_full_match(substr(a->>'key', length(prefix) + 2), '\d+\.(role|content)')), []);
+    coalesce(list_filter(attrs, lambda a: starts_with(a.key, prefix || '.')
+               AND regexp_full_match(substr(a.key, length(prefix) + 2), '\d+\.(role|content)')), []);
 
 -- gen_ai.system_instructions: [{type: text, content}] (or a plain string) as a system message.
 CREATE OR REPLACE TEMP MACRO otel_system_message(instr) AS

@@ -5,7 +5,7 @@ WITH resource_spans AS (
     SELECT line_no, unnest(json_extract(doc, '$.resourceSpans[*]')) AS rs
     FROM otel_documents WHERE reason IS NULL
 ), scope_spans AS (
-    SELECT line_no, json_extract(rs, '$.resource.attributes[*]') AS resource_attrs,
+    SELECT line_no, otel_attrs(rs->'$.resource.attributes') AS resource_attrs,
            unnest(json_extract(rs, '$.scopeSpans[*]')) AS ss
     FROM resource_spans
 ), raw_spans AS (
@@ -14,7 +14,7 @@ WITH resource_spans AS (
 ), spans AS (
     SELECT
         line_no, span, resource_attrs,
-        json_extract(span, '$.attributes[*]') AS attrs,
+        otel_attrs(span->'attributes') AS attrs,
         coalesce(json_extract(span, '$.events[*]'), []::JSON[]) AS events,
         lower(span->>'traceId') AS trace_id,
         lower(span->>'spanId') AS span_id,
@@ -52,12 +52,9 @@ WITH resource_spans AS (
         otel_text(otel_attr(resource_attrs, 'service.name')) AS service_name,
         -- content may be on the span, or on its events (the details event; the older
         -- gen_ai.content.prompt / gen_ai.content.completion events)
-        json_extract(list_filter(events, lambda e: e->>'name' = 'gen_ai.client.inference.operation.details')[1],
-                     '$.attributes[*]') AS details_attrs,
-        json_extract(list_filter(events, lambda e: e->>'name' = 'gen_ai.content.prompt')[1],
-                     '$.attributes[*]') AS prompt_event_attrs,
-        json_extract(list_filter(events, lambda e: e->>'name' = 'gen_ai.content.completion')[1],
-                     '$.attributes[*]') AS completion_event_attrs
+        otel_attrs(list_filter(events, lambda e: e->>'name' = 'gen_ai.client.inference.operation.details')[1]->'attributes') AS details_attrs,
+        otel_attrs(list_filter(events, lambda e: e->>'name' = 'gen_ai.content.prompt')[1]->'attributes') AS prompt_event_attrs,
+        otel_attrs(list_filter(events, lambda e: e->>'name' = 'gen_ai.content.completion')[1]->'attributes') AS completion_event_attrs
     FROM spans
 ), classified AS (
     SELECT *,
