@@ -99,6 +99,9 @@ class Settings:
     reject_raw_max_chars: int = 8192
     # JSONL files of one kind are read together up to this many bytes (memory vs. speed).
     ingest_batch_bytes: int = 256 * 1024 * 1024
+    # How a trace score (Langfuse score, OpenTelemetry evaluation) becomes feedback, by score
+    # name: flywheel.toml [trace_scores] "name" = unit | unit_inverted | rating | thumbs | skip.
+    trace_scores: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TRACE_SCORES))
     landing_dir: Path | None = None
     # The prompt API (tasks.registry.api) re-resolves NAME@LABEL after this many seconds.
     prompt_cache_ttl_s: float = 30.0
@@ -211,6 +214,8 @@ def _from_toml(project_dir: Path) -> dict[str, Any]:
             }
         elif key in _SCALARS:
             out[key] = _SCALARS[key](value)
+        elif key == "trace_scores":
+            out[key] = _trace_scores(path, value)
         elif key == "landing_dir":
             out[key] = (project_dir / value).resolve()
         elif key == "export":
@@ -232,7 +237,8 @@ def load_settings(
     settings = Settings(db_path=db_path, project_dir=proj)
     toml_values = _from_toml(proj)
     prices = {**settings.prices, **toml_values.pop("prices", {})}
-    settings = replace(settings, prices=prices, **toml_values)
+    trace_scores = {**settings.trace_scores, **toml_values.pop("trace_scores", {})}
+    settings = replace(settings, prices=prices, trace_scores=trace_scores, **toml_values)
     if "FLYWHEEL_DB_TIMEOUT" in env:
         settings = replace(settings, db_lock_timeout_s=float(env["FLYWHEEL_DB_TIMEOUT"]))
     if env.get("FLYWHEEL_PROMPT_CACHE_TTL"):
@@ -254,3 +260,18 @@ def load_settings(
         settings = replace(settings, openai_base_url=OPENAI_URL)
     given = {k: v for k, v in overrides.items() if v is not None}
     return replace(settings, **given)
+
+
+# How a trace score becomes feedback, by score name (lower case); other names: "unit".
+TRACE_SCORE_MODES = ("unit", "unit_inverted", "rating", "thumbs", "skip")
+DEFAULT_TRACE_SCORES: dict[str, str] = {"toxicity": "unit_inverted", "hallucination": "unit_inverted"}
+
+
+def _trace_scores(path: Path, table: Any) -> dict[str, str]:
+    """flywheel.toml [trace_scores]: score name → mode (docs/trace-ingest.md)."""
+    if not isinstance(table, dict):
+        raise UsageError(f"{path}: trace_scores must be a table of score name = mode")
+    for name, mode in table.items():
+        if mode not in TRACE_SCORE_MODES:
+            raise UsageError(f"{path}: trace_scores.{name} = {mode!r}: expected one of {', '.join(TRACE_SCORE_MODES)}")
+    return {str(name).lower(): str(mode) for name, mode in table.items()}
