@@ -9,6 +9,7 @@ Environment variables (every one flywheel reads):
 | ``FLYWHEEL_DB_TIMEOUT``  | seconds a writer waits for the DuckDB file lock           | ``30``               |
 | ``FLYWHEEL_LANDING_DIR`` | folder the nightly run ingests                            | ``<project>/landing``|
 | ``FLYWHEEL_PROMPT_CACHE_TTL`` | seconds the prompt API (tasks.registry.api) caches a label | 30 |
+| ``FLYWHEEL_SERVING_PATH`` | the serving snapshot applications read (docs/serving.md) | ``<project>/serving.json`` |
 | ``OPENAI_BASE_URL``      | OpenAI-compatible endpoint for offline evals              | OpenAI's             |
 | ``OPENAI_API_KEY``       | its key (never logged)                                    | none                 |
 
@@ -101,11 +102,19 @@ class Settings:
     ab_max_multi_arm_share: float = 0.01
     ab_cuped_lookback_days: int = 14
     ab_target_power: float = 0.8
+    # Serving (docs/serving.md): where serving.json is written; a `--ramp` stage's minimum users.
+    serving_path: Path | None = None
+    rollout_min_users_per_stage: int = 200
 
     @property
     def landing(self) -> Path:
         """The folder of incoming log files."""
         return self.landing_dir or self.project_dir / "landing"
+
+    @property
+    def serving_file(self) -> Path:
+        """The serving snapshot (serving.json) applications read."""
+        return self.serving_path or self.project_dir / "serving.json"
 
     def dir(self, name: str) -> Path:
         """A folder of the project: ``prompts``, ``experiments``, ``evalsets``, ``reports``."""
@@ -115,7 +124,8 @@ class Settings:
 _SCALARS = {"db_lock_timeout_s": float, "reject_raw_max_chars": int, "ingest_batch_bytes": int,
             "prompt_cache_ttl_s": float, "ab_srm_p_threshold": float,
             "ab_max_mismatch_share": float, "ab_max_multi_arm_share": float,
-            "ab_cuped_lookback_days": int, "ab_target_power": float}
+            "ab_cuped_lookback_days": int, "ab_target_power": float,
+            "rollout_min_users_per_stage": int}
 _EXPORT_SCALARS = {"model": str, "validation_share": float, "include_rated": bool,
                    "leakage_threshold": float, "hard_examples_per_prompt": int}
 
@@ -175,7 +185,7 @@ def _from_toml(project_dir: Path) -> dict[str, Any]:
             }
         elif key in _SCALARS:
             out[key] = _SCALARS[key](value)
-        elif key == "landing_dir":
+        elif key in ("landing_dir", "serving_path"):
             out[key] = (project_dir / value).resolve()
         elif key == "export":
             out[key] = _export_from_toml(path, value)
@@ -206,5 +216,7 @@ def load_settings(
         settings = replace(settings, prompt_cache_ttl_s=ttl)
     if env.get("FLYWHEEL_LANDING_DIR"):
         settings = replace(settings, landing_dir=Path(env["FLYWHEEL_LANDING_DIR"]).resolve())
+    if env.get("FLYWHEEL_SERVING_PATH"):
+        settings = replace(settings, serving_path=Path(env["FLYWHEEL_SERVING_PATH"]).resolve())
     given = {k: v for k, v in overrides.items() if v is not None}
     return replace(settings, **given)
