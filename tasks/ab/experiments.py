@@ -6,6 +6,7 @@ half-loaded.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Mapping
@@ -216,7 +217,7 @@ def check_stages(raw: Any) -> tuple[float, ...]:
     if not isinstance(raw, list | tuple) or not raw:
         raise ValueError("must be a non-empty list of fractions, e.g. [0.05, 0.2, 0.5, 1.0]")
     stages = tuple(stage_fraction(v) for v in raw)
-    if any(b <= a for a, b in zip(stages, stages[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(stages)):
         raise ValueError(f"must increase strictly, not {list(stages)}")
     return stages
 
