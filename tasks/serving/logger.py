@@ -36,7 +36,7 @@ import uuid
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,8 +60,18 @@ def _host() -> str:
     return re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "host"
 
 
+_second_prefix: tuple[int, str] = (-1, "")
+
+
 def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+    """Now, UTC, ISO 8601 with milliseconds and offset; the date part is formatted once a second
+    (this runs on the request path)."""
+    global _second_prefix
+    now = time.time()
+    second = int(now)
+    if _second_prefix[0] != second:
+        _second_prefix = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return f"{_second_prefix[1]}.{int((now - second) * 1000):03d}+00:00"
 
 
 def _timestamp(value: datetime | str | None) -> str:
@@ -74,37 +84,41 @@ def _timestamp(value: datetime | str | None) -> str:
     return value
 
 
-def _non_negative(record: dict[str, Any], key: str, integer: bool = False) -> None:
-    value = record.get(key)
-    if value is None:
-        return
-    kinds = int if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or value < 0:
-        raise ValueError(f"{key}: must be {'an integer' if integer else 'a number'} >= 0, "
-                         f"not {value!r}")
+def _is_mapping(value: Any) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)  # dict first: ABC checks are slow
+
+
+_REQUEST_REQUIRED = ("request_id", "timestamp", "user_id", "model")
+_REQUEST_NUMBERS = (("latency_ms", False), ("cost_usd", False), ("prompt_tokens", True),
+                    ("completion_tokens", True))
 
 
 def check_request(record: Mapping[str, Any]) -> None:
     """Raise ValueError naming the field if ``record`` breaks the §2 request rules."""
-    for key in ("request_id", "timestamp", "user_id", "model"):
-        if not isinstance(record.get(key), str) or not record[key]:
+    get = record.get
+    for key in _REQUEST_REQUIRED:
+        value = get(key)
+        if not value or not isinstance(value, str):
             raise ValueError(f"request record: {key} is required (a non-empty string)")
-    if record.get("input") is None and record.get("messages") is None:
+    variables, messages, output = get("input"), get("messages"), get("output")
+    if variables is None and messages is None:
         raise ValueError("request record: give input (the template variables) or messages")
-    if record.get("input") is not None and not isinstance(record["input"], Mapping):
+    if variables is not None and not _is_mapping(variables):
         raise ValueError("request record: input must be an object")
-    messages = record.get("messages")
     if messages is not None and not (
             isinstance(messages, list)
-            and all(isinstance(m, Mapping) and "role" in m and "content" in m for m in messages)):
+            and all(_is_mapping(m) and "role" in m and "content" in m for m in messages)):
         raise ValueError("request record: messages must be a list of {role, content}")
-    output = record.get("output")
     if output is not None and not isinstance(output, str):
         raise ValueError("request record: output must be a string or null")
-    for key in ("latency_ms", "cost_usd"):
-        _non_negative(dict(record), key)
-    for key in ("prompt_tokens", "completion_tokens"):
-        _non_negative(dict(record), key, integer=True)
+    for key, integer in _REQUEST_NUMBERS:
+        value = get(key)
+        if value is None:
+            continue
+        if (isinstance(value, bool) or not isinstance(value, int if integer else int | float)
+                or value < 0):
+            raise ValueError(f"{key}: must be {'an integer' if integer else 'a number'} >= 0, "
+                             f"not {value!r}")
 
 
 def check_feedback(record: Mapping[str, Any]) -> None:
