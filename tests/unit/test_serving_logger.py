@@ -136,11 +136,13 @@ def test_a_crashed_process_leaves_part_files_the_next_logger_publishes(tmp_path:
     """)
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 9
     assert len(list(landing.glob("*.part"))) == 2 and not list(landing.glob("*.jsonl"))
+    with next(landing.glob("requests-*.part")).open("ab") as cut:  # a write the crash cut short
+        cut.write(b'{"request_id": "crashed-r300", "timestamp": "2026-11-')
     assert publish_orphans(landing) == 2
     assert publish_orphans(landing) == 0
     summary = ingest(landing, tmp_path)
     assert summary["requests_inserted"] == 300 and summary["feedback_inserted"] == 100
-    assert summary["rejected"] == 0
+    assert summary["rejected"] == 1  # the cut line is quarantined, not dropped silently
 
 
 def test_a_forked_child_does_not_write_its_parents_buffer(tmp_path: Path) -> None:
