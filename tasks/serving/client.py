@@ -208,19 +208,24 @@ class Router:
 
     def _maybe_reload(self) -> None:
         now = time.monotonic()
+        # one thread checks; the others keep routing on the state they have
         if now < self._next_check or not self._reload_lock.acquire(blocking=False):
             return
         try:
             self._next_check = now + self.check_interval_s
-            self.reload()
+            self._reload()
         finally:
             self._reload_lock.release()
 
     def reload(self) -> bool:
-        """Re-read the file if it changed; True when a newer generation was adopted.
+        """Re-read the file now if it changed; True when a newer generation was adopted.
 
         Never raises for a bad file: the last good copy stays in use (see the module doc).
         """
+        with self._reload_lock:
+            return self._reload()
+
+    def _reload(self) -> bool:
         current = self._state
         try:
             file_id = self._file_id()

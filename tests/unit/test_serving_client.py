@@ -8,6 +8,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -259,3 +260,40 @@ def test_router_ramps_are_monotone_over_stages(tmp_path_factory: pytest.TempPath
         assert all(enrolled.get(u) == arm for u, arm in enrolled_before.items())
         assert promoted == {u for u in user_ids if in_rollout("p@production", u, fraction)}
         promoted_before, enrolled_before = promoted, enrolled
+
+
+def test_routing_threads_never_fail_while_the_file_is_replaced(store: Settings) -> None:
+    write_snapshot(store, reason="first")
+    router = Router.load(store.serving_file, check_interval_s=0.0)
+    errors: list[BaseException] = []
+    seen: set[int] = set()
+    stop = threading.Event()
+
+    def route() -> None:
+        i = 0
+        while not stop.is_set():
+            try:
+                choice = router.choose("tone-test", f"user-{i}")
+                router.render(choice, {"question": "q"})
+                seen.add(choice.generation)
+            except BaseException as exc:  # collected: the test fails on any
+                errors.append(exc)
+                return
+            i += 1
+
+    threads = [threading.Thread(target=route) for _ in range(6)]
+    for t in threads:
+        t.start()
+    good = store.serving_file.read_bytes()
+    for n in range(4):
+        write_snapshot(store, reason=f"write {n}")
+        tmp = store.serving_file.with_suffix(".tmp")
+        tmp.write_bytes(good[: len(good) // 3])  # a torn copy between two good ones
+        os.replace(tmp, store.serving_file)
+    write_snapshot(store, reason="last")
+    stop.set()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert router.generation == 6 and not router.stale and router.reload_failures >= 1
+    assert len(seen) > 1
