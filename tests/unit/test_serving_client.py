@@ -23,6 +23,7 @@ from tasks.errors import UsageError
 from tasks.registry.labels import promote
 from tasks.registry.render import render_messages
 from tasks.registry.store import resolve
+from tasks.registry.sync import folder_files, sync_paths
 from tasks.serving.assignment import assign_variant, in_rollout
 from tasks.serving.client import Router, SnapshotError
 from tasks.serving.snapshot import write_snapshot
@@ -132,7 +133,6 @@ def test_a_changed_file_is_reloaded_and_generations_grow(store: Settings) -> Non
     other = Settings(db_path=store.db_path.with_name("other.duckdb"),
                      project_dir=store.project_dir)
     project_prompts = store.project_dir / "prompts"
-    from tasks.registry.sync import folder_files, sync_paths
     with connect(other.db_path) as con:
         sync_paths(con, folder_files(project_prompts), folder=project_prompts,
                    base=store.project_dir)
