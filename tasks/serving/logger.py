@@ -159,7 +159,7 @@ class LoggerStats:
     orphans_published: int = 0
     write_errors: int = 0
     blocked_seconds: float = 0.0
-    published: list[str] = field(default_factory=list)  # file names, newest last (bounded)
+    published: list[str] = field(default_factory=list, repr=False)  # newest last (bounded)
 
 
 class RequestLogger:

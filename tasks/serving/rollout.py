@@ -413,7 +413,7 @@ def decide(ramp: Rollout, evidence: Evidence) -> Decision:
     users = ", ".join(f"{arm} {n}" for arm, n in evidence.arm_users.items())
     action = "complete" if to_stage >= len(ramp.stages) else "advance"
     return Decision(action, min(to_stage, len(ramp.stages)),
-                    f"guardrails hold ({held}); users this stage: {users}")
+                    f"no guardrail failed ({held}); users this stage: {users}")
 
 
 def _raw_guardrails(exp: Experiment, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -270,7 +270,7 @@ def _evidence(**overrides: Any) -> Evidence:
 
 
 @pytest.mark.parametrize(("evidence", "action", "stage", "words"), [
-    (_evidence(), "advance", 3, "guardrails hold"),
+    (_evidence(), "advance", 3, "no guardrail failed"),
     (_evidence(guardrails=[_guard("fail")], arm_users={"a": 3, "b": 2}), "rollback", 0,
      "guardrail failed"),
     (_evidence(guardrails=[_guard("fail")], trustworthy=False), "rollback", 0, "error_rate"),
