@@ -16,18 +16,23 @@ from tasks.ab.experiments import Guardrail, RolloutPlan, load_experiment
 from tasks.db import connect
 from tasks.errors import UsageError
 from tasks.registry.labels import current_label, history, promote
+from tasks.serving.client import Router
 from tasks.serving.rollout import (
     Decision,
     Evidence,
     Rollout,
     advance_rollouts,
+    apply_decision,
     decide,
+    latest_rollout,
     night_decisions,
     parse_stages,
     promote_with_ramp,
+    restart_experiment_rollout,
     rollout_history,
     rollout_states,
 )
+from tasks.serving.snapshot import write_snapshot
 from tests.serving_support import (
     FIRST_DAY,
     SUMMARIZER_V1,
@@ -295,3 +300,26 @@ def test_night_artifact_data_is_json_ready(healthy_then_breach: Simulation) -> N
     for night in healthy_then_breach.nights:
         json.dumps(night["rollout"])
     assert date.fromisoformat(healthy_then_breach.nights[0]["rollout"]["run_date"]) == FIRST_DAY
+
+
+def test_a_rolled_back_experiment_ramp_restarts_only_when_asked(tmp_path: Path) -> None:
+    settings = project(tmp_path, {"tone-ramp": TONE_RAMP})
+    write_snapshot(settings, reason="start", now=midnight(FIRST_DAY))
+    with connect(settings.db_path) as con:
+        ramp = latest_rollout(con, "experiment", "tone-ramp")
+        assert ramp is not None and (ramp.status, ramp.stage) == ("ramping", 1)
+        with pytest.raises(UsageError, match="no rolled-back"):
+            restart_experiment_rollout(con, "tone-ramp")
+        apply_decision(con, ramp, Decision("rollback", 0, "planted"), _evidence(),
+                       run_date=FIRST_DAY, as_of=midnight(FIRST_DAY + timedelta(days=1)),
+                       by="test", now=midnight(FIRST_DAY + timedelta(days=1)))
+    write_snapshot(settings, reason="after rollback")
+    assert Router.load(settings.serving_file).document["experiments"]["tone-ramp"]["rollout"][
+        "fraction"] == 0.0  # stays at 0: a rollback does not restart by itself
+    with connect(settings.db_path) as con:
+        event = restart_experiment_rollout(con, "tone-ramp", by="ann")
+    assert event["action"] == "cancel" and event["reason"] == "restart requested"
+    write_snapshot(settings, reason="restarted")
+    rollout = Router.load(settings.serving_file).document["experiments"]["tone-ramp"]["rollout"]
+    assert (rollout["rollout_id"], rollout["stage"], rollout["fraction"]) == (ramp.rollout_id + 1,
+                                                                              1, 0.1)
