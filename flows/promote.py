@@ -60,6 +60,6 @@ def promote_flow(
         key=artifact_key("promote", name, label), markdown=move_markdown(result),
         description=f"promote {name}@{label}",
     )
-    if settings.mlflow_tracking_uri:  # the MLflow alias follows the label now, not only tonight
+    if settings.mlflow_tracking_uri and result.get("changed", True):  # the alias follows now
         result["mlflow_mirror"] = follow_label_move(settings, name)
     return result

@@ -44,6 +44,6 @@ def rollback_flow(
         key=artifact_key("rollback", name, label), markdown=move_markdown(result),
         description=f"rollback {name}@{label}",
     )
-    if settings.mlflow_tracking_uri:  # the MLflow alias follows the label now, not only tonight
+    if settings.mlflow_tracking_uri and result.get("changed", True):  # the alias follows now
         result["mlflow_mirror"] = follow_label_move(settings, name)
     return result
