@@ -8,6 +8,8 @@ Environment variables (every one flywheel reads):
 | ``FLYWHEEL_PROJECT_DIR`` | folder holding prompts/, experiments/, evalsets/, reports/| current directory    |
 | ``FLYWHEEL_DB_TIMEOUT``  | seconds a writer waits for the DuckDB file lock           | ``30``               |
 | ``FLYWHEEL_LANDING_DIR`` | folder the nightly run ingests                            | ``<project>/landing``|
+| ``FLYWHEEL_NIGHTLY_LOCK_TIMEOUT`` | seconds a nightly run waits for another one on the same database | ``600`` |
+| ``FLYWHEEL_ALERT_WEBHOOK_URL`` | Slack-compatible webhook the monitoring alerts are POSTed to | none (not sent) |
 | ``OPENAI_BASE_URL``      | OpenAI-compatible endpoint for offline evals              | OpenAI's             |
 | ``OPENAI_API_KEY``       | its key (never logged)                                    | none                 |
 
@@ -51,6 +53,15 @@ class Settings:
     ingest_batch_bytes: int = 256 * 1024 * 1024
     landing_dir: Path | None = None
     prices: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
+    # Nightly operations and monitoring (docs/monitoring.md, docs/operations.md).
+    nightly_lock_timeout_s: float = 600.0
+    monitor_baseline_nights: int = 7
+    monitor_min_baseline_nights: int = 3
+    monitor_min_count: int = 30  # a night's metric needs this many observations to count
+    monitor_min_relative_change: float = 0.10
+    monitor_psi_min_count: int = 100
+    alert_webhook_url: str | None = None
+    alert_webhook_timeout_s: float = 5.0
 
     @property
     def landing(self) -> Path:
@@ -62,7 +73,11 @@ class Settings:
         return self.project_dir / name
 
 
-_SCALARS = {"db_lock_timeout_s": float, "reject_raw_max_chars": int, "ingest_batch_bytes": int}
+_SCALARS = {"db_lock_timeout_s": float, "reject_raw_max_chars": int, "ingest_batch_bytes": int,
+            "nightly_lock_timeout_s": float, "monitor_baseline_nights": int,
+            "monitor_min_baseline_nights": int, "monitor_min_count": int,
+            "monitor_min_relative_change": float, "monitor_psi_min_count": int,
+            "alert_webhook_url": str, "alert_webhook_timeout_s": float}
 
 
 def _from_toml(project_dir: Path) -> dict[str, Any]:
@@ -103,6 +118,10 @@ def load_settings(
     settings = replace(settings, prices=prices, **toml_values)
     if "FLYWHEEL_DB_TIMEOUT" in env:
         settings = replace(settings, db_lock_timeout_s=float(env["FLYWHEEL_DB_TIMEOUT"]))
+    if "FLYWHEEL_NIGHTLY_LOCK_TIMEOUT" in env:
+        settings = replace(settings, nightly_lock_timeout_s=float(env["FLYWHEEL_NIGHTLY_LOCK_TIMEOUT"]))
+    if env.get("FLYWHEEL_ALERT_WEBHOOK_URL"):
+        settings = replace(settings, alert_webhook_url=env["FLYWHEEL_ALERT_WEBHOOK_URL"])
     if env.get("FLYWHEEL_LANDING_DIR"):
         settings = replace(settings, landing_dir=Path(env["FLYWHEEL_LANDING_DIR"]).resolve())
     given = {k: v for k, v in overrides.items() if v is not None}
