@@ -36,10 +36,10 @@ TABLES = {
 }
 
 
-def _flywheel(*args: str, db: Path, project: Path, **popen: object) -> subprocess.Popen[str]:
+def _flywheel(*args: str, db: Path, project: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(["flywheel", "--db", str(db), "--project-dir", str(project), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
-                            start_new_session=True, **popen)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**ENV, **(env or {})}, start_new_session=True)
 
 
 def _finish(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
@@ -109,12 +109,20 @@ def reference(project: Path) -> dict[str, tuple[int, str]]:
     return _checksums(db)
 
 
-def test_rerunning_one_date_keeps_the_tables(project: Path, reference: dict[str, tuple[int, str]]) -> None:
+def test_rerunning_one_date_keeps_the_tables_and_logs_are_structured(
+    project: Path, reference: dict[str, tuple[int, str]]
+) -> None:
     db = project / "reference.duckdb"
-    code, out, err = _finish(_flywheel("nightly", "--date", "2026-11-03", db=db, project=project / "project"))
+    code, out, err = _finish(_flywheel("nightly", "--date", "2026-11-03", db=db, project=project / "project",
+                                       env={"PREFECT_LOGGING_HANDLERS_CONSOLE_FORMATTER": "json"}))
     assert code == 0, err[-3000:]
     assert out.startswith("2026-11-03: ok (ingest ok")
     assert _checksums(db) == reference
+    records = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    events = [r["flywheel"] for r in records if "flywheel" in r]
+    finished = [(e["run_date"], e["step"], e["status"]) for e in events if e["event"] == "step_finished"]
+    assert finished == [("2026-11-03", "ingest", "ok"), ("2026-11-03", "monitoring", "ok")]
+    assert all(r["flow_run_id"] for r in records if "flywheel" in r)
 
 
 def test_bad_usage_exits_2_naming_the_problem(project: Path) -> None:
