@@ -43,8 +43,8 @@ terms AS (
 )
 SELECT prompt_name, prompt_hash, model, measure,
        count(*) AS bins, any_value(n_a) AS tonight_n, any_value(n_e) AS baseline_n,
-       sum((a - e) * ln(a / e)) AS psi,
-       sum((actual - exp_a) ^ 2 / exp_a + (expected - exp_e) ^ 2 / exp_e) AS chi2
+       sum((a - e) * ln(a / e) ORDER BY bin) AS psi,
+       sum((actual - exp_a) ^ 2 / exp_a + (expected - exp_e) ^ 2 / exp_e ORDER BY bin) AS chi2
 FROM terms
 GROUP BY prompt_name, prompt_hash, model, measure
 HAVING any_value(n_a) >= $min_count AND any_value(n_e) >= $min_count

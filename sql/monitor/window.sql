@@ -36,7 +36,7 @@ fb AS (
     WHERE f.ts < w.night_start + INTERVAL 1 DAY
     GROUP BY f.request_id
 )
-SELECT CAST(w.night_start AS DATE) AS night, w.prompt_name,
+SELECT w.request_id, CAST(w.night_start AS DATE) AS night, w.prompt_name,
        CASE WHEN h.matches = 1 THEN h.full_hash ELSE w.logged_hash END AS prompt_hash,
        coalesce(h.matches = 1 AND h.registered_matches = 1, false) AS hash_known,
        w.logged_hash, coalesce(h.registered_matches, 0) AS hash_matches, w.model, w.error, w.latency_ms,

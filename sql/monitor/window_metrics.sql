@@ -1,4 +1,6 @@
 -- Per night and prompt version (prompt name, hash, model) of the window: the monitored metrics.
+-- Sums of non-integer doubles are ordered (ORDER BY in the aggregate) so that a re-run gives the
+-- same bits whatever the thread schedule (floating-point addition is not associative).
 -- Latency is over successful requests (failures are counted by error_rate; a timeout's latency
 -- is the client's limit, not the model's speed).
 CREATE OR REPLACE TEMP TABLE monitor_window_metrics AS
@@ -13,7 +15,7 @@ SELECT night AS run_date, prompt_name, prompt_hash, bool_and(hash_known) AS hash
        count(prompt_tokens + completion_tokens) AS tokens_n,
        avg(prompt_tokens + completion_tokens) AS tokens_per_request,
        count(cost_usd) AS cost_n,
-       avg(cost_usd) AS cost_per_request,
+       avg(cost_usd ORDER BY request_id) AS cost_per_request,
        sum(thumbs_n) AS thumbs_given,
        CAST(sum(thumbs_up) AS BIGINT) AS thumbs_up,
        sum(thumbs_up) / nullif(sum(thumbs_n), 0) AS thumbs_up_rate,

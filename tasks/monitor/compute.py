@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 
@@ -137,14 +137,10 @@ def _drift_alerts(con: duckdb.DuckDBPyConnection, settings: Settings, night: dat
         side = rules.side_of(row["value"], limits, rules.METRIC_DIRECTIONS[metric])
         if side is None:
             continue
-        evidence = ""
-        if metric in rules.RATE_METRICS:
-            n = int(row["n"])
-            p = rules.rate_shift_p_value(round(row["value"] * n), n, row["pooled"],
-                                         int(row["base_n"]), side)
-            if p >= rules.ONE_SIDED_ALPHA:
-                continue
-            evidence = f"; binomial p = {p:.2g}"
+        p_value, test = _sampling_evidence(row, side)
+        if p_value >= rules.ONE_SIDED_ALPHA:
+            continue
+        evidence = f"; {test} p = {p_value:.2g}"
         label = version_label(row["prompt_name"], row["prompt_hash"], row["model"])
         alerts.append(Alert(
             run_date=night, prompt_name=row["prompt_name"], prompt_hash=row["prompt_hash"],
@@ -157,6 +153,24 @@ def _drift_alerts(con: duckdb.DuckDBPyConnection, settings: Settings, night: dat
                      f"{format_value(metric, limits.center)}{evidence})"),
         ))
     return alerts
+
+
+def _sampling_evidence(row: dict[str, Any], side: Literal["above", "below"]) -> tuple[float, str]:
+    """How surprising tonight's own sample is against the baseline's centre (one-sided)."""
+    metric, n = row["metric"], int(row["n"])
+    if metric in rules.RATE_METRICS:
+        successes = round(row["value"] * n)
+        return rules.rate_shift_p_value(successes, n, row["pooled"], int(row["base_n"]), side), "binomial"
+    if metric == "requests":
+        return rules.count_shift_p_value(int(row["value"]), row["mean"], side), "Poisson"
+    if metric in rules.QUANTILE_OF:
+        return rules.quantile_shift_p_value(rules.QUANTILE_OF[metric], int(row["n_obs"]),
+                                            int(row["n_below"]), int(row["n_at_or_below"]), side), \
+            "quantile"
+    if metric in rules.MEAN_METRICS:
+        return rules.mean_shift_p_value(row["value"], row["mean"], row["sd_tonight"],
+                                        int(row["n_obs"] or 0), side), "z"
+    raise ValueError(f"no sampling test for metric {metric!r}")
 
 
 def _psi_alerts(con: duckdb.DuckDBPyConnection, settings: Settings, night: date) -> list[Alert]:

@@ -6,10 +6,13 @@
   the number of baseline nights, ``s`` their sample standard deviation, ``t`` Student's quantile
   at 0.99865 with ``k − 1`` degrees of freedom (the prediction interval for one new night that
   covers what ``± 3σ`` covers when σ is known: 99.73%) and ``δ`` the smallest relative change worth
-  an alert (default 10%). Rates must also pass an exact one-sided binomial test of tonight's count
-  against the pooled baseline rate at the same 0.00135 level, so a thin night is not flagged on
-  noise. A night's value counts only when enough observations stand behind it (default 30; a tail
-  quantile ``q`` needs at least 10 observations beyond it: 200 for p95, 1000 for p99).
+  an alert (default 10%). Tonight's own sample must also differ from the baseline's centre at the
+  same one-sided 0.00135 level, so a thin night is not flagged on its sampling noise: an exact
+  binomial test for rates (against the pooled baseline rate), a Poisson test for the volume, a
+  binomial test on the count of observations at or below the centre for quantiles, a z test with
+  tonight's standard error for means. A night's value counts only when enough observations stand
+  behind it (default 30; a tail quantile ``q`` needs at least 10 observations beyond it: 200 for
+  p95, 1000 for p99).
 * **Population stability index** of a length distribution, in bins cut at the baseline's deciles:
   ``PSI = Σ (a_i − e_i) · ln(a_i / e_i)`` with shares floored at 1e-4. Below 0.1 stable, 0.1–0.25
   a moderate shift (warning), 0.25 and more a significant shift (critical), in each case only when
@@ -92,6 +95,40 @@ def rate_shift_p_value(successes: int, n: int, pooled_rate: float, baseline_n: i
     if side == "above":
         return float(stats.binom.sf(successes - 1, n, p0))
     return float(stats.binom.cdf(successes, n, p0))
+
+
+QUANTILE_OF = {"latency_p50_ms": 0.50, "latency_p95_ms": 0.95, "latency_p99_ms": 0.99}
+MEAN_METRICS = frozenset({"tokens_per_request", "cost_per_request", "mean_rating"})
+
+
+def count_shift_p_value(count: int, baseline_mean: float, side: Literal["above", "below"]) -> float:
+    """One-sided Poisson p-value of tonight's count against the baseline's mean count."""
+    if side == "above":
+        return float(stats.poisson.sf(count - 1, baseline_mean))
+    return float(stats.poisson.cdf(count, baseline_mean))
+
+
+def quantile_shift_p_value(q: float, n: int, n_below: int, n_at_or_below: int,
+                           side: Literal["above", "below"]) -> float:
+    """One-sided p-value that tonight's ``q`` quantile moved past the baseline's centre ``c``.
+
+    Under no shift, the number of tonight's ``n`` observations at or below ``c`` is
+    Binomial(n, q): few of them means the quantile rose, many below it means it fell.
+    """
+    if side == "above":
+        return float(stats.binom.cdf(n_at_or_below, n, q))
+    return float(stats.binom.sf(n_below - 1, n, q))
+
+
+def mean_shift_p_value(value: float, center: float, sd: float | None, n: int,
+                       side: Literal["above", "below"]) -> float:
+    """One-sided z-test p-value of tonight's mean against the baseline's centre."""
+    if n < 2 or sd is None:
+        return 1.0
+    if sd == 0:
+        return 0.0 if (value > center if side == "above" else value < center) else 1.0
+    z = (value - center) / (sd / math.sqrt(n))
+    return float(stats.norm.sf(z) if side == "above" else stats.norm.cdf(z))
 
 
 def psi(actual: list[int], expected: list[int], epsilon: float = PSI_EPSILON) -> float:

@@ -89,3 +89,41 @@ def test_a_tail_quantile_needs_ten_observations_beyond_it() -> None:
     assert rules.quantile_min_count(0.95, 30) == 200
     assert rules.quantile_min_count(0.99, 30) == 1000
     assert rules.quantile_min_count(0.5, 30) == 30
+
+
+def _poisson_cdf(k: int, mu: float) -> float:
+    return sum(math.exp(i * math.log(mu) - mu - math.lgamma(i + 1)) for i in range(k + 1))
+
+
+def _binom_cdf(k: int, n: int, p: float) -> float:
+    return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k + 1))
+
+
+def test_volume_uses_a_poisson_test_against_the_baseline_mean() -> None:
+    assert rules.count_shift_p_value(119, 140.0, "below") == pytest.approx(_poisson_cdf(119, 140.0))
+    assert rules.count_shift_p_value(180, 140.0, "above") == pytest.approx(1 - _poisson_cdf(179, 140.0))
+
+
+def test_quantile_shift_counts_observations_at_or_below_the_baseline_centre() -> None:
+    # 300 observations, 120 at or below the baseline median: is the median higher tonight?
+    assert rules.quantile_shift_p_value(0.5, 300, 118, 120, "above") == pytest.approx(_binom_cdf(120, 300, 0.5))
+    # 295 of 300 under the baseline's p95 where 285 are expected: the p95 fell
+    below = rules.quantile_shift_p_value(0.95, 300, 295, 296, "below")
+    assert below == pytest.approx(1 - _binom_cdf(294, 300, 0.95))
+    # a sample drawn from the baseline's own law is rarely flagged
+    rng = np.random.default_rng(3)
+    draws = rng.lognormal(0.0, 0.5, size=(2000, 400))
+    median = 1.0  # exp(0): the true median
+    k = (draws <= median).sum(axis=1)
+    p = np.array([rules.quantile_shift_p_value(0.5, 400, int(x), int(x), "above") for x in k])
+    assert (p < rules.ONE_SIDED_ALPHA).mean() < 0.004
+
+
+def test_mean_shift_is_a_one_sided_z_test_with_tonights_standard_error() -> None:
+    from statistics import NormalDist
+
+    z = (130.0 - 120.0) / (25.0 / math.sqrt(400))
+    assert rules.mean_shift_p_value(130.0, 120.0, 25.0, 400, "above") == pytest.approx(1 - NormalDist().cdf(z))
+    assert rules.mean_shift_p_value(110.0, 120.0, 25.0, 400, "below") == pytest.approx(1 - NormalDist().cdf(z))
+    assert rules.mean_shift_p_value(130.0, 120.0, None, 400, "above") == 1.0
+    assert rules.mean_shift_p_value(130.0, 120.0, 0.0, 400, "above") == 0.0
