@@ -15,6 +15,7 @@ Environment variables (every one flywheel reads):
 
 ``flywheel.toml`` in the project folder may set any field of :class:`Settings` at the top level
 and a ``[prices]`` table: ``"model-name" = {input = 0.15, output = 0.60}`` in USD per 1M tokens.
+The monitoring fields (``monitor_*``, ``alert_webhook_*``) are explained in docs/monitoring.md.
 """
 
 from __future__ import annotations
