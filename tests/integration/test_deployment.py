@@ -18,7 +18,7 @@ from prefect.client.orchestration import get_client
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from tasks.sample_data import SampleSpec, write_sample_data
-from tests.prefect_server import prefect_server
+from tests.prefect_server import prefect_server, stop_group
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -28,10 +28,15 @@ NIGHT = "2026-11-01"
 
 
 def _prefect(env: dict[str, str], *args: str, timeout: float = 120) -> str:
-    result = subprocess.run(["prefect", *args], cwd=REPO, env=env, capture_output=True, text=True,
-                            timeout=timeout, start_new_session=True)
-    assert result.returncode == 0, f"prefect {' '.join(args)}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    return result.stdout + result.stderr
+    """Run a prefect command; whatever it started (a worker's flow-run process) is stopped with it."""
+    proc = subprocess.Popen(["prefect", *args], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        stop_group(proc, grace_s=2)
+    assert proc.returncode == 0, f"prefect {' '.join(args)}:\n{out[-3000:]}\n{err[-3000:]}"
+    return out + err
 
 
 def _deployable() -> tuple[list[str], list[str]]:
