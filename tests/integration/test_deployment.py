@@ -5,6 +5,7 @@ with ``prefect deployment run``, executed by ``prefect worker start --run-once``
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import re
 import subprocess
@@ -96,6 +97,20 @@ def test_the_nightly_deployment_is_scheduled_and_runs_on_a_process_worker(tmp_pa
         flow_run = _api(env, lambda c: c.read_flow_run(run_id))
         assert flow_run.state.is_completed(), worker[-4000:]
         assert flow_run.parameters["run_date"] == NIGHT
+
+        # a night with a failing step ends Failed on the worker too, naming what failed
+        broken = tmp_path / "broken"
+        (broken / "landing").mkdir(parents=True)
+        (broken / "landing" / "requests-1.jsonl.gz").write_bytes(gzip.compress(b"{}\n" * 50)[:-10])
+        output = _prefect(env, "deployment", "run", "nightly-flywheel/nightly",
+                          "--param", f"run_date={NIGHT}", "--param", f"db_path={broken / 'f.duckdb'}",
+                          "--param", f"project_dir={broken}")
+        failed_id = re.search(r"UUID: ([0-9a-f-]{36})", output).group(1)
+        _prefect(env, "worker", "start", "--pool", POOL, "--run-once", timeout=240)
+        failed_run = _api(env, lambda c: c.read_flow_run(failed_id))
+        assert failed_run.state.is_failed(), failed_run.state
+        assert "ingest: 1 unreadable file(s)" in failed_run.state.message
+        assert "monitoring: needs ingest (failed)" in failed_run.state.message
 
     con = duckdb.connect(str(db), read_only=True)
     try:
