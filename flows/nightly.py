@@ -72,6 +72,7 @@ class _Night:
 
 
 _night: ContextVar[_Night | None] = ContextVar("flywheel_night", default=None)
+_LOG_FIELDS = frozenset({"event", "run_date", "step", "status", "seconds", "error", "reason"})
 
 
 def default_run_date() -> date:
@@ -143,7 +144,8 @@ def _step(
     details = details_of(value)
     _record(StepRecord(run_id, run_date, name, entry["status"], started_at, now(), seconds,
                        details, error))
-    counts = {k: v for k, v in details.items() if isinstance(v, int) and not isinstance(v, bool)}
+    counts = {k: v for k, v in details.items()
+              if isinstance(v, int) and not isinstance(v, bool) and k not in _LOG_FIELDS}
     _log("error" if error else "info", "step_finished", step=name, status=entry["status"],
          seconds=seconds, error=error, **counts)
     return value

@@ -95,7 +95,8 @@ def test_step_isolates_failures_and_skips_dependents_with_the_reason() -> None:
     def night() -> list[dict[str, Any]]:
         steps: list[dict[str, Any]] = []
         _step(steps, "evals", lambda: 1 / 0)
-        _step(steps, "ab-analysis", lambda: calls.append("ab") or {"experiments": 2})
+        # a result whose counts share names with the log fields is still logged
+        _step(steps, "ab-analysis", lambda: calls.append("ab") or {"experiments": 2, "seconds": 9, "step": 1})
         _step(steps, "report", lambda: calls.append("report"), needs=("evals",))
         _step(steps, "export", lambda: calls.append("export"), needs=("ab-analysis", "not-merged-yet"))
         return steps
