@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
 import os
 import subprocess
 import sys
@@ -190,3 +191,22 @@ def test_a_failing_webhook_never_fails_the_night(
     monitoring = state.result()["monitoring"]
     assert monitoring["alerts"] == 1 and monitoring["webhook"].startswith("failed: HTTP 503")
     assert len(receiver.bodies) == 2  # one retry
+
+
+def test_the_demo_runs_every_night_and_reports_the_planted_anomalies(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from flows.cli.common import app
+
+    result = CliRunner().invoke(app, ["demo", "--workdir", str(tmp_path / "demo"), "--days", "4",
+                                      "--users", "150", "--plant-anomalies", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert [n["ok"] for n in out["nights"]] == [True] * 4
+    assert [a["kind"] for a in out["anomalies_planted"]] == ["latency_regression", "input_length_shift"]
+    assert Path(out["db"]).is_file() and isinstance(out["alerts"], list)
+    human = CliRunner().invoke(app, ["demo", "--workdir", str(tmp_path / "again"), "--days", "2",
+                                     "--users", "50"])
+    assert human.exit_code == 0, human.output
+    assert "flywheel demo: 2 of 2 nights ran" in human.stdout
+    assert "add --plant-anomalies" in human.stdout
