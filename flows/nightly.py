@@ -17,6 +17,7 @@ from prefect.artifacts import create_markdown_artifact
 from flows.ab_analysis import ab_analysis_flow
 from flows.export import export_flow
 from flows.ingest import ingest_flow
+from flows.offline_eval import offline_eval_nightly
 from flows.prompts_sync import prompts_sync_flow
 from tasks.config import load_settings
 
@@ -78,8 +79,10 @@ def nightly_flywheel(
         lambda: export_flow(out_dir=str(settings.project_dir / "exports" / night.isoformat()),
                             db_path=db, project_dir=proj, until=night.isoformat()),
     )
+    offline_eval = _step(steps, "offline-eval",
+                         lambda: offline_eval_nightly(db_path=db, project_dir=proj))
     summary = {"run_date": night.isoformat(), "steps": steps, "ingest": ingest, "prompts": prompts,
-               "ab": _ab_brief(ab), "export": export,
+               "ab": _ab_brief(ab), "export": export, "offline_eval": offline_eval,
                "failed": [s["step"] for s in steps if s["status"] == "failed"]}
     create_markdown_artifact(
         key="nightly-summary",

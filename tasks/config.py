@@ -9,13 +9,20 @@ Environment variables (every one flywheel reads):
 | ``FLYWHEEL_DB_TIMEOUT``  | seconds a writer waits for the DuckDB file lock           | ``30``               |
 | ``FLYWHEEL_LANDING_DIR`` | folder the nightly run ingests                            | ``<project>/landing``|
 | ``FLYWHEEL_PROMPT_CACHE_TTL`` | seconds the prompt API (tasks.registry.api) caches a label | 30 |
-| ``OPENAI_BASE_URL``      | OpenAI-compatible endpoint for offline evals              | OpenAI's             |
+| ``OPENAI_BASE_URL``      | OpenAI-compatible endpoint for offline evals              | OpenAI's, with a key |
 | ``OPENAI_API_KEY``       | its key (never logged)                                    | none                 |
+| ``FLYWHEEL_EVAL_CONCURRENCY`` | eval calls in flight at once                         | ``8``                |
+| ``FLYWHEEL_EVAL_TIMEOUT``     | seconds one eval call may take                       | ``60``               |
+| ``FLYWHEEL_JUDGE_MODEL``      | model of the ``llm-rubric`` judge                    | ``gpt-4o-mini``      |
+| ``FLYWHEEL_EVAL_RUNNER``      | ``local`` or ``dask`` (fan-out of eval calls)        | ``local``            |
+| ``FLYWHEEL_DASK_ADDRESS``     | Dask scheduler address (none: a local cluster)       | none                 |
 
 ``flywheel.toml`` in the project folder may set any field of :class:`Settings` at the top level
 and a ``[prices]`` table: ``"model-name" = {input = 0.15, output = 0.60}`` in USD per 1M tokens.
 An ``[export]`` table sets :class:`ExportSettings` (with an ``[export.token_limits]`` table of
 model → tokens per example) and a ``[redact]`` table sets :class:`RedactSettings`.
+Offline evals may send one prompt elsewhere with an ``[eval_endpoints.<prompt>]`` table:
+``base_url = "..."`` and ``api_key_env = "NAME_OF_THE_KEY_VARIABLE"`` (never the key itself).
 """
 
 from __future__ import annotations
@@ -78,6 +85,9 @@ class RedactSettings:
     allow: tuple[str, ...] = ()  # values never redacted (case-insensitive exact match)
 
 
+OPENAI_URL = "https://api.openai.com/v1"
+
+
 @dataclass(frozen=True)
 class Settings:
     """The resolved configuration of one run. Pass it (or its paths) down; never re-read env."""
@@ -101,6 +111,24 @@ class Settings:
     ab_max_multi_arm_share: float = 0.01
     ab_cuped_lookback_days: int = 14
     ab_target_power: float = 0.8
+    # Offline evals (tasks/evals). The API key is read from the variable ``openai_api_key_env``
+    # names, in the process making the calls: it is never part of Settings.
+    # None: OpenAI's own when the key variable is set, else no endpoint (evals are skipped at
+    # night, refused by hand): a test or demo never reaches a real API unless asked to.
+    openai_base_url: str | None = None
+    openai_api_key_env: str = "OPENAI_API_KEY"
+    eval_concurrency: int = 8
+    eval_timeout_s: float = 60.0
+    eval_max_attempts: int = 5
+    eval_backoff_base_s: float = 0.5
+    eval_backoff_max_s: float = 20.0
+    eval_stream: bool = False
+    eval_judge_model: str = "gpt-4o-mini"
+    eval_task_runner: str = "local"  # local | dask
+    eval_dask_address: str | None = None  # none: a local Dask cluster of eval_dask_workers
+    eval_dask_workers: int = 2
+    eval_shards: int = 0  # batches the calls are split into; 0: 1 locally, 4 per Dask worker
+    eval_endpoints: dict[str, dict[str, str]] = field(default_factory=dict)  # per prompt name
 
     @property
     def landing(self) -> Path:
@@ -115,9 +143,18 @@ class Settings:
 _SCALARS = {"db_lock_timeout_s": float, "reject_raw_max_chars": int, "ingest_batch_bytes": int,
             "prompt_cache_ttl_s": float, "ab_srm_p_threshold": float,
             "ab_max_mismatch_share": float, "ab_max_multi_arm_share": float,
-            "ab_cuped_lookback_days": int, "ab_target_power": float}
+            "ab_cuped_lookback_days": int, "ab_target_power": float,
+            "openai_base_url": str, "openai_api_key_env": str, "eval_concurrency": int,
+            "eval_timeout_s": float, "eval_max_attempts": int, "eval_backoff_base_s": float,
+            "eval_backoff_max_s": float, "eval_stream": bool, "eval_judge_model": str,
+            "eval_task_runner": str, "eval_dask_address": str, "eval_dask_workers": int,
+            "eval_shards": int}
 _EXPORT_SCALARS = {"model": str, "validation_share": float, "include_rated": bool,
                    "leakage_threshold": float, "hard_examples_per_prompt": int}
+
+_ENV = {"OPENAI_BASE_URL": "openai_base_url", "FLYWHEEL_EVAL_CONCURRENCY": "eval_concurrency",
+        "FLYWHEEL_EVAL_TIMEOUT": "eval_timeout_s", "FLYWHEEL_JUDGE_MODEL": "eval_judge_model",
+        "FLYWHEEL_EVAL_RUNNER": "eval_task_runner", "FLYWHEEL_DASK_ADDRESS": "eval_dask_address"}
 
 
 def _export_from_toml(path: Path, table: Any) -> ExportSettings:
@@ -181,6 +218,8 @@ def _from_toml(project_dir: Path) -> dict[str, Any]:
             out[key] = _export_from_toml(path, value)
         elif key == "redact":
             out[key] = _redact_from_toml(path, value)
+        elif key == "eval_endpoints":
+            out[key] = {str(p): {str(k): str(v) for k, v in e.items()} for p, e in value.items()}
     return out
 
 
@@ -206,5 +245,13 @@ def load_settings(
         settings = replace(settings, prompt_cache_ttl_s=ttl)
     if env.get("FLYWHEEL_LANDING_DIR"):
         settings = replace(settings, landing_dir=Path(env["FLYWHEEL_LANDING_DIR"]).resolve())
+    for variable, name in _ENV.items():
+        if env.get(variable):
+            try:
+                settings = replace(settings, **{name: _SCALARS[name](env[variable])})
+            except ValueError:
+                raise UsageError(f"{variable}={env[variable]!r}: not a valid value") from None
+    if settings.openai_base_url is None and env.get(settings.openai_api_key_env):
+        settings = replace(settings, openai_base_url=OPENAI_URL)
     given = {k: v for k, v in overrides.items() if v is not None}
     return replace(settings, **given)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -82,6 +84,23 @@ def nightly(
         raise typer.Exit(1)
 
 
+@contextmanager
+def _model_endpoint() -> Iterator[str]:
+    """OPENAI_BASE_URL when set; else flywheel's demo model on a free loopback port, for the
+    span of the demo (stopped at the end)."""
+    if os.environ.get("OPENAI_BASE_URL"):
+        yield os.environ["OPENAI_BASE_URL"]
+        return
+    from tasks.demo_model import DemoModelServer
+
+    with DemoModelServer() as server:
+        os.environ["OPENAI_BASE_URL"] = server.base_url
+        try:
+            yield f"{server.base_url} (flywheel demo model)"
+        finally:
+            del os.environ["OPENAI_BASE_URL"]
+
+
 @app.command()
 def demo(
     workdir: Annotated[Path | None, typer.Option("--workdir", help="Folder for the demo (default: a new one here).")] = None,
@@ -98,12 +117,13 @@ def demo(
     truth = write_sample_data(workdir, spec)
     db = workdir / "flywheel.duckdb"
     nights = _dates(spec.start, spec.start + timedelta(days=spec.days - 1))
-    results = run_nights(str(db), str(workdir), nights)
+    with _model_endpoint() as model_url:
+        results = run_nights(str(db), str(workdir), nights)
     result = {
         "workdir": str(workdir), "db": str(db), "landing": str(workdir / "landing"),
         "truth": str(workdir / "TRUTH.json"), "reports": str(workdir / "reports"),
         "nights": [{"run_date": n["run_date"], "ok": n["ok"]} for n in results],
-        "malformed_lines_planted": len(truth["malformed_lines"]),
+        "malformed_lines_planted": len(truth["malformed_lines"]), "model_endpoint": model_url,
     }
     last = results[-1]["summary"] if results and results[-1]["ok"] else {}
 
@@ -116,6 +136,7 @@ def demo(
             f"  landed logs     {r['landing']}",
             f"  true effects    {r['truth']}",
             f"  DuckDB store    {r['db']}",
+            f"  model endpoint  {r['model_endpoint']}",
             f"  last night      {', '.join(s['step'] + ' ' + s['status'] for s in last.get('steps', []))}",
             f"Explore: flywheel --db {r['db']} --project-dir {r['workdir']} --help",
         ])

@@ -1,0 +1,54 @@
+"""``flywheel eval run``: offline evaluation of prompt versions on an eval set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flows.cli.common import JsonOption, app, emit, settings_of
+from tasks.errors import UsageError
+
+eval_app = typer.Typer(help="Offline evals of prompt versions on eval sets.",
+                       no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("run")
+def eval_run(
+    ctx: typer.Context,
+    evalset: Annotated[Path, typer.Option("--evalset", help="Eval set file (JSON Lines, §8).")],
+    prompt: Annotated[list[str], typer.Option(
+        "--prompt", help="Prompt version REF; repeat it. The first is the baseline.")],
+    repeats: Annotated[int, typer.Option(help="Samples per case and version.")] = 1,
+    concurrency: Annotated[int | None, typer.Option(
+        help="Calls in flight at once (default: eval_concurrency, 8).")] = None,
+    no_cache: Annotated[bool, typer.Option(
+        "--no-cache", help="Call the model even when the cache has the answer.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Evaluate prompt versions on an eval set and compare each with the first."""
+    from flows.offline_eval import run_offline_eval
+    from tasks.db import connect
+    from tasks.evals.evalset import load_evalset
+    from tasks.evals.report import format_summary
+    from tasks.evals.runner import endpoint_for
+    from tasks.evals.scorers import PythonChecks
+    from tasks.registry.store import resolve
+
+    if repeats < 1:
+        raise UsageError("--repeats must be at least 1")
+    if concurrency is not None and concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    settings = settings_of(ctx)
+    # Bad input is exit 2 before any work starts: the eval set, then every REF.
+    load_evalset(evalset, python_resolver=PythonChecks(settings.project_dir))
+    with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
+        for ref in prompt:
+            endpoint_for(settings, resolve(con, ref).name)
+    summary = run_offline_eval(settings, evalset=str(evalset), prompts=list(prompt),
+                               repeats=repeats, concurrency=concurrency, no_cache=no_cache)
+    emit(summary, as_json, format_summary)
+    if any(v["cases_scored"] == 0 for v in summary["versions"]):
+        raise typer.Exit(1)

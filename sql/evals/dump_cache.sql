@@ -1,0 +1,1 @@
+SELECT * FROM eval_cache ORDER BY cache_key;

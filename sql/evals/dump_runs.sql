@@ -1,0 +1,1 @@
+SELECT * FROM eval_runs ORDER BY started_at;

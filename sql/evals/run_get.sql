@@ -1,0 +1,1 @@
+SELECT * FROM eval_runs WHERE run_id = $run_id;

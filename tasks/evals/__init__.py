@@ -1,0 +1,1 @@
+"""Offline evaluation of prompt versions against eval sets (CONTRACTS §8)."""

@@ -1,0 +1,62 @@
+"""The demo model's documented rule table (tasks/demo_model/rules.py)."""
+
+from __future__ import annotations
+
+import json
+
+from tasks.demo_model.rules import NEXT_STEPS, NOT_SURE, answer
+from tasks.evals.judge import judge_messages, parse_verdict
+from tasks.sample_data import content
+
+QUESTION, ORIGINAL, CORRECTED = content.SUPPORT_QA[0]
+TICKET = content.TICKETS[0][0]
+
+
+def user(text: str) -> dict[str, str]:
+    return {"role": "user", "content": text}
+
+
+def support(question: str, *, system: str = "Be accurate.", few_shot: bool = False,
+            order: str | None = None) -> str:
+    messages = [{"role": "system", "content": system}]
+    if few_shot:
+        messages += [user("Customer question: example"), {"role": "assistant", "content": "ok"}]
+    order_line = f"Order: {order}\n" if order else ""
+    return answer([*messages, user(f"Customer question: {question}\n{order_line}Answer briefly.")])
+
+
+def test_support_answers_come_from_the_policy_bank() -> None:
+    assert support(QUESTION) == ORIGINAL
+    assert support(QUESTION, few_shot=True) == CORRECTED
+    assert support("How can I get a refund for my invoice?") == ORIGINAL  # close paraphrase
+    warm = support(QUESTION, system="Be warm and reassuring.")
+    assert warm.endswith(ORIGINAL) and warm != ORIGINAL
+    assert warm[: -len(ORIGINAL)] in content.FRIENDLY_OPENERS
+    assert support(QUESTION, order="A-1").endswith("Your order reference is A-1.")
+    assert support("Do you sell domain names?") == NOT_SURE
+    assert support(QUESTION) == support(QUESTION)  # deterministic
+
+
+def test_summaries_take_the_first_sentences() -> None:
+    sentences = TICKET.split(". ")
+    assert answer([user(f"Summarize the following ticket in two sentences:\n{TICKET}")]) == (
+        f"{sentences[0]}. {sentences[1]}.")
+    one = answer([user(f"Summarize in one sentence of at most 8 words:\n{TICKET}")])
+    assert one == " ".join(sentences[0].split()[:8]) + "."
+    bullets = answer([user(f"Summarize as three bullet points:\n{TICKET}")]).splitlines()
+    assert [b[:2] for b in bullets[:3]] == ["- "] * 3 and bullets[3] == NEXT_STEPS
+    assert json.loads(answer([user(f"Summarize as JSON:\n{TICKET}")])) == {
+        "summary": sentences[0] + "."}
+
+
+def test_judge_prompts_get_a_valid_verdict_from_the_rubric_terms() -> None:
+    reply = answer(judge_messages("Mentions 'refund' and '14 days'", CORRECTED, {}))
+    assert parse_verdict(reply).score == 1.0
+    half = parse_verdict(answer(judge_messages("Mentions 'refund' and '14 days'", ORIGINAL, {})))
+    assert half.score == 0.5 and "missing: 14 days" in half.reason
+    words = parse_verdict(answer(judge_messages("Explains the refund deadline", CORRECTED, {})))
+    assert 0 < words.score < 1  # unquoted: share of the rubric's content words found
+
+
+def test_anything_else_gets_its_first_sentence_back() -> None:
+    assert answer([user("Hello there. How are you?")]) == "Hello there."
