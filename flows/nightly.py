@@ -19,6 +19,7 @@ from flows.export import export_flow
 from flows.ingest import ingest_flow
 from flows.offline_eval import offline_eval_nightly
 from flows.prompts_sync import prompts_sync_flow
+from flows.report import report_flow
 from tasks.config import load_settings
 
 
@@ -81,8 +82,11 @@ def nightly_flywheel(
     )
     offline_eval = _step(steps, "offline-eval",
                          lambda: offline_eval_nightly(db_path=db, project_dir=proj))
+    report = _step(steps, "report",
+                   lambda: report_flow(run_date=night.isoformat(), db_path=db, project_dir=proj))
     summary = {"run_date": night.isoformat(), "steps": steps, "ingest": ingest, "prompts": prompts,
                "ab": _ab_brief(ab), "export": export, "offline_eval": offline_eval,
+               "report": report,
                "failed": [s["step"] for s in steps if s["status"] == "failed"]}
     create_markdown_artifact(
         key="nightly-summary",
