@@ -7,6 +7,7 @@ night's reports gives byte-identical files.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -25,6 +26,7 @@ from tasks.reports.rules import DecisionRules, load_rules
 from tasks.reports.text import redact_tree, redactor_of
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+MAX_STEM = 80  # file names stay far below the 255 bytes a file system allows
 DEMO_NOTICE = ("made with flywheel's demo model (a rule table that stands in for an LLM), "
                "not with a real model")
 
@@ -39,8 +41,11 @@ def default_night(settings: Settings) -> date:
 
 def file_stem(prompt: str, taken: set[str]) -> str:
     """A file name for a prompt's report: its name with anything but letters, digits, ``.``,
-    ``_``, ``-`` replaced (never hidden, never a path), unique within the night."""
+    ``_``, ``-`` replaced (never hidden, never a path, at most 80 characters), unique within
+    the night."""
     stem = _UNSAFE.sub("_", prompt).lstrip(".") or "prompt"
+    if len(stem) > MAX_STEM:  # cut, and keep it unique with a digest of the full name
+        stem = f"{stem[:MAX_STEM - 9]}-{hashlib.sha256(prompt.encode()).hexdigest()[:8]}"
     if stem.lower() in ("index",):
         stem = f"prompt-{stem}"
     candidate, i = stem, 2

@@ -166,7 +166,10 @@ def trend_plot(series: dict[str, list[dict[str, Any]]], title: str, ylabel: str,
         ax.set_ylabel(label(ylabel))
         ax.set_xlabel("night (MM-DD); bars: interval as computed that night")
         ax.set_title(label(title, 90), loc="left")
-        ax.legend(loc="best", fontsize=8)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="best", fontsize=8)
+        else:
+            ax.text(0.5, 0.5, "no estimate yet", transform=ax.transAxes, ha="center")
         return _svg(fig, salt)
 
 

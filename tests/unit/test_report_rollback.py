@@ -106,7 +106,7 @@ def test_the_before_after_statistics_match_an_independent_computation(
 
 def test_a_promotion_that_did_not_regress_is_watched_not_rolled_back(
         tmp_path: Path) -> None:
-    settings, _, v2 = rollback_project(tmp_path, after_p_up=0.62, after_latency=800.0,
+    settings, _, _ = rollback_project(tmp_path, after_p_up=0.62, after_latency=800.0,
                                        users=600, seed=5)
     report = support(build_night(settings, LAST_NIGHT))
     assert (report["decision"], report["rule"]) == ("HOLD", "hold.watching")

@@ -276,3 +276,9 @@ def test_charts_are_byte_identical_for_the_same_numbers_and_escape_text() -> Non
     assert first == charts.forest_plot(copy.deepcopy(rows), "t", salt="s")
     assert first.startswith("<svg") and "<metadata" not in first and "<script" not in first
     assert "&lt;script&gt;" in first and "Matplotlib" not in first
+
+
+def test_a_long_name_gets_a_short_unique_file_name() -> None:
+    taken: set[str] = set()
+    first, second = file_stem("p" * 300 + "a", taken), file_stem("p" * 300 + "b", taken)
+    assert len(first) == len(second) == 80 and first != second
