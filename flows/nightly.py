@@ -75,13 +75,13 @@ def nightly_flywheel(
         steps, "ab-analysis",
         lambda: ab_analysis_flow(run_date=night.isoformat(), db_path=db, project_dir=proj),
     )
+    offline_eval = _step(steps, "offline-eval",
+                         lambda: offline_eval_nightly(db_path=db, project_dir=proj))
     export = _step(
         steps, "export",
         lambda: export_flow(out_dir=str(settings.project_dir / "exports" / night.isoformat()),
                             db_path=db, project_dir=proj, until=night.isoformat()),
     )
-    offline_eval = _step(steps, "offline-eval",
-                         lambda: offline_eval_nightly(db_path=db, project_dir=proj))
     report = _step(steps, "report",
                    lambda: report_flow(run_date=night.isoformat(), db_path=db, project_dir=proj))
     summary = {"run_date": night.isoformat(), "steps": steps, "ingest": ingest, "prompts": prompts,

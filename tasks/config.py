@@ -48,6 +48,9 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
 }
 
 
+OPENAI_URL = "https://api.openai.com/v1"
+
+
 # Tokens per fine-tuning example (OpenAI's training-example context length). A model is matched
 # by its longest prefix here; an unknown model gets the data-preparation guide's 4,096.
 DEFAULT_TOKEN_LIMITS: dict[str, int] = {
@@ -83,9 +86,6 @@ class RedactSettings:
 
     types: tuple[str, ...] | None = None  # None: every type tasks.redact knows
     allow: tuple[str, ...] = ()  # values never redacted (case-insensitive exact match)
-
-
-OPENAI_URL = "https://api.openai.com/v1"
 
 
 @dataclass(frozen=True)
@@ -149,12 +149,11 @@ _SCALARS = {"db_lock_timeout_s": float, "reject_raw_max_chars": int, "ingest_bat
             "eval_backoff_max_s": float, "eval_stream": bool, "eval_judge_model": str,
             "eval_task_runner": str, "eval_dask_address": str, "eval_dask_workers": int,
             "eval_shards": int}
-_EXPORT_SCALARS = {"model": str, "validation_share": float, "include_rated": bool,
-                   "leakage_threshold": float, "hard_examples_per_prompt": int}
-
 _ENV = {"OPENAI_BASE_URL": "openai_base_url", "FLYWHEEL_EVAL_CONCURRENCY": "eval_concurrency",
         "FLYWHEEL_EVAL_TIMEOUT": "eval_timeout_s", "FLYWHEEL_JUDGE_MODEL": "eval_judge_model",
         "FLYWHEEL_EVAL_RUNNER": "eval_task_runner", "FLYWHEEL_DASK_ADDRESS": "eval_dask_address"}
+_EXPORT_SCALARS = {"model": str, "validation_share": float, "include_rated": bool,
+                   "leakage_threshold": float, "hard_examples_per_prompt": int}
 
 
 def _export_from_toml(path: Path, table: Any) -> ExportSettings:

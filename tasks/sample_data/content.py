@@ -88,6 +88,97 @@ SUPPORT_QA: list[tuple[str, str, str]] = [
     ),
 ]
 
+# Questions the example eval sets do not cover (so that exports have something to export):
+# "{slots}" are filled per request by the generator, the same value in all three texts.
+SUPPORT_QA_UNCURATED: list[tuple[str, str, str]] = [
+    (
+        "My SSL certificate for {domain} expires in {days} days, will it renew by itself?",
+        "Yes, certificates renew automatically.",
+        "Yes: certificates issued through Acme Cloud renew automatically 30 days before expiry, "
+        "so {domain} will renew on its own; an uploaded custom certificate must be renewed by you.",
+    ),
+    (
+        "I changed the DNS records of {domain} an hour ago and nothing happened. Why?",
+        "DNS changes are instant on our side; clear your browser cache.",
+        "Our nameservers apply changes within a minute, but resolvers may cache the old records "
+        "for up to the record's TTL (often 1 to 24 hours). Check {domain} with `dig` against "
+        "ns1.acme.example to confirm the new value.",
+    ),
+    (
+        "What is the API rate limit? I get 429 errors above {rps} requests per second.",
+        "The API allows 100 requests per second.",
+        "The API allows 20 requests per second per token with bursts of 40; above that it "
+        "answers 429 with a Retry-After header. At {rps} requests per second, spread the load "
+        "over several tokens or ask us for a higher limit.",
+    ),
+    (
+        "How do I export all my personal data before closing my account?",
+        "Open a ticket and we send you a copy of your data.",
+        "Go to Settings → Privacy → Export data; you get a download link by email within 24 "
+        "hours. Close the account only after downloading, as deletion is final after 30 days.",
+    ),
+    (
+        "Can I pay in euros instead of dollars?",
+        "No, all invoices are in US dollars.",
+        "Yes: set the billing currency to EUR in Billing → Details before the next invoice; "
+        "invoices already issued stay in USD.",
+    ),
+    (
+        "Do you have a discount for students or non-profits?",
+        "We do not offer discounts.",
+        "Yes: non-profits get 30% off any plan and students get $50 in credits per year; apply "
+        "from Billing → Programs with proof of status.",
+    ),
+    (
+        "Our site was down for {minutes} minutes yesterday. Do we get SLA credits?",
+        "Yes, SLA credits are applied automatically.",
+        "For {minutes} minutes of downtime you may be eligible: request the credit within 30 days "
+        "from Billing → SLA claims, giving the incident ID. Credits are 10% of the month's fee "
+        "per 0.1% below 99.95% uptime.",
+    ),
+    (
+        "How much does object storage cost for {gb} GB?",
+        "Object storage costs $0.02 per GB.",
+        "Object storage is $5 per month for the first 250 GB, then $0.02 per GB; {gb} GB "
+        "costs what that works out to, with egress of 1 TB per month included.",
+    ),
+    (
+        "How do I upgrade my Kubernetes cluster to the next version?",
+        "Click Upgrade in the cluster page.",
+        "In the cluster page choose Upgrade; nodes are replaced one at a time with a surge node, "
+        "so workloads with two or more replicas stay up. Check deprecated APIs first with the "
+        "upgrade report shown there.",
+    ),
+    (
+        "Which ports are open by default on a new server?",
+        "All ports are open by default.",
+        "Only 22 (SSH), 80 and 443 are open by default; everything else is closed by the cloud "
+        "firewall until you add a rule in Networking → Firewalls.",
+    ),
+    (
+        "I did not receive the password reset email.",
+        "Please check your spam folder.",
+        "Check your spam folder first; reset emails come from no-reply@acme.example and expire "
+        "after 1 hour. If nothing arrives within 10 minutes, reply here and we verify your "
+        "identity another way.",
+    ),
+    (
+        "Can I transfer my domain {domain} to Acme Cloud?",
+        "Yes, start the transfer in Domains.",
+        "Yes: unlock {domain} at your current registrar, get its auth code, and start the "
+        "transfer in Domains → Transfer. It takes up to 5 days and adds a year to the expiry.",
+    ),
+]
+
+SLOT_VALUES: dict[str, list[str]] = {
+    "domain": ["shop.example.com", "blog.example.org", "api.example.net", "example.io",
+               "tienda.example.es", "kaisha.example.jp"],
+    "days": ["3", "7", "12", "20"],
+    "rps": ["25", "60", "150"],
+    "minutes": ["12", "35", "47", "90"],
+    "gb": ["40", "500", "1,200", "8,000"],
+}
+
 # Phrases a warmer tone puts before the answer.
 FRIENDLY_OPENERS = [
     "Thanks for reaching out! ",

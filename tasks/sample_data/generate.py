@@ -197,7 +197,8 @@ def _content(
     rng: np.random.Generator, family: str, arm: str
 ) -> tuple[dict[str, Any], str, str]:
     if family == "support":
-        question, answer, corrected = content.SUPPORT_QA[int(rng.integers(len(content.SUPPORT_QA)))]
+        bank = content.SUPPORT_QA if rng.random() < 0.6 else content.SUPPORT_QA_UNCURATED
+        question, answer, corrected = _fill_slots(rng, *bank[int(rng.integers(len(bank)))])
         if rng.random() < 0.12:
             question += content.PII_SNIPPETS[int(rng.integers(len(content.PII_SNIPPETS)))]
         variables: dict[str, Any] = {"question": question}
@@ -213,6 +214,13 @@ def _content(
     elif arm == "detailed":
         summary = "- " + summary.replace(". ", ".\n- ") + "\nNext steps: reproduce, then escalate."
     return {"text": ticket}, summary, corrected
+
+
+def _fill_slots(rng: np.random.Generator, *texts: str) -> tuple[str, ...]:
+    """The texts with each ``{slot}`` replaced by one value drawn for all of them."""
+    values = {k: v[int(rng.integers(len(v)))] for k, v in content.SLOT_VALUES.items()
+              if any("{" + k + "}" in t for t in texts)}
+    return tuple(t.format(**values) if values else t for t in texts)
 
 
 def _feedback(

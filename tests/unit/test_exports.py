@@ -45,7 +45,7 @@ HASH = prompt_hash(SPEC)
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Three days of sample traffic, ingested, prompts registered (shared: read-only use)."""
-    return sample_project(tmp_path_factory.mktemp("sample"))
+    return sample_project(tmp_path_factory.mktemp("sample"), users=600)
 
 
 def examples(folder: Path) -> list[dict[str, Any]]:
