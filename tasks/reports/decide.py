@@ -381,7 +381,9 @@ def decide(evidence: dict[str, Any], rules: DecisionRules) -> dict[str, Any]:
         verdict = judge_candidate(candidate, evidence["experiments"], rules)
         verdicts.append({"hash": candidate["hash"], "short": candidate["short"],
                          "ref": candidate["ref"], "sources": candidate["sources"], **verdict})
-    result: dict[str, Any] = {"production_checks": production["checks"], "candidates": verdicts}
+    result: dict[str, Any] = {"production_checks": production["checks"], "candidates": verdicts,
+                              "others": [{"ref": v["ref"], "decision": v["decision"],
+                                          "rule": v["rule"]} for v in verdicts]}
     prod = evidence.get("production") or {}
     if production["fired"]:
         fired = production["fired"]
@@ -404,7 +406,9 @@ def decide(evidence: dict[str, Any], rules: DecisionRules) -> dict[str, Any]:
                                               v["days_more"] or 0.0, v["ref"]))
         else:
             best = chosen[0]
-        return {**result, "decision": kind, "rule": best["rule"],
+        others = [{"ref": v["ref"], "decision": v["decision"], "rule": v["rule"]}
+                  for v in verdicts if v is not best]
+        return {**result, "decision": kind, "rule": best["rule"], "others": others,
                 "subject": {"hash": best["hash"], "short": best["short"], "ref": best["ref"]},
                 "summary": f"{best['ref']}: {best['summary']}", "days_more": best["days_more"]}
     watch = production["watch"] or {}

@@ -282,3 +282,16 @@ def test_a_long_name_gets_a_short_unique_file_name() -> None:
     taken: set[str] = set()
     first, second = file_stem("p" * 300 + "a", taken), file_stem("p" * 300 + "b", taken)
     assert len(first) == len(second) == 80 and first != second
+
+
+def test_with_several_candidates_the_best_decides_and_the_others_are_named() -> None:
+    ev = evidence(experiment())
+    rejected = {**ev["candidates"][0], "hash": "c" * 64, "short": "c" * 12,
+                "ref": f"support:{'c' * 12}", "arms": [], "evals": [offline(-0.3, (-0.5, -0.1))]}
+    ev["candidates"].append(rejected)
+    result = decide(ev, RULES)
+    assert (result["decision"], result["subject"]["hash"]) == ("PROMOTE", CAND)
+    assert result["others"] == [{"ref": rejected["ref"], "decision": "REJECT",
+                                 "rule": "reject.offline_regression"}]
+    ev["candidates"] = ev["candidates"][1:]  # only the rejected one left
+    assert decide(ev, RULES)["decision"] == "REJECT"
