@@ -16,10 +16,11 @@ from typing import Any
 
 from tasks.config import Settings
 from tasks.db import connect, fetch_dicts, run, sql_text, transaction
+from tasks.errors import FlywheelError
 from tasks.reports import fmt
 from tasks.reports.commands import commands_for
 from tasks.reports.decide import decide
-from tasks.reports.evidence import Night, gather
+from tasks.reports.evidence import Night, gather, night_steps
 from tasks.reports.figures import report_charts
 from tasks.reports.render import render, write_atomic
 from tasks.reports.rules import DecisionRules, load_rules
@@ -158,8 +159,8 @@ def _store(settings: Settings, run_date: date, made: list[dict[str, Any]],
         return fetch_dicts(con, "reports/decisions_up_to", {"run_date": run_date})
 
 
-def _index(folder: Path, run_date: date, stored: list[dict[str, Any]], rules_source: str
-           ) -> Path:
+def _index(folder: Path, run_date: date, stored: list[dict[str, Any]], rules_source: str,
+           steps: list[dict[str, Any]] | None) -> Path:
     nights: dict[str, list[dict[str, Any]]] = {}
     for row in stored:
         night = row["run_date"].isoformat()
@@ -169,7 +170,8 @@ def _index(folder: Path, run_date: date, stored: list[dict[str, Any]], rules_sou
             "md_href": prefix + row["md_file"]})
     night = run_date.isoformat()
     context = {"run_date": night, "tonight": nights.pop(night, []),
-               "earlier": sorted(nights.items(), reverse=True), "rules_source": rules_source}
+               "earlier": sorted(nights.items(), reverse=True), "rules_source": rules_source,
+               "steps": steps}
     path = folder / "index.html"
     write_atomic(path, render("index.html.j2", context))
     return path
@@ -183,7 +185,16 @@ def build_night(settings: Settings, run_date: date, now: datetime | None = None
     night = Night(run_date)
     redactor = redactor_of(settings.redact)
     with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
+        analysed = fetch_dicts(con, "reports/ab_night_count",
+                               {"run_date": run_date})[0]["experiments"]
+        files = sorted(settings.dir("experiments").glob("*.y*ml"))
+        if files and not analysed:  # without it, every candidate would look untested online
+            raise FlywheelError(
+                f"no A/B results stored for the night of {run_date} although "
+                f"{settings.dir('experiments')} has {len(files)} experiment file(s): run the "
+                f"A/B analysis for that night first (`flywheel nightly --date {run_date}`)")
         gathered = gather(con, night, rules)
+        steps = night_steps(con, night)
     folder = settings.dir("reports") / run_date.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
     taken: set[str] = set()
@@ -193,7 +204,8 @@ def build_night(settings: Settings, run_date: date, now: datetime | None = None
         made.append(_report(clean, rules, settings, folder, file_stem(clean["prompt"], taken),
                             run_date.isoformat()))
     stored = _store(settings, run_date, made, now or datetime.now(UTC))
-    index = _index(folder, run_date, stored, rules.source)
+    steps = redact_tree(steps, redactor) if steps is not None else None
+    index = _index(folder, run_date, stored, rules.source, steps)
     return {
         "run_date": run_date.isoformat(), "reports_dir": str(folder), "index": str(index),
         "rules": rules.source,

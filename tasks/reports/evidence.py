@@ -262,11 +262,23 @@ def _promotion(con: duckdb.DuckDBPyConnection, name: str, production: str, night
     }
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the store has this table (steps merged later add theirs)."""
+    return bool(fetch_dicts(con, "reports/table_exists", {"name": name})[0]["present"])
+
+
+def night_steps(con: duckdb.DuckDBPyConnection, night: Night) -> list[dict[str, Any]] | None:
+    """How the night's latest nightly run went, step by step (None without a runs table)."""
+    if not table_exists(con, "runs"):
+        return None
+    return fetch_dicts(con, "reports/night_steps", {"run_date": night.run_date})
+
+
 def _alerts(con: duckdb.DuckDBPyConnection, prompt: str, night: Night, days: float
             ) -> list[dict[str, Any]] | None:
     """The monitoring alerts about the prompt in the last ``days`` nights; None when this
     store has no monitoring table."""
-    if not fetch_dicts(con, "reports/monitor_table_exists")[0]["present"]:
+    if not table_exists(con, "monitor_alerts"):
         return None
     since = night.run_date - timedelta(days=int(days))
     rows = fetch_dicts(con, "reports/monitor_alerts",

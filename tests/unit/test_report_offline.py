@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from tasks.demo_model import DemoModelServer
+from tasks.errors import FlywheelError
 from tasks.reports import build_night
 from tests.report_support import (
+    REPO,
     START,
     copy_evalset,
     eval_on_demo_model,
@@ -60,3 +62,16 @@ def test_a_candidate_worse_offline_is_rejected(tmp_path: Path, demo: DemoModelSe
     assert first["case_id"] in html and "Reply to: " in html
     markdown = Path(report["md"]).read_text()
     assert "**Demo model:**" in markdown and "## ✖ REJECT" in markdown
+
+
+def test_a_night_the_ab_analysis_did_not_store_is_an_error_not_a_silent_hold(
+        tmp_path: Path) -> None:
+    settings = project(tmp_path)
+    (v1,) = register(settings, [repo_prompt("support/v1.yaml")])
+    place_label(settings, "support", "production", v1, START)
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "experiments" / "tone-test.yaml").write_text(
+        (REPO / "experiments" / "tone-test.yaml").read_text())
+    with pytest.raises(FlywheelError, match="no A/B results stored for the night of 2026-11-10"):
+        build_night(settings, date(2026, 11, 10))
+    assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").rglob("*.html"))

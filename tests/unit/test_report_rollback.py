@@ -123,3 +123,26 @@ def test_a_latency_guardrail_broken_after_the_promotion_gets_rollback(tmp_path: 
     details = json.dumps(report["key_numbers"])
     assert "latency_p95_ms after vs before the promotion" in details
     assert date.fromisoformat(build_night(settings, LAST_NIGHT)["run_date"]) == LAST_NIGHT
+
+
+def test_the_index_shows_how_the_nights_latest_run_went(tmp_path: Path) -> None:
+    settings, _, _ = rollback_project(tmp_path, users=150, seed=7)
+    with connect(settings.db_path) as con:  # the nightly flow's runs table (migration 008)
+        con.execute("""CREATE TABLE IF NOT EXISTS runs (
+            run_id VARCHAR NOT NULL, run_date DATE NOT NULL, step VARCHAR NOT NULL,
+            status VARCHAR NOT NULL, started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ,
+            seconds DOUBLE, details JSON, error VARCHAR, PRIMARY KEY (run_id, step))""")
+        rows = [("old", "nightly", "failed", 0, None), ("old", "ab-analysis", "failed", 1,
+                                                         "boom <script>x</script>"),
+                ("new", "nightly", "running", 10, None), ("new", "ingest", "ok", 11, None),
+                ("new", "ab-analysis", "failed", 12, "ValueError: <b>bad</b>"),
+                ("new", "report", "running", 13, None)]
+        for run_id, step, status, minute, error in rows:
+            con.execute("INSERT INTO runs VALUES ($r, $d, $s, $st, $t, NULL, NULL, NULL, $e)",
+                        {"r": run_id, "d": LAST_NIGHT, "s": step, "st": status, "e": error,
+                         "t": START + timedelta(days=20, minutes=minute)})
+    index = Path(build_night(settings, LAST_NIGHT)["index"]).read_text()
+    steps = index[index.index("The night's steps"):index.index("Earlier nights")]
+    assert steps.count("<tr>") == 3  # header, ingest, ab-analysis of the newest run
+    assert "ingest" in steps and "✖ failed" in steps and "ValueError: &lt;b&gt;bad" in steps
+    assert "boom" not in steps and "report" not in steps
