@@ -83,8 +83,10 @@ class ForestRow:
     emphasis: bool = False  # the primary metric
 
 
-def forest_plot(rows: Sequence[ForestRow], title: str, salt: str = "forest") -> str:
-    """Relative effects with their intervals, one row each, a line at zero."""
+def forest_plot(rows: Sequence[ForestRow], title: str, salt: str = "forest",
+                versus: str = "control") -> str:
+    """Relative effects (against ``versus``) with their intervals, one row each, a line at
+    zero."""
     groups = list(dict.fromkeys(r.group for r in rows))
     with matplotlib.rc_context(_RC):
         fig = _figure(7.2, 0.9 + 0.32 * max(1, len(rows)))
@@ -113,7 +115,7 @@ def forest_plot(rows: Sequence[ForestRow], title: str, salt: str = "forest") -> 
                 tick.set_fontweight("bold")
         ax.set_xlim(-span * 1.15, span * 1.15)
         ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:+.0%}"))
-        ax.set_xlabel("relative change vs control (filled marker: interval excludes 0)")
+        ax.set_xlabel(f"relative change vs {label(versus)} (filled marker: interval excludes 0)")
         ax.set_ylim(-0.7, len(rows) - 0.3)
         right = ax.secondary_yaxis("right")
         right.set_yticks(ys, labels=[

@@ -33,7 +33,7 @@ def experiment_charts(exp: dict[str, Any], index: int) -> dict[str, str]:
     """Forest plot of every metric, trend of the primary metric, latency per arm."""
     out = {"forest": charts.forest_plot(
         _forest_rows(exp), f"{exp['name']}: relative effect per metric (95% interval)",
-        salt=f"forest-{index}")}
+        salt=f"forest-{index}", versus=exp["control"])}
     trend = exp["history"].get(exp["primary_metric"], {})
     if trend:
         out["trend"] = charts.trend_plot(
@@ -73,7 +73,8 @@ def promotion_charts(promo: dict[str, Any]) -> dict[str, str]:
     out = {}
     if rows:
         out["forest"] = charts.forest_plot(
-            rows, "production after its promotion vs the version it replaced", salt="forest-p")
+            rows, "production after its promotion vs the version it replaced", salt="forest-p",
+            versus="before the promotion")
     if promo["latency_hist"]:
         out["latency"] = charts.latency_plot(
             promo["latency_hist"], PER_DECADE, comp["p95_ms"],

@@ -50,6 +50,7 @@ def test_a_promoted_version_whose_thumbs_up_rate_drops_gets_rollback(
     assert 'data-decision="ROLLBACK"' in html and regressed["v1"].short in html
     markdown = Path(report["md"]).read_text()
     assert "## ↩ ROLLBACK" in markdown and "prompts rollback support" in markdown
+    assert "\n| rollback.post\\_promotion\\_metric | ● fired | " in markdown  # a table row
 
 
 def test_nights_before_the_promotion_have_nothing_to_report(regressed: dict[str, Any]) -> None:
