@@ -16,6 +16,7 @@ from tasks.errors import UsageError
 from tasks.registry.markdown import artifact_key
 from tasks.reports import build_night, default_night
 from tasks.reports.artifact import artifact_markdown
+from tasks.reports.text import md
 
 
 @task(name="build-reports")
@@ -37,15 +38,16 @@ def report_flow(run_date: str | None = None, db_path: str | None = None,
         raise UsageError(f"run_date {run_date!r} is not a date (YYYY-MM-DD)") from None
     result = build_reports(night.isoformat(), str(settings.db_path), str(settings.project_dir))
     for report in result["prompts"]:
+        name = md(report["prompt"])  # the UI renders these as Markdown: escaped like the files
         create_markdown_artifact(
             key=artifact_key("report", report["prompt"]),
             markdown=artifact_markdown(report, result["run_date"]),
-            description=f"{report['prompt']}: {report['decision']} ({result['run_date']})")
+            description=f"{name}: {report['decision']} ({result['run_date']})")
         create_link_artifact(
             key=artifact_key("report-html", report["prompt"]),
             link=Path(report["html"]).as_uri(),
-            link_text=f"{report['prompt']}: {report['decision']} ({result['run_date']})",
-            description=f"Promotion report of {report['prompt']}, night of {result['run_date']}")
+            link_text=f"{name}: {report['decision']} ({result['run_date']})",
+            description=f"Promotion report of {name}, night of {result['run_date']}")
     create_link_artifact(key="report-index", link=Path(result["index"]).as_uri(),
                          link_text=f"Promotion reports of {result['run_date']}",
                          description="Every report of the night and the nights before")

@@ -77,6 +77,12 @@ def _chart_files(folder: Path, stem: str, charts: dict[str, Any]) -> dict[str, A
     return files
 
 
+def _names(tree: Any) -> list[str]:
+    if isinstance(tree, dict):
+        return [name for value in tree.values() for name in _names(value)]
+    return [tree] if isinstance(tree, str) else []
+
+
 def _report(evidence: dict[str, Any], rules: DecisionRules, settings: Settings,
             folder: Path, stem: str, run_date: str) -> dict[str, Any]:
     decision = decide(evidence, rules.for_prompt(evidence["prompt"]))
@@ -93,12 +99,13 @@ def _report(evidence: dict[str, Any], rules: DecisionRules, settings: Settings,
     }
     write_atomic(folder / f"{stem}.html", render("report.html.j2", context))
     write_atomic(folder / f"{stem}.md", render("report.md.j2", context))
+    files = {f"{stem}.html", f"{stem}.md", *_names(context["chart_files"])}
     return {"prompt": evidence["prompt"], "decision": decision["decision"],
             "rule": decision["rule"], "summary": decision["summary"],
             "key_numbers": key_numbers(evidence, decision),
             "days_more": decision["days_more"], "subject": decision["subject"],
             "production_hash": (evidence.get("production") or {}).get("hash"),
-            "html_file": f"{stem}.html", "md_file": f"{stem}.md",
+            "html_file": f"{stem}.html", "md_file": f"{stem}.md", "files": sorted(files),
             "command": commands["command"], "undo": commands["undo"],
             "details": {"candidates": decision["candidates"],
                         "production_checks": decision["production_checks"],
@@ -177,6 +184,14 @@ def _index(folder: Path, run_date: date, stored: list[dict[str, Any]], rules_sou
     return path
 
 
+def _remove_stale(folder: Path, written: set[str]) -> None:
+    """Remove the report files an earlier run of the night wrote and this one did not (a
+    prompt no longer reported, a chart no longer drawn), so the folder is this run's alone."""
+    for path in folder.iterdir():
+        if path.suffix in (".html", ".md", ".svg") and path.name not in written:
+            path.unlink()
+
+
 def build_night(settings: Settings, run_date: date, now: datetime | None = None
                 ) -> dict[str, Any]:
     """Make every report of ``run_date`` and its index; store the decisions. Returns what
@@ -206,6 +221,7 @@ def build_night(settings: Settings, run_date: date, now: datetime | None = None
     stored = _store(settings, run_date, made, now or datetime.now(UTC))
     steps = redact_tree(steps, redactor) if steps is not None else None
     index = _index(folder, run_date, stored, rules.source, steps)
+    _remove_stale(folder, {index.name} | {f for r in made for f in r["files"]})
     return {
         "run_date": run_date.isoformat(), "reports_dir": str(folder), "index": str(index),
         "rules": rules.source,

@@ -147,3 +147,14 @@ def test_the_index_shows_how_the_nights_latest_run_went(tmp_path: Path) -> None:
     assert steps.count("<tr>") == 3  # header, ingest, ab-analysis of the newest run
     assert "ingest" in steps and "✖ failed" in steps and "ValueError: &lt;b&gt;bad" in steps
     assert "boom" not in steps and "report" not in steps
+
+
+def test_a_night_made_again_keeps_only_its_own_report_files(regressed: dict[str, Any]) -> None:
+    folder = Path(support(regressed["last"])["html"]).parent
+    (folder / "gone.html").write_text("an earlier run's report")
+    (folder / "gone.exp0-forest.svg").write_text("<svg/>")
+    (folder / "notes.txt").write_text("not ours")
+    before = sorted(p.name for p in folder.iterdir() if p.name not in
+                    ("gone.html", "gone.exp0-forest.svg"))
+    build_night(regressed["settings"], LAST_NIGHT)
+    assert sorted(p.name for p in folder.iterdir()) == before
