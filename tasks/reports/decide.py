@@ -420,9 +420,10 @@ def decide(evidence: dict[str, Any], rules: DecisionRules) -> dict[str, Any]:
 
 
 def _lower_better(verdict: dict[str, Any], evidence: dict[str, Any]) -> bool:
-    for exp in evidence["experiments"]:
-        for arm in (c.get("arms") for c in evidence["candidates"] if c["hash"] == verdict["hash"]):
-            if arm and arm[0]["experiment"] == exp["name"]:
-                return METRICS[exp["primary_metric"]].lower_is_better
-    return False
-
+    """Whether the primary metric of the candidate's experiment is better when lower."""
+    candidate = next(c for c in evidence["candidates"] if c["hash"] == verdict["hash"])
+    if not candidate.get("arms"):
+        return False
+    name = candidate["arms"][0]["experiment"]
+    exp = next(e for e in evidence["experiments"] if e["name"] == name)
+    return METRICS[exp["primary_metric"]].lower_is_better
