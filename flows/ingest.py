@@ -12,19 +12,26 @@ from tasks.ingest import ingest_paths
 
 
 @task(name="ingest-files")
-def ingest_files(paths: list[str], db_path: str, project_dir: str | None) -> dict[str, Any]:
+def ingest_files(
+    paths: list[str], db_path: str, project_dir: str | None, format: str = "auto"
+) -> dict[str, Any]:
     """Ingest the files under ``paths``; returns the run summary."""
     settings = load_settings(db=db_path, project_dir=project_dir)
-    return ingest_paths(settings, list(paths)).to_dict()
+    return ingest_paths(settings, list(paths), format).to_dict()
 
 
 @flow(name="ingest")
 def ingest_flow(
-    paths: list[str], db_path: str | None = None, project_dir: str | None = None
+    paths: list[str], db_path: str | None = None, project_dir: str | None = None,
+    format: str = "auto",
 ) -> dict[str, Any]:
-    """Ingest request and feedback files (or folders) into the DuckDB store."""
+    """Ingest request and feedback files (or folders) into the DuckDB store.
+
+    ``format``: ``auto`` (native files by name, OpenTelemetry/Langfuse trace exports by
+    content), or ``native``, ``otel``, ``langfuse`` to read every file as that.
+    """
     settings = load_settings(db=db_path, project_dir=project_dir)
-    summary = ingest_files(paths, str(settings.db_path), str(settings.project_dir))
+    summary = ingest_files(paths, str(settings.db_path), str(settings.project_dir), format)
     counts = {k: v for k, v in summary.items() if isinstance(v, int)}
     create_table_artifact(
         key="ingest-summary",

@@ -20,7 +20,10 @@ from flows.ingest import ingest_flow
 from flows.offline_eval import offline_eval_nightly
 from flows.prompts_sync import prompts_sync_flow
 from flows.report import report_flow
+from flows.rollout import rollout_flow
+from flows.serving import serving_snapshot_flow
 from tasks.config import load_settings
+from tasks.serving.report import rollout_lines
 
 
 def default_run_date() -> date:
@@ -82,17 +85,22 @@ def nightly_flywheel(
         lambda: export_flow(out_dir=str(settings.project_dir / "exports" / night.isoformat()),
                             db_path=db, project_dir=proj, until=night.isoformat()),
     )
+    rollout = _step(steps, "rollout", lambda: rollout_flow(
+        run_date=night.isoformat(), db_path=db, project_dir=proj))
+    serving = _step(steps, "serving-snapshot", lambda: serving_snapshot_flow(
+        reason=f"nightly {night.isoformat()}", db_path=db, project_dir=proj))
     report = _step(steps, "report",
                    lambda: report_flow(run_date=night.isoformat(), db_path=db, project_dir=proj))
     summary = {"run_date": night.isoformat(), "steps": steps, "ingest": ingest, "prompts": prompts,
                "ab": _ab_brief(ab), "export": export, "offline_eval": offline_eval,
-               "report": report,
+               "rollout": rollout, "serving": serving, "report": report,
                "failed": [s["step"] for s in steps if s["status"] == "failed"]}
     create_markdown_artifact(
         key="nightly-summary",
         markdown="\n".join(
             [f"# Nightly flywheel {night}", "", "| step | status | seconds |", "|---|---|---|"]
             + [f"| {s['step']} | {s['status']} | {s['seconds']:.1f} |" for s in steps]
+            + rollout_lines(rollout)
         ),
         description=f"Steps of the night of {night}",
     )

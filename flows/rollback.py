@@ -7,6 +7,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
+from flows.serving import write_serving_snapshot
 from tasks.config import load_settings
 from tasks.db import connect
 from tasks.registry.catalog import move_diff
@@ -31,11 +32,13 @@ def rollback_flow(
 ) -> dict[str, Any]:
     """Undo the newest promotion of ``name@label`` not yet rolled back (docs/registry.md).
 
-    Publishes a Markdown artifact of what changed.
+    Publishes a Markdown artifact of what changed and rewrites serving.json.
     """
     settings = load_settings(db=db_path, project_dir=project_dir)
     result = rollback_label(str(settings.db_path), name, label, reason, by,
                             settings.db_lock_timeout_s)
+    result["serving"] = write_serving_snapshot(
+        str(settings.db_path), str(settings.project_dir), f"rollback {name}@{label}")
     create_markdown_artifact(
         key=artifact_key("rollback", name, label), markdown=move_markdown(result),
         description=f"rollback {name}@{label}",

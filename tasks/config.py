@@ -9,6 +9,7 @@ Environment variables (every one flywheel reads):
 | ``FLYWHEEL_DB_TIMEOUT``  | seconds a writer waits for the DuckDB file lock           | ``30``               |
 | ``FLYWHEEL_LANDING_DIR`` | folder the nightly run ingests                            | ``<project>/landing``|
 | ``FLYWHEEL_PROMPT_CACHE_TTL`` | seconds the prompt API (tasks.registry.api) caches a label | 30 |
+| ``FLYWHEEL_SERVING_PATH`` | the serving snapshot applications read (docs/serving.md) | ``<project>/serving.json`` |
 | ``OPENAI_BASE_URL``      | OpenAI-compatible endpoint for offline evals              | OpenAI's, with a key |
 | ``OPENAI_API_KEY``       | its key (never logged)                                    | none                 |
 | ``FLYWHEEL_EVAL_CONCURRENCY`` | eval calls in flight at once                         | ``8``                |
@@ -99,6 +100,9 @@ class Settings:
     reject_raw_max_chars: int = 8192
     # JSONL files of one kind are read together up to this many bytes (memory vs. speed).
     ingest_batch_bytes: int = 256 * 1024 * 1024
+    # How a trace score (Langfuse score, OpenTelemetry evaluation) becomes feedback, by score
+    # name: flywheel.toml [trace_scores] "name" = unit | unit_inverted | rating | thumbs | skip.
+    trace_scores: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TRACE_SCORES))
     landing_dir: Path | None = None
     # The prompt API (tasks.registry.api) re-resolves NAME@LABEL after this many seconds.
     prompt_cache_ttl_s: float = 30.0
@@ -129,11 +133,19 @@ class Settings:
     eval_dask_workers: int = 2
     eval_shards: int = 0  # batches the calls are split into; 0: 1 locally, 4 per Dask worker
     eval_endpoints: dict[str, dict[str, str]] = field(default_factory=dict)  # per prompt name
+    # Serving (docs/serving.md): where serving.json is written; a `--ramp` stage's minimum users.
+    serving_path: Path | None = None
+    rollout_min_users_per_stage: int = 200
 
     @property
     def landing(self) -> Path:
         """The folder of incoming log files."""
         return self.landing_dir or self.project_dir / "landing"
+
+    @property
+    def serving_file(self) -> Path:
+        """The serving snapshot (serving.json) applications read."""
+        return self.serving_path or self.project_dir / "serving.json"
 
     def dir(self, name: str) -> Path:
         """A folder of the project: ``prompts``, ``experiments``, ``evalsets``, ``reports``."""
@@ -148,7 +160,7 @@ _SCALARS = {"db_lock_timeout_s": float, "reject_raw_max_chars": int, "ingest_bat
             "eval_timeout_s": float, "eval_max_attempts": int, "eval_backoff_base_s": float,
             "eval_backoff_max_s": float, "eval_stream": bool, "eval_judge_model": str,
             "eval_task_runner": str, "eval_dask_address": str, "eval_dask_workers": int,
-            "eval_shards": int}
+            "eval_shards": int, "rollout_min_users_per_stage": int}
 _ENV = {"OPENAI_BASE_URL": "openai_base_url", "FLYWHEEL_EVAL_CONCURRENCY": "eval_concurrency",
         "FLYWHEEL_EVAL_TIMEOUT": "eval_timeout_s", "FLYWHEEL_JUDGE_MODEL": "eval_judge_model",
         "FLYWHEEL_EVAL_RUNNER": "eval_task_runner", "FLYWHEEL_DASK_ADDRESS": "eval_dask_address"}
@@ -211,7 +223,9 @@ def _from_toml(project_dir: Path) -> dict[str, Any]:
             }
         elif key in _SCALARS:
             out[key] = _SCALARS[key](value)
-        elif key == "landing_dir":
+        elif key == "trace_scores":
+            out[key] = _trace_scores(path, value)
+        elif key in ("landing_dir", "serving_path"):
             out[key] = (project_dir / value).resolve()
         elif key == "export":
             out[key] = _export_from_toml(path, value)
@@ -232,7 +246,8 @@ def load_settings(
     settings = Settings(db_path=db_path, project_dir=proj)
     toml_values = _from_toml(proj)
     prices = {**settings.prices, **toml_values.pop("prices", {})}
-    settings = replace(settings, prices=prices, **toml_values)
+    trace_scores = {**settings.trace_scores, **toml_values.pop("trace_scores", {})}
+    settings = replace(settings, prices=prices, trace_scores=trace_scores, **toml_values)
     if "FLYWHEEL_DB_TIMEOUT" in env:
         settings = replace(settings, db_lock_timeout_s=float(env["FLYWHEEL_DB_TIMEOUT"]))
     if env.get("FLYWHEEL_PROMPT_CACHE_TTL"):
@@ -252,5 +267,22 @@ def load_settings(
                 raise UsageError(f"{variable}={env[variable]!r}: not a valid value") from None
     if settings.openai_base_url is None and env.get(settings.openai_api_key_env):
         settings = replace(settings, openai_base_url=OPENAI_URL)
+    if env.get("FLYWHEEL_SERVING_PATH"):
+        settings = replace(settings, serving_path=Path(env["FLYWHEEL_SERVING_PATH"]).resolve())
     given = {k: v for k, v in overrides.items() if v is not None}
     return replace(settings, **given)
+
+
+# How a trace score becomes feedback, by score name (lower case); other names: "unit".
+TRACE_SCORE_MODES = ("unit", "unit_inverted", "rating", "thumbs", "skip")
+DEFAULT_TRACE_SCORES: dict[str, str] = {"toxicity": "unit_inverted", "hallucination": "unit_inverted"}
+
+
+def _trace_scores(path: Path, table: Any) -> dict[str, str]:
+    """flywheel.toml [trace_scores]: score name → mode (docs/trace-ingest.md)."""
+    if not isinstance(table, dict):
+        raise UsageError(f"{path}: trace_scores must be a table of score name = mode")
+    for name, mode in table.items():
+        if mode not in TRACE_SCORE_MODES:
+            raise UsageError(f"{path}: trace_scores.{name} = {mode!r}: expected one of {', '.join(TRACE_SCORE_MODES)}")
+    return {str(name).lower(): str(mode) for name, mode in table.items()}

@@ -19,6 +19,9 @@ def _human(summary: dict[str, Any]) -> str:
         f"({summary['feedback_orphaned']} waiting for their request)",
         f"rejected records: {summary['rejected']} (see the rejected_records table)",
     ]
+    if summary.get("spans_skipped") or summary.get("scores_skipped"):
+        lines.append(f"trace exports: {summary['spans_skipped']} spans skipped (not model calls), "
+                     f"{summary['scores_skipped']} scores skipped ([trace_scores] skip)")
     lines += [f"unreadable: {f['path']}: {f['reason']}" for f in summary["failures"]]
     return "\n".join(lines)
 
@@ -28,17 +31,27 @@ def ingest(
     ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (walked recursively).")],
     as_json: JsonOption = False,
+    file_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="auto (default): requests*/feedback* files by name, OpenTelemetry OTLP/JSON and "
+            "Langfuse trace exports by content; native, otel or langfuse: read every file as that.",
+        ),
+    ] = "auto",
 ) -> None:
-    """Ingest request and feedback logs (JSONL, JSONL.gz, Parquet) into the store."""
+    """Ingest request and feedback logs (JSONL, JSONL.gz, Parquet) and trace exports
+    (OpenTelemetry OTLP/JSON, Langfuse) into the store."""
     from flows.ingest import ingest_flow
     from tasks.ingest.files import discover
 
-    discover(paths)  # bad paths are a usage error before any work starts
+    discover(paths, file_format)  # bad paths or format are a usage error before any work starts
     settings = settings_of(ctx)
     summary = ingest_flow(
         paths=[str(p) for p in paths],
         db_path=str(settings.db_path),
         project_dir=str(settings.project_dir),
+        format=file_format,
     )
     emit(summary, as_json, _human)
     if summary["files_failed"]:

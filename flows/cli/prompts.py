@@ -24,6 +24,7 @@ from tasks.registry.hashing import canonical_json
 from tasks.registry.labels import (
     DEFAULT_LABEL,
     check_label,
+    current_label,
     history,
     resolve_for_name,
     rollback_target,
@@ -31,6 +32,7 @@ from tasks.registry.labels import (
 from tasks.registry.links import describe_links, link_report
 from tasks.registry.loader import load_prompt_file
 from tasks.registry.sync import PromptSyncError, folder_files
+from tasks.serving.rollout import parse_stages
 
 prompts_app = typer.Typer(
     name="prompts", no_args_is_help=True,
@@ -193,6 +195,11 @@ def _move_human(r: dict[str, Any]) -> str:
     head = (f"{ref}: {short(r['from_hash']) if r['from_hash'] else '(new label)'} -> "
             f"{short(r['to_hash'])}  ({move['action']}, move #{move['move_id']} by "
             f"{move['moved_by']}{undoing})")
+    ramp = r.get("rollout")
+    if ramp:
+        head += (f"\nramp {ramp['rollout_id']}: " + " -> ".join(f"{s:.0%}" for s in ramp["stages"])
+                 + f"; now {ramp['fraction']:.0%} of users, the rest keep "
+                 f"{short(ramp['from_hash'])}")
     return head + ("\n" + r["diff"] if r.get("diff") else "")
 
 
@@ -204,6 +211,12 @@ def promote(
     label: LabelOption = DEFAULT_LABEL,
     reason: ReasonOption = None,
     by: ByOption = None,
+    ramp: Annotated[str | None, typer.Option(
+        "--ramp", help="Serve the new version to a growing share of users, one stage per "
+        "healthy night, e.g. 0.05,0.2,0.5,1 or 5%,20%,50%,100% (docs/serving.md).")] = None,
+    min_users: Annotated[int | None, typer.Option(
+        "--min-users", help="With --ramp: users per arm a stage needs before it may advance "
+        "(default: rollout_min_users_per_stage, 200).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Point NAME@LABEL at a registered version of NAME (the first promotion creates the label)."""
@@ -211,10 +224,15 @@ def promote(
 
     settings = settings_of(ctx)
     check_label(label)
+    stages = parse_stages(ramp) if ramp is not None else None
     with _registry(settings) as con:
-        resolve_for_name(con, name, ref)  # unknown/ambiguous REF: exit 2 before the flow starts
+        version = resolve_for_name(con, name, ref)  # unknown/ambiguous REF: exit 2 at once
+        if stages is not None and current_label(con, name, label) in (None, version.hash):
+            raise UsageError(f"--ramp: {name}@{label} must already point at another version "
+                             "(the one users outside the ramp keep)")
     result = promote_flow(name=name, ref=ref, label=label, reason=reason, by=by,
-                          db_path=str(settings.db_path), project_dir=str(settings.project_dir))
+                          db_path=str(settings.db_path), project_dir=str(settings.project_dir),
+                          ramp=list(stages) if stages else None, min_users_per_stage=min_users)
     emit(result, as_json, _move_human)
 
 

@@ -6,6 +6,7 @@ half-loaded.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Mapping
@@ -31,7 +32,8 @@ _REF = re.compile(
 )
 _KEYS = {"name", "description", "variants", "weights", "start", "end", "primary_metric",
          "guardrails", "alpha", "mde", "sequential", "multiple_testing", "owner", "hypothesis",
-         "tags"}
+         "tags", "rollout"}
+DEFAULT_MIN_USERS_PER_STAGE = 200
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,14 @@ class Guardrail:
     metric: str
     worse_if: str  # "increase" | "decrease"
     max_relative_change: float
+
+
+@dataclass(frozen=True)
+class RolloutPlan:
+    """A ramp (docs/serving.md): the share of users enrolled grows one stage per healthy night."""
+
+    stages: tuple[float, ...]  # strictly increasing fractions in (0, 1]
+    min_users_per_stage: int = DEFAULT_MIN_USERS_PER_STAGE  # per arm, before a stage may advance
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,7 @@ class Experiment:
     description: str = ""
     source_file: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    rollout: RolloutPlan | None = None
 
     @property
     def variant_names(self) -> list[str]:
@@ -187,6 +198,50 @@ def _sequential(path: Path, raw: Any) -> tuple[bool, int]:
     return enabled, tuning
 
 
+def stage_fraction(value: Any) -> float:
+    """One ramp stage as a fraction: a number in (0, 1] or a percentage string like ``"5%"``."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            value = float(value.strip()[:-1]) / 100
+        except ValueError:
+            raise ValueError(f"{value!r} is not a percentage") from None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a fraction")
+    if not 0 < value <= 1:
+        raise ValueError(f"{value!r} is not in (0, 1]")
+    return float(value)
+
+
+def check_stages(raw: Any) -> tuple[float, ...]:
+    """Validated ramp stages (ValueError with the reason): fractions in (0, 1], increasing."""
+    if not isinstance(raw, list | tuple) or not raw:
+        raise ValueError("must be a non-empty list of fractions, e.g. [0.05, 0.2, 0.5, 1.0]")
+    stages = tuple(stage_fraction(v) for v in raw)
+    if any(b <= a for a, b in itertools.pairwise(stages)):
+        raise ValueError(f"must increase strictly, not {list(stages)}")
+    return stages
+
+
+def _rollout(path: Path, raw: Any) -> RolloutPlan | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise _fail(path, "rollout", "must be {stages: [0.05, 0.2, 0.5, 1.0], "
+                    "min_users_per_stage: N}")
+    extra = set(raw) - {"stages", "min_users_per_stage"}
+    if extra:
+        raise _fail(path, "rollout", f"unknown key(s): {', '.join(sorted(map(str, extra)))}")
+    try:
+        stages = check_stages(raw.get("stages"))
+    except ValueError as exc:
+        raise _fail(path, "rollout.stages", str(exc)) from None
+    users = raw.get("min_users_per_stage", DEFAULT_MIN_USERS_PER_STAGE)
+    if isinstance(users, bool) or not isinstance(users, int) or users < 1:
+        raise _fail(path, "rollout.min_users_per_stage",
+                    f"must be a positive integer, not {users!r}")
+    return RolloutPlan(stages, users)
+
+
 def parse_experiment(data: Any, path: Path) -> Experiment:
     """Validate the parsed YAML of one experiment file."""
     if not isinstance(data, Mapping):
@@ -232,6 +287,7 @@ def parse_experiment(data: Any, path: Path) -> Experiment:
         alpha=alpha, mde=mde, sequential=sequential, sequential_tuning=tuning,
         multiple_testing=method, description=description.strip(), source_file=str(path),
         extra={k: data[k] for k in ("owner", "hypothesis", "tags") if k in data},
+        rollout=_rollout(path, data.get("rollout")),
     )
 
 

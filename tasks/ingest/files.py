@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tasks.errors import UsageError
+from tasks.ingest.detect import FORMATS, TRACE_FORMATS, TRACE_LEDGER_FORMATS, trace_format
 
 _LOG_NAME = re.compile(
     r"^(?P<kind>requests|feedback).*?\.(?P<format>jsonl|ndjson|json|parquet)(?P<gz>\.gz)?$",
@@ -20,8 +21,8 @@ class LogFile:
     """A file to ingest: its path, whether it holds requests or feedback, and its format."""
 
     path: Path
-    kind: str  # "requests" | "feedback"
-    format: str  # "jsonl" | "parquet"
+    kind: str  # "requests" | "feedback" | a trace export: "otel" | "langfuse"
+    format: str  # "jsonl" | "parquet" | "otlp-json" | "langfuse-json"
     compressed: bool = False
 
 
@@ -33,34 +34,53 @@ class Unreadable:
     reason: str
 
 
-def classify(path: Path) -> LogFile | None:
-    """The LogFile for a path named like a log file (``requests*``/``feedback*``), else None."""
+def classify(path: Path, choice: str = "auto") -> LogFile | None:
+    """The LogFile for a path named like a log file (``requests*``/``feedback*``), else None.
+
+    ``choice`` (the ``--format`` option) ``auto`` also recognises trace exports by content
+    (tasks/ingest/detect.py); ``otel``/``langfuse`` take every ``.json``/``.jsonl``/``.ndjson``
+    file as that format; ``native`` goes by names only.
+    """
+    if choice in TRACE_FORMATS:
+        return _trace_log(path, choice)
     match = _LOG_NAME.match(path.name)
     if not match:
-        return None
+        return _trace_log(path, choice) if choice == "auto" else None
     fmt = "parquet" if match["format"].lower() == "parquet" else "jsonl"
     if fmt == "parquet" and match["gz"]:
         return None
     return LogFile(path=path, kind=match["kind"].lower(), format=fmt, compressed=bool(match["gz"]))
 
 
-def discover(paths: list[Path]) -> tuple[list[LogFile], list[Unreadable]]:
+def _trace_log(path: Path, choice: str) -> LogFile | None:
+    found = trace_format(path, choice)
+    if found is None:
+        return None
+    return LogFile(path=path, kind=found, format=TRACE_LEDGER_FORMATS[found],
+                   compressed=path.name.lower().endswith(".gz"))
+
+
+def discover(paths: list[Path], fmt: str = "auto") -> tuple[list[LogFile], list[Unreadable]]:
     """Every log file under the given files and folders (recursively), in a stable order.
 
-    A path given explicitly must exist and be named like a log file (else :class:`UsageError`).
-    A folder named like a log file is reported as unreadable rather than walked.
+    A path given explicitly must exist and be named like a log file or be a trace export (else
+    :class:`UsageError`). A folder named like a log file is reported as unreadable rather than
+    walked. ``fmt`` is the ``choice`` of :func:`classify`.
     """
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
     files: list[LogFile] = []
     unreadable: list[Unreadable] = []
     for given in paths:
         if not given.exists():
             raise UsageError(f"{given}: no such file or folder")
         if given.is_file():
-            found = classify(given)
+            found = classify(given, fmt)
             if found is None:
                 raise UsageError(
                     f"{given}: cannot tell what it holds; name it requests*.jsonl[.gz|.parquet] "
-                    "or feedback*.jsonl[.gz|.parquet]"
+                    "or feedback*.jsonl[.gz|.parquet], or give an OpenTelemetry (OTLP/JSON) or "
+                    "Langfuse trace export (.json/.jsonl, or --format otel|langfuse)"
                 )
             files.append(found)
             continue
@@ -69,7 +89,7 @@ def discover(paths: list[Path]) -> tuple[list[LogFile], list[Unreadable]]:
                 continue
             if any(path.is_relative_to(bad.path) for bad in unreadable):
                 continue
-            found = classify(path)
+            found = classify(path, fmt)
             if found is None:
                 continue
             if path.is_dir():

@@ -20,6 +20,7 @@ from tasks.ingest.stage import (
     stage_batch,
     stage_single,
 )
+from tasks.ingest.traces import TRACE_KINDS, ingest_trace_file
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ class IngestSummary:
     rejected: int = 0
     files_failed: int = 0
     feedback_orphaned: int = 0
+    spans_skipped: int = 0  # trace exports: spans/observations that are not model calls
+    scores_skipped: int = 0  # trace exports: scores whose [trace_scores] mode is "skip"
     failures: list[dict[str, str]] = field(default_factory=list)
     files: list[dict[str, Any]] = field(default_factory=list)
 
@@ -53,9 +56,12 @@ class _Pending:
     size: int
 
 
-def ingest_paths(settings: Settings, paths: list[str | Path]) -> IngestSummary:
-    """Ingest every log file under ``paths`` into the store at ``settings.db_path``."""
-    files, unreadable = discover([Path(p) for p in paths])
+def ingest_paths(settings: Settings, paths: list[str | Path], fmt: str = "auto") -> IngestSummary:
+    """Ingest every log file under ``paths`` into the store at ``settings.db_path``.
+
+    ``fmt``: ``auto`` (names, and trace exports by content), ``native``, ``otel``, ``langfuse``.
+    """
+    files, unreadable = discover([Path(p) for p in paths], fmt)
     summary = IngestSummary(files_seen=len(files) + len(unreadable))
     now = datetime.now(UTC)
     with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
@@ -123,6 +129,13 @@ def _ingest_batch(
     summary: IngestSummary, now: datetime,
 ) -> None:
     kind = batch[0].log.kind
+    if kind in TRACE_KINDS:  # trace exports: one file at a time (tasks/ingest/traces.py)
+        for item in batch:
+            try:
+                ingest_trace_file(con, settings, item.log, item.sha256, item.size, now).add_to(summary)
+            except UnreadableFileError as exc:
+                _record_failure(con, summary, item.log.path, str(exc), now)
+        return
     staged = None
     if batch[0].log.format == "jsonl":
         staged = stage_batch(con, kind, [str(p.log.path) for p in batch])

@@ -1,0 +1,1 @@
+SELECT * FROM rollouts WHERE rollout_id = $rollout_id;
