@@ -22,15 +22,17 @@ def ingest_files(
 
 @flow(name="ingest")
 def ingest_flow(
-    paths: list[str], db_path: str | None = None, project_dir: str | None = None,
+    paths: list[str] | None = None, db_path: str | None = None, project_dir: str | None = None,
     format: str = "auto",
 ) -> dict[str, Any]:
-    """Ingest request and feedback files (or folders) into the DuckDB store.
+    """Ingest request and feedback files (or folders) into the DuckDB store (default: the
+    project's landing folder).
 
     ``format``: ``auto`` (native files by name, OpenTelemetry/Langfuse trace exports by
     content), or ``native``, ``otel``, ``langfuse`` to read every file as that.
     """
     settings = load_settings(db=db_path, project_dir=project_dir)
+    paths = list(paths) if paths else [str(settings.landing)]
     summary = ingest_files(paths, str(settings.db_path), str(settings.project_dir), format)
     counts = {k: v for k, v in summary.items() if isinstance(v, int)}
     create_table_artifact(

@@ -10,6 +10,8 @@ Environment variables (every one flywheel reads):
 | ``FLYWHEEL_LANDING_DIR`` | folder the nightly run ingests                            | ``<project>/landing``|
 | ``FLYWHEEL_PROMPT_CACHE_TTL`` | seconds the prompt API (tasks.registry.api) caches a label | 30 |
 | ``FLYWHEEL_SERVING_PATH`` | the serving snapshot applications read (docs/serving.md) | ``<project>/serving.json`` |
+| ``FLYWHEEL_NIGHTLY_LOCK_TIMEOUT`` | seconds a nightly run waits for another one on the same database | ``600`` |
+| ``FLYWHEEL_ALERT_WEBHOOK_URL`` | Slack-compatible webhook the monitoring alerts are POSTed to | none (not sent) |
 | ``OPENAI_BASE_URL``      | OpenAI-compatible endpoint for offline evals              | OpenAI's, with a key |
 | ``OPENAI_API_KEY``       | its key (never logged)                                    | none                 |
 | ``FLYWHEEL_EVAL_CONCURRENCY`` | eval calls in flight at once                         | ``8``                |
@@ -24,6 +26,7 @@ An ``[export]`` table sets :class:`ExportSettings` (with an ``[export.token_limi
 model → tokens per example) and a ``[redact]`` table sets :class:`RedactSettings`.
 Offline evals may send one prompt elsewhere with an ``[eval_endpoints.<prompt>]`` table:
 ``base_url = "..."`` and ``api_key_env = "NAME_OF_THE_KEY_VARIABLE"`` (never the key itself).
+The monitoring fields (``monitor_*``, ``alert_webhook_*``) are explained in docs/monitoring.md.
 """
 
 from __future__ import annotations
@@ -136,6 +139,15 @@ class Settings:
     # Serving (docs/serving.md): where serving.json is written; a `--ramp` stage's minimum users.
     serving_path: Path | None = None
     rollout_min_users_per_stage: int = 200
+    # Nightly operations and monitoring (docs/monitoring.md, docs/operations.md).
+    nightly_lock_timeout_s: float = 600.0
+    monitor_baseline_nights: int = 7
+    monitor_min_baseline_nights: int = 3
+    monitor_min_count: int = 30  # a night's metric needs this many observations to count
+    monitor_min_relative_change: float = 0.10
+    monitor_psi_min_count: int = 100
+    alert_webhook_url: str | None = None
+    alert_webhook_timeout_s: float = 5.0
 
     @property
     def landing(self) -> Path:
@@ -160,7 +172,11 @@ _SCALARS = {"db_lock_timeout_s": float, "reject_raw_max_chars": int, "ingest_bat
             "eval_timeout_s": float, "eval_max_attempts": int, "eval_backoff_base_s": float,
             "eval_backoff_max_s": float, "eval_stream": bool, "eval_judge_model": str,
             "eval_task_runner": str, "eval_dask_address": str, "eval_dask_workers": int,
-            "eval_shards": int, "rollout_min_users_per_stage": int}
+            "eval_shards": int, "rollout_min_users_per_stage": int,
+            "nightly_lock_timeout_s": float, "monitor_baseline_nights": int,
+            "monitor_min_baseline_nights": int, "monitor_min_count": int,
+            "monitor_min_relative_change": float, "monitor_psi_min_count": int,
+            "alert_webhook_url": str, "alert_webhook_timeout_s": float}
 _ENV = {"OPENAI_BASE_URL": "openai_base_url", "FLYWHEEL_EVAL_CONCURRENCY": "eval_concurrency",
         "FLYWHEEL_EVAL_TIMEOUT": "eval_timeout_s", "FLYWHEEL_JUDGE_MODEL": "eval_judge_model",
         "FLYWHEEL_EVAL_RUNNER": "eval_task_runner", "FLYWHEEL_DASK_ADDRESS": "eval_dask_address"}
@@ -257,6 +273,10 @@ def load_settings(
             raise UsageError("FLYWHEEL_PROMPT_CACHE_TTL: expected seconds, got "
                              f"{env['FLYWHEEL_PROMPT_CACHE_TTL']!r}") from None
         settings = replace(settings, prompt_cache_ttl_s=ttl)
+    if "FLYWHEEL_NIGHTLY_LOCK_TIMEOUT" in env:
+        settings = replace(settings, nightly_lock_timeout_s=float(env["FLYWHEEL_NIGHTLY_LOCK_TIMEOUT"]))
+    if env.get("FLYWHEEL_ALERT_WEBHOOK_URL"):
+        settings = replace(settings, alert_webhook_url=env["FLYWHEEL_ALERT_WEBHOOK_URL"])
     if env.get("FLYWHEEL_LANDING_DIR"):
         settings = replace(settings, landing_dir=Path(env["FLYWHEEL_LANDING_DIR"]).resolve())
     for variable, name in _ENV.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,7 +13,9 @@ from typing import Annotated, Any
 import typer
 
 from flows.cli.common import JsonOption, app, emit, settings_of
+from tasks.config import load_settings
 from tasks.errors import UsageError
+from tasks.lock import nightly_lock
 from tasks.sample_data import SampleSpec, write_sample_data
 
 
@@ -40,20 +43,59 @@ def _dates(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def run_nights(db: str, project_dir: str, nights: list[date]) -> list[dict[str, Any]]:
-    """Run the nightly flow for each date in order; a failed night does not stop the next."""
-    from flows.nightly import nightly_flywheel
+@contextmanager
+def _in_process_prefect() -> Iterator[None]:
+    """Settings for flows run inside this command's process: no flow-run heartbeats.
 
-    results = []
-    for night in nights:
-        state = nightly_flywheel(
-            run_date=night.isoformat(), db_path=db, project_dir=project_dir, return_state=True
-        )
-        value = state.result(raise_on_failure=False)
-        ok = state.is_completed()
-        results.append({"run_date": night.isoformat(), "ok": ok,
-                        "summary": value if ok else str(value)})
+    Heartbeats let a Prefect server notice a worker's flow run that died; a foreground command
+    needs none, and each flow (and subflow) otherwise waits up to a second for its heartbeat
+    thread when it ends. An explicit PREFECT_FLOWS_HEARTBEAT_FREQUENCY is respected.
+    """
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    if os.environ.get("PREFECT_FLOWS_HEARTBEAT_FREQUENCY"):
+        yield
+        return
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
+def run_nights(db: str, project_dir: str, nights: list[date]) -> list[dict[str, Any]]:
+    """Run the nightly flow for each date in order; a failed night does not stop the next.
+
+    The database's nightly lock is held across all the nights, so no other nightly run can slip
+    in between two nights of a backfill. Returns, per night: ``run_date``, ``ok``, ``summary``
+    (every step's status; also for a failed night) and ``error`` (for a failed night).
+    """
+    from flows.nightly import NightlyFailed, nightly_flywheel
+
+    settings = load_settings(db=db, project_dir=project_dir)
+    results: list[dict[str, Any]] = []
+    purpose = f"nightly {nights[0]}" + (f" .. {nights[-1]}" if len(nights) > 1 else "")
+    with nightly_lock(settings.db_path, timeout_s=settings.nightly_lock_timeout_s, purpose=purpose), \
+            _in_process_prefect():
+        for night in nights:
+            state = nightly_flywheel(
+                run_date=night.isoformat(), db_path=db, project_dir=project_dir, return_state=True
+            )
+            value = state.result(raise_on_failure=False)
+            if state.is_completed():
+                results.append({"run_date": night.isoformat(), "ok": True, "summary": value})
+                continue
+            summary = value.summary if isinstance(value, NightlyFailed) else None
+            results.append({"run_date": night.isoformat(), "ok": False, "summary": summary,
+                            "error": str(value)})
     return results
+
+
+def _night_line(night: dict[str, Any]) -> str:
+    summary = night.get("summary") or {}
+    steps = ", ".join(f"{s['step']} {s['status']} {s['seconds']:.1f}s" for s in summary.get("steps", []))
+    monitoring = summary.get("monitoring") or {}
+    alerts = f"; {monitoring['alerts']} alert(s)" if monitoring.get("alerts") else ""
+    if night["ok"]:
+        return f"{night['run_date']}: ok ({steps}{alerts})"
+    return f"{night['run_date']}: FAILED: {night['error']}" + (f" ({steps})" if steps else "")
 
 
 @app.command()
@@ -78,8 +120,7 @@ def nightly(
     except ValueError as exc:
         raise UsageError(f"bad date: {exc}") from None
     results = run_nights(str(settings.db_path), str(settings.project_dir), nights)
-    emit({"nights": results}, as_json, lambda r: "\n".join(
-        f"{n['run_date']}: {'ok' if n['ok'] else 'FAILED: ' + n['summary']}" for n in r["nights"]))
+    emit({"nights": results}, as_json, lambda r: "\n".join(_night_line(n) for n in r["nights"]))
     if not all(n["ok"] for n in results):
         raise typer.Exit(1)
 
@@ -106,30 +147,41 @@ def demo(
     workdir: Annotated[Path | None, typer.Option("--workdir", help="Folder for the demo (default: a new one here).")] = None,
     days: Annotated[int, typer.Option(help="Days of sample traffic.")] = SampleSpec.days,
     users: Annotated[int, typer.Option(help="Distinct users.")] = SampleSpec.users,
+    plant_anomalies: Annotated[bool, typer.Option(
+        "--plant-anomalies", help="Plant a latency regression and an input-length shift in the "
+        "last days, for the monitoring to catch.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Generate sample data and run the nightly flow over every day of it, offline."""
+    if days < 1 or users < 1:
+        raise UsageError("--days and --users must be at least 1")
     if workdir is None:
         workdir = Path.cwd() / f"flywheel-demo-{datetime.now():%Y%m%d-%H%M%S}"
     workdir = workdir.resolve()
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     spec = SampleSpec(days=days, users=users)
+    if plant_anomalies:
+        spec = replace(spec, latency_regression_day=max(days - 3, 0), input_shift_day=max(days - 2, 0))
     truth = write_sample_data(workdir, spec)
     db = workdir / "flywheel.duckdb"
     nights = _dates(spec.start, spec.start + timedelta(days=spec.days - 1))
     with _model_endpoint() as model_url:
         results = run_nights(str(db), str(workdir), nights)
+    alerts = [a for n in results for a in ((n.get("summary") or {}).get("monitoring") or {}).get("alert_list", [])]
     result = {
         "workdir": str(workdir), "db": str(db), "landing": str(workdir / "landing"),
         "truth": str(workdir / "TRUTH.json"), "reports": str(workdir / "reports"),
-        "nights": [{"run_date": n["run_date"], "ok": n["ok"]} for n in results],
+        "nights": [{"run_date": n["run_date"], "ok": n["ok"], "error": n.get("error")} for n in results],
         "malformed_lines_planted": len(truth["malformed_lines"]), "model_endpoint": model_url,
+        "anomalies_planted": truth["anomalies"],
+        "alerts": [{"run_date": a["run_date"], "severity": a["severity"], "message": a["message"]}
+                   for a in alerts],
     }
-    last = results[-1]["summary"] if results and results[-1]["ok"] else {}
+    last = results[-1]["summary"] or {} if results else {}
 
     def human(r: dict[str, Any]) -> str:
         ok = sum(n["ok"] for n in r["nights"])
-        return "\n".join([
+        lines = [
             f"flywheel demo: {ok} of {len(r['nights'])} nights ran "
             f"({r['nights'][0]['run_date']} … {r['nights'][-1]['run_date']}).",
             f"  sample project  {r['workdir']}  (prompts/, experiments/, evalsets/)",
@@ -138,8 +190,13 @@ def demo(
             f"  DuckDB store    {r['db']}",
             f"  model endpoint  {r['model_endpoint']}",
             f"  last night      {', '.join(s['step'] + ' ' + s['status'] for s in last.get('steps', []))}",
-            f"Explore: flywheel --db {r['db']} --project-dir {r['workdir']} --help",
-        ])
+            f"  monitoring      {len(r['alerts'])} alert(s) over the nights"
+            + ("" if r["anomalies_planted"] else " (add --plant-anomalies to see it catch some)"),
+        ]
+        lines += [f"    {a['run_date']} [{a['severity']}] {a['message']}" for a in r["alerts"][:10]]
+        lines += [f"  FAILED {n['run_date']}: {n['error']}" for n in r["nights"] if not n["ok"]]
+        lines.append(f"Explore: flywheel --db {r['db']} --project-dir {r['workdir']} --help")
+        return "\n".join(lines)
 
     emit(result, as_json, human)
     if not all(n["ok"] for n in results):

@@ -84,3 +84,21 @@ CREATE OR REPLACE TEMP MACRO fw_feedback_reason(
         WHEN kind = 'comment' AND (comment IS NULL OR comment = '')
             THEN 'comment without comment text'
     END;
+
+-- The non-blank lines of stage_lines, each parsed once: is it a JSON object, and if not, why.
+-- Blank lines (JSON whitespace only) are not records; only lines starting blank are trimmed.
+-- (A table macro is checked when it is created: an empty stage_lines stands in until a file's
+-- lines replace it.)
+CREATE TEMP TABLE IF NOT EXISTS stage_lines (line_no BIGINT, raw VARCHAR);
+CREATE OR REPLACE TEMP MACRO fw_parsed_lines() AS TABLE
+    SELECT line_no, raw, coalesce(json_kind = 'OBJECT', false) AS is_object,
+           CASE WHEN json_kind IS NULL THEN 'not valid JSON'
+                WHEN json_kind <> 'OBJECT' THEN 'not a JSON object (got ' || lower(json_kind) || ')'
+           END AS parse_error
+    FROM (
+        SELECT line_no, raw, try(json_type(raw)) AS json_kind
+        FROM stage_lines
+        WHERE CASE WHEN raw = '' THEN false
+                   WHEN left(raw, 1) IN (' ', chr(9)) THEN trim(raw, chr(32) || chr(9)) <> ''
+                   ELSE true END
+    );

@@ -1,19 +1,8 @@
 -- Line-by-line path: each line of stage_lines is parsed on its own, so one bad line is
 -- quarantined with its number and the others load.
 CREATE OR REPLACE TEMP TABLE stage AS
-WITH kinds AS (
-    SELECT line_no, raw, try(json_type(raw)) AS json_kind
-    FROM stage_lines
-    -- Blank lines (JSON whitespace only) are not records; only lines starting blank are trimmed.
-    WHERE CASE WHEN raw = '' THEN false
-               WHEN left(raw, 1) IN (' ', chr(9)) THEN trim(raw, chr(32) || chr(9)) <> ''
-               ELSE true END
-), parsed AS (
-    SELECT line_no, raw, coalesce(json_kind = 'OBJECT', false) AS is_object,
-           CASE WHEN json_kind IS NULL THEN 'not valid JSON'
-                WHEN json_kind <> 'OBJECT' THEN 'not a JSON object (got ' || lower(json_kind) || ')'
-           END AS parse_error
-    FROM kinds
+WITH parsed AS (
+    SELECT * FROM fw_parsed_lines()
 ), typed AS (
     SELECT line_no, raw, parse_error, r.*
     FROM (

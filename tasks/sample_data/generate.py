@@ -15,6 +15,9 @@ The world it simulates (all of it is written to ``TRUTH.json`` beside the data):
   1% otherwise, comment 1%. Feedback comes minutes after its request, some on the next day.
 * 0.5% of request records are shipped a day late, so their feedback arrives first.
 * A few malformed lines are planted, each listed in TRUTH.json with its file and line.
+* Optional production anomalies (``SampleSpec``; TRUTH.json ``anomalies``): from a given day, a
+  latency regression of one prompt version (its latencies × a factor) and an input-length shift
+  of one prompt (a pasted log of 7–14 lines, about 700–1,400 characters, appended to every input).
 """
 
 from __future__ import annotations
@@ -71,6 +74,13 @@ class SampleSpec:
     experiment_start_day: int = 2  # days of pre-period before the experiments start
     malformed: bool = True
     messages_share: float = 0.5  # share of requests that log their rendered messages
+    # Planted production anomalies for the monitoring (off when None; they draw no random
+    # numbers, so everything else stays byte-identical whether they are on or off).
+    latency_regression_day: int | None = None  # from this day (0-based) one version is slower
+    latency_regression_prompt: str = "support/v1.yaml"  # the version's prompt file
+    latency_regression_factor: float = 2.0  # its latencies are multiplied by this
+    input_shift_day: int | None = None  # from this day (0-based) one prompt's inputs get longer
+    input_shift_prompt: str = "summarizer"  # the prompt name (every version of it)
 
 
 @dataclass
@@ -155,10 +165,18 @@ def _one_request(
     params = ARMS[experiment][arm]
     prompt = prompts[params["file"]]
     variables, output, corrected = _content(rng, family, arm)
+    day = (ts.date() - spec.start).days
+    if spec.input_shift_day is not None and day >= spec.input_shift_day \
+            and prompt.name == spec.input_shift_prompt:
+        key = "text" if "text" in variables else "question"
+        variables[key] += "\n\n" + _pasted_log(counter)
     error = ERRORS[int(rng.integers(len(ERRORS)))] if rng.random() < 0.01 else None
     messages = render_messages(prompt.spec, variables)
     prompt_chars = sum(len(m["content"]) for m in messages)
     latency = float(rng.lognormal(np.log(params["latency"]), 0.45))
+    if spec.latency_regression_day is not None and day >= spec.latency_regression_day \
+            and params["file"] == spec.latency_regression_prompt:
+        latency *= spec.latency_regression_factor
     record: dict[str, Any] = {
         "request_id": _request_id(spec.seed, counter),
         "timestamp": _iso(ts, rng),
@@ -191,6 +209,14 @@ def _one_request(
     record["metadata"] = {"app_version": "2.14." + str(int(rng.integers(0, 3))), "channel": "web"}
     feedback = [] if error else _feedback(rng, record, ts, params, taste, output, corrected)
     return record, feedback
+
+
+def _pasted_log(counter: int) -> str:
+    """What users paste once the input-length shift starts: 7–14 lines of log."""
+    lines = [f"2026-11-0{1 + (counter + i) % 9}T0{i % 10}:1{i % 6}:00Z worker-{(counter * 7 + i) % 31} "
+             f"ERROR request {counter}-{i} failed: upstream connect timeout after 30000 ms"
+             for i in range(7 + counter % 8)]
+    return "Here is the log:\n" + "\n".join(lines)
 
 
 def _content(
@@ -308,6 +334,29 @@ def _write_days(
     return files
 
 
+def _anomalies(spec: SampleSpec, prompts: dict[str, _Prompt]) -> list[dict[str, Any]]:
+    """The planted production anomalies: what, from which day, on which prompt version(s)."""
+    planted = []
+    if spec.latency_regression_day is not None:
+        prompt = prompts[spec.latency_regression_prompt]
+        planted.append({
+            "kind": "latency_regression",
+            "start": str(spec.start + timedelta(days=spec.latency_regression_day)),
+            "prompt_name": prompt.name, "prompt_hashes": [prompt.hash],
+            "factor": spec.latency_regression_factor,
+        })
+    if spec.input_shift_day is not None:
+        planted.append({
+            "kind": "input_length_shift",
+            "start": str(spec.start + timedelta(days=spec.input_shift_day)),
+            "prompt_name": spec.input_shift_prompt,
+            "prompt_hashes": sorted(p.hash for p in prompts.values()
+                                    if p.name == spec.input_shift_prompt),
+            "added": "a pasted log of 7-14 lines (about 700-1,400 characters) after the input text",
+        })
+    return planted
+
+
 def _expected_rating(mu: float, rng: np.random.Generator, draws: int = 400_000) -> float:
     taste = rng.uniform(0.6, 1.4, size=draws)
     return float(np.clip(np.rint(rng.normal(mu + 1.5 * (taste - 1), 0.9)), 1, 5).mean())
@@ -336,6 +385,7 @@ def _truth(
         }
     return {
         "spec": {k: str(v) if isinstance(v, date) else v for k, v in asdict(spec).items()},
+        "anomalies": _anomalies(spec, prompts),
         "experiments_start": str(spec.start + timedelta(days=spec.experiment_start_day)),
         "experiments": experiments,
         "files": files,

@@ -1,0 +1,51 @@
+-- Population stability of input and output length (prompt_tokens, completion_tokens of
+-- successful requests) per prompt version: tonight against the pooled baseline nights, in bins
+-- cut at the baseline's deciles (ties merge bins). A bin's share is floored at $eps so an empty
+-- bin does not make the index infinite. chi2 is Pearson's statistic of the 2 x bins table, to
+-- tell a real shift from the noise of a small night.
+WITH vals AS (
+    SELECT prompt_name, prompt_hash, model, 'input_tokens' AS measure, night, CAST(prompt_tokens AS DOUBLE) AS x
+    FROM monitor_window WHERE prompt_tokens IS NOT NULL
+    UNION ALL
+    SELECT prompt_name, prompt_hash, model, 'output_tokens', night, CAST(completion_tokens AS DOUBLE)
+    FROM monitor_window WHERE completion_tokens IS NOT NULL AND error IS NULL
+),
+cuts AS (
+    SELECT prompt_name, prompt_hash, model, measure,
+           list_distinct(quantile_disc(x, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])) AS edges
+    FROM vals WHERE night < $run_date
+    GROUP BY prompt_name, prompt_hash, model, measure
+),
+binned AS (
+    SELECT v.prompt_name, v.prompt_hash, v.model, v.measure,
+           len(list_filter(c.edges, lambda e: e < v.x)) AS bin,
+           count(*) FILTER (WHERE v.night = $run_date) AS actual,
+           count(*) FILTER (WHERE v.night < $run_date) AS expected
+    FROM vals v
+    JOIN cuts c
+      ON v.prompt_name IS NOT DISTINCT FROM c.prompt_name
+     AND v.prompt_hash IS NOT DISTINCT FROM c.prompt_hash
+     AND v.model = c.model AND v.measure = c.measure
+    GROUP BY ALL
+),
+shares AS (
+    SELECT *, sum(actual) OVER g AS n_a, sum(expected) OVER g AS n_e
+    FROM binned
+    WINDOW g AS (PARTITION BY prompt_name, prompt_hash, model, measure)
+),
+terms AS (
+    SELECT *,
+           greatest(actual / n_a, $eps) AS a, greatest(expected / n_e, $eps) AS e,
+           (actual + expected) * n_a / (n_a + n_e) AS exp_a,
+           (actual + expected) * n_e / (n_a + n_e) AS exp_e
+    FROM shares
+    WHERE n_a > 0
+)
+SELECT prompt_name, prompt_hash, model, measure,
+       count(*) AS bins, any_value(n_a) AS tonight_n, any_value(n_e) AS baseline_n,
+       sum((a - e) * ln(a / e) ORDER BY bin) AS psi,
+       sum((actual - exp_a) ^ 2 / exp_a + (expected - exp_e) ^ 2 / exp_e ORDER BY bin) AS chi2
+FROM terms
+GROUP BY prompt_name, prompt_hash, model, measure
+HAVING any_value(n_a) >= $min_count AND any_value(n_e) >= $min_count
+ORDER BY prompt_name, prompt_hash, model, measure;
