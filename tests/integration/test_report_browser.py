@@ -30,8 +30,8 @@ from tests.report_support import eval_on_demo_model, ingest
 
 pytestmark = pytest.mark.integration
 
-SPEC = SampleSpec(users=2500, days=8)
-NIGHT = date(2026, 11, 8)
+SPEC = SampleSpec(users=1500, days=6)
+NIGHT = date(2026, 11, 6)
 DECISIONS = ("PROMOTE", "HOLD", "REJECT", "ROLLBACK")
 
 
@@ -58,7 +58,7 @@ def sample_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         ingest(settings)
         with connect(settings.db_path) as con:
             sync_paths(con, folder_files(root / "prompts"), base=root, by="test")
-        for day in range(2, 8):
+        for day in range(2, 6):
             run_nightly_analysis(settings, SPEC.start + timedelta(days=day))
         eval_on_demo_model(settings, root / "evalsets" / "support.jsonl",
                            ["support@production", "support@candidate"])
