@@ -37,6 +37,7 @@ from flows.mlflow_mirror import mlflow_mirror_flow
 from flows.monitoring import monitoring_flow
 from flows.offline_eval import offline_eval_nightly
 from flows.prompts_sync import prompts_sync_flow
+from flows.report import report_flow
 from flows.rollout import rollout_flow
 from flows.serving import serving_snapshot_flow
 from tasks.config import Settings, load_settings
@@ -258,11 +259,14 @@ def nightly_flywheel(
                 steps, "mlflow-mirror", lambda: mlflow_mirror_flow(db_path=db, project_dir=proj)
                 if settings.mlflow_tracking_uri else {"note": OFF_NOTE})
             # report goes last: it shows every step's status (tasks.runs) and the alerts.
+            report = _step(steps, "report", lambda: report_flow(
+                run_date=night.isoformat(), db_path=db, project_dir=proj), needs=("ab-analysis",))
             failed = [s["step"] for s in steps if s["status"] != "ok"]
             summary = {"run_date": night.isoformat(), "run_id": run_id, "steps": steps,
                        "ingest": ingest, "prompts": prompts, "ab": _ab_brief(ab),
                        "offline_eval": offline_eval, "export": export, "monitoring": monitoring,
                        "rollout": rollout, "serving": serving, "mlflow_mirror": mirror,
+                       "report": report,
                        "failed": failed}
             seconds = time.perf_counter() - clock
             _record(StepRecord(run_id, night, "nightly", "failed" if failed else "ok", started_at,

@@ -1,0 +1,20 @@
+-- The latest requests of each arm of one experiment that got a comment or a correction (up to
+-- $per_arm each): what users said, beside what they were told.
+WITH said AS (
+    SELECT request_id,
+           max(corrected_output) FILTER (WHERE kind = 'correction') AS correction,
+           max(comment) FILTER (WHERE kind = 'comment')             AS comment,
+           max(value) FILTER (WHERE kind = 'thumbs')                AS thumbs,
+           max(value) FILTER (WHERE kind = 'rating')                AS rating
+    FROM feedback
+    WHERE ts < $as_of
+    GROUP BY request_id
+    HAVING correction IS NOT NULL OR comment IS NOT NULL
+)
+SELECT coalesce(r.variant, '(missing)') AS grp, r.request_id, r.ts, r.input::VARCHAR AS input,
+       r.output, s.correction, s.comment, s.thumbs, s.rating
+FROM requests AS r
+JOIN said AS s USING (request_id)
+WHERE r.experiment = $experiment AND r.ts >= $start AND r.ts < $as_of
+QUALIFY row_number() OVER (PARTITION BY grp ORDER BY r.ts DESC, r.request_id) <= $per_arm
+ORDER BY grp, r.ts DESC, r.request_id;

@@ -1,0 +1,232 @@
+"""One night's reports: gather the evidence, redact it, decide, draw, render, write
+``reports/DATE/<prompt>.html|.md`` and ``index.html``, and store the decisions.
+
+The files depend only on the store and the project's files, never on the clock: re-making a
+night's reports gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from tasks.config import Settings
+from tasks.db import connect, fetch_dicts, run, sql_text, transaction
+from tasks.errors import FlywheelError
+from tasks.reports import fmt
+from tasks.reports.commands import commands_for
+from tasks.reports.decide import decide
+from tasks.reports.evidence import Night, gather, night_steps
+from tasks.reports.figures import report_charts
+from tasks.reports.render import render, write_atomic
+from tasks.reports.rules import DecisionRules, load_rules
+from tasks.reports.text import redact_tree, redactor_of
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+MAX_STEM = 80  # file names stay far below the 255 bytes a file system allows
+DEMO_NOTICE = ("made with flywheel's demo model (a rule table that stands in for an LLM), "
+               "not with a real model")
+
+
+def default_night(settings: Settings) -> date:
+    """The night ``flywheel report`` covers by default: the last night the A/B analysis stored,
+    else yesterday (UTC)."""
+    with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
+        found = fetch_dicts(con, "reports/latest_ab_night")[0]["run_date"]
+    return found or datetime.now(UTC).date() - timedelta(days=1)
+
+
+def file_stem(prompt: str, taken: set[str]) -> str:
+    """A file name for a prompt's report: its name with anything but letters, digits, ``.``,
+    ``_``, ``-`` replaced (never hidden, never a path, at most 80 characters), unique within
+    the night."""
+    stem = _UNSAFE.sub("_", prompt).lstrip(".") or "prompt"
+    if len(stem) > MAX_STEM:  # cut, and keep it unique with a digest of the full name
+        stem = f"{stem[:MAX_STEM - 9]}-{hashlib.sha256(prompt.encode()).hexdigest()[:8]}"
+    if stem.lower() in ("index",):
+        stem = f"prompt-{stem}"
+    candidate, i = stem, 2
+    while candidate.lower() in taken:
+        candidate, i = f"{stem}-{i}", i + 1
+    taken.add(candidate.lower())
+    return candidate
+
+
+def _chart_files(folder: Path, stem: str, charts: dict[str, Any]) -> dict[str, Any]:
+    """Write each chart beside the Markdown (GitHub shows SVG images); returns the file names
+    in the shape of ``charts``."""
+    files: dict[str, Any] = {"experiments": {}, "evals": {}, "promotion": {}}
+    for i, (name, kinds) in enumerate(charts["experiments"].items()):
+        files["experiments"][name] = {}
+        for kind, svg in kinds.items():
+            file = f"{stem}.exp{i}-{kind}.svg"
+            write_atomic(folder / file, svg)
+            files["experiments"][name][kind] = file
+    for i, (key, svg) in enumerate(charts["evals"].items()):
+        file = f"{stem}.eval{i}-tags.svg"
+        write_atomic(folder / file, svg)
+        files["evals"][key] = file
+    for kind, svg in charts["promotion"].items():
+        file = f"{stem}.promotion-{kind}.svg"
+        write_atomic(folder / file, svg)
+        files["promotion"][kind] = file
+    return files
+
+
+def _names(tree: Any) -> list[str]:
+    if isinstance(tree, dict):
+        return [name for value in tree.values() for name in _names(value)]
+    return [tree] if isinstance(tree, str) else []
+
+
+def _report(evidence: dict[str, Any], rules: DecisionRules, settings: Settings,
+            folder: Path, stem: str, run_date: str) -> dict[str, Any]:
+    decision = decide(evidence, rules.for_prompt(evidence["prompt"]))
+    commands = commands_for(decision, evidence["prompt"], run_date, settings.db_path,
+                            settings.project_dir)
+    charts = report_charts(evidence)
+    verdicts = {v["hash"]: v for v in decision["candidates"]}
+    context = {
+        **evidence, "decision": decision, "commands": commands, "charts": charts,
+        "chart_files": _chart_files(folder, stem, charts),
+        "candidates": [{**c, "verdict": verdicts[c["hash"]]} for c in evidence["candidates"]],
+        "project_dir": str(settings.project_dir), "html_file": f"{stem}.html",
+        "md_file": f"{stem}.md", "demo_notice": DEMO_NOTICE,
+    }
+    write_atomic(folder / f"{stem}.html", render("report.html.j2", context))
+    write_atomic(folder / f"{stem}.md", render("report.md.j2", context))
+    files = {f"{stem}.html", f"{stem}.md", *_names(context["chart_files"])}
+    return {"prompt": evidence["prompt"], "decision": decision["decision"],
+            "rule": decision["rule"], "summary": decision["summary"],
+            "key_numbers": key_numbers(evidence, decision),
+            "days_more": decision["days_more"], "subject": decision["subject"],
+            "production_hash": (evidence.get("production") or {}).get("hash"),
+            "html_file": f"{stem}.html", "md_file": f"{stem}.md", "files": sorted(files),
+            "command": commands["command"], "undo": commands["undo"],
+            "details": {"candidates": decision["candidates"],
+                        "production_checks": decision["production_checks"],
+                        "rules": evidence["rules"]}}
+
+
+def key_numbers(evidence: dict[str, Any], decision: dict[str, Any]) -> list[list[str]]:
+    """The few numbers a reader needs beside the decision, as (what, value) pairs."""
+    out: list[list[str]] = []
+    subject = decision["subject"]["hash"]
+    candidate = next((c for c in evidence["candidates"] if c["hash"] == subject), None)
+    if candidate:
+        for arm in candidate["arms"][:1]:
+            exp = next(e for e in evidence["experiments"] if e["name"] == arm["experiment"])
+            row = next((m for m in exp["metrics"] if m["metric"] == exp["primary_metric"]
+                        and m["variant"] == arm["variant"]), None)
+            if row:
+                out.append([f"{exp['primary_metric']} ({exp['name']}, {arm['variant']})",
+                            f"{fmt.pct(row['estimate'])} {fmt.ci(row['ci_low'], row['ci_high'])},"
+                            f" adjusted p {fmt.pval(row['p_value_adjusted'])}, {row['status']}"])
+            plan = exp["sample"]
+            out.append(["sample", f"{fmt.count(plan['so_far'])} of {fmt.count(plan['needed'])} "
+                                  f"{plan['unit']}, {fmt.days(exp['days_running'])} running"])
+            out.append(["integrity", "trustworthy" if exp["trustworthy"] else
+                        "UNTRUSTWORTHY: " + ", ".join(exp["checks"]["failed"])])
+        for ev in candidate["evals"]:
+            c = ev["comparison"]
+            out.append([f"offline pass rate ({ev['evalset']})",
+                        f"{fmt.rate(c['baseline_pass_rate'])} → {fmt.rate(c['candidate_pass_rate'])}"
+                        f" ({fmt.pts(c['pass_rate_diff'])})"
+                        + (" · demo model" if ev["demo_model"] else "")])
+    promo = evidence.get("promotion")
+    if promo:
+        for m in promo["comparison"]["metrics"]:
+            if m["metric"] in ("thumbs_up_rate", "latency_p95_ms"):
+                out.append([f"{m['metric']} after vs before the promotion",
+                            f"{fmt.pct(m['estimate'])} {fmt.ci(m['ci_low'], m['ci_high'])}, "
+                            f"p {fmt.pval(m['p_value'])}"])
+    if decision["decision"] == "HOLD":
+        out.append(["more data needed", fmt.days(decision["days_more"])
+                    if decision["days_more"] is not None else "not a question of more data"])
+    return out
+
+
+def _store(settings: Settings, run_date: date, made: list[dict[str, Any]],
+           now: datetime) -> list[dict[str, Any]]:
+    rows = [{"run_date": run_date, "prompt": r["prompt"], "decision": r["decision"],
+             "rule": r["rule"], "subject_hash": r["subject"].get("hash"),
+             "production_hash": r["production_hash"], "summary": r["summary"],
+             "command": r["command"], "days_more": r["days_more"], "html_file": r["html_file"],
+             "md_file": r["md_file"], "details": json.dumps(r["details"], ensure_ascii=False),
+             "computed_at": now} for r in made]
+    with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
+        with transaction(con):
+            run(con, "reports/decisions_delete", {"run_date": run_date})
+            if rows:
+                con.executemany(sql_text("reports/decisions_insert"), rows)
+        return fetch_dicts(con, "reports/decisions_up_to", {"run_date": run_date})
+
+
+def _index(folder: Path, run_date: date, stored: list[dict[str, Any]], rules_source: str,
+           steps: list[dict[str, Any]] | None) -> Path:
+    nights: dict[str, list[dict[str, Any]]] = {}
+    for row in stored:
+        night = row["run_date"].isoformat()
+        prefix = "" if row["run_date"] == run_date else f"../{night}/"
+        nights.setdefault(night, []).append({
+            **row, "run_date": night, "html_href": prefix + row["html_file"],
+            "md_href": prefix + row["md_file"]})
+    night = run_date.isoformat()
+    context = {"run_date": night, "tonight": nights.pop(night, []),
+               "earlier": sorted(nights.items(), reverse=True), "rules_source": rules_source,
+               "steps": steps}
+    path = folder / "index.html"
+    write_atomic(path, render("index.html.j2", context))
+    return path
+
+
+def _remove_stale(folder: Path, written: set[str]) -> None:
+    """Remove the report files an earlier run of the night wrote and this one did not (a
+    prompt no longer reported, a chart no longer drawn), so the folder is this run's alone."""
+    for path in folder.iterdir():
+        if path.suffix in (".html", ".md", ".svg") and path.name not in written:
+            path.unlink()
+
+
+def build_night(settings: Settings, run_date: date, now: datetime | None = None
+                ) -> dict[str, Any]:
+    """Make every report of ``run_date`` and its index; store the decisions. Returns what
+    was written (the ``flywheel report --json`` object)."""
+    rules = load_rules(settings.project_dir)
+    night = Night(run_date)
+    redactor = redactor_of(settings.redact)
+    with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
+        analysed = fetch_dicts(con, "reports/ab_night_count",
+                               {"run_date": run_date})[0]["experiments"]
+        files = sorted(settings.dir("experiments").glob("*.y*ml"))
+        if files and not analysed:  # without it, every candidate would look untested online
+            raise FlywheelError(
+                f"no A/B results stored for the night of {run_date} although "
+                f"{settings.dir('experiments')} has {len(files)} experiment file(s): run the "
+                f"A/B analysis for that night first (`flywheel nightly --date {run_date}`)")
+        gathered = gather(con, night, rules)
+        steps = night_steps(con, night)
+    folder = settings.dir("reports") / run_date.isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    taken: set[str] = set()
+    made = []
+    for evidence in gathered:
+        clean = redact_tree(evidence, redactor)
+        made.append(_report(clean, rules, settings, folder, file_stem(clean["prompt"], taken),
+                            run_date.isoformat()))
+    stored = _store(settings, run_date, made, now or datetime.now(UTC))
+    steps = redact_tree(steps, redactor) if steps is not None else None
+    index = _index(folder, run_date, stored, rules.source, steps)
+    _remove_stale(folder, {index.name} | {f for r in made for f in r["files"]})
+    return {
+        "run_date": run_date.isoformat(), "reports_dir": str(folder), "index": str(index),
+        "rules": rules.source,
+        "prompts": [{k: r[k] for k in ("prompt", "decision", "rule", "summary", "days_more",
+                                        "command", "undo", "key_numbers")}
+                    | {"html": str(folder / r["html_file"]), "md": str(folder / r["md_file"]),
+                       "subject": r["subject"]} for r in made],
+    }
