@@ -28,7 +28,7 @@ from mlflow.entities import ViewType
 from typer.testing import CliRunner
 
 from flows.cli import app
-from flows.nightly import nightly_flywheel
+from flows.nightly import STEP_ORDER, nightly_flywheel
 from flows.promote import promote_flow
 from flows.rollback import rollback_flow
 from tasks.config import load_settings
@@ -261,7 +261,9 @@ def test_mlflow_down_never_fails_the_night_and_the_report_status_says_behind(
     night = nightly_flywheel(run_date="2026-11-01", db_path=str(db),
                              project_dir=str(small_project))
     assert [s["status"] for s in night["steps"]] == ["ok"] * len(night["steps"])
-    assert night["steps"][-1]["step"] == "mlflow-mirror"
+    names = [s["step"] for s in night["steps"]]
+    assert names == [s for s in STEP_ORDER if s in names]
+    assert names.index("mlflow-mirror") == names.index("report") - 1
     mirror = night["mlflow_mirror"]
     assert mirror["status"] == "behind" and "does not answer" in mirror["warning"]
     settings = load_settings(db=db, project_dir=small_project)
@@ -274,6 +276,10 @@ def test_mlflow_down_never_fails_the_night_and_the_report_status_says_behind(
     assert status.message.startswith(f"MLflow mirror (http://127.0.0.1:{down.rsplit(':', 1)[1]})"
                                      " is behind: the last attempt")
     assert SECRET not in json.dumps([night, status.to_dict(), ledger], default=str)
+    # The night's report (the step after the mirror) says so on its index page.
+    index = (small_project / "reports" / "2026-11-01" / "index.html").read_text()
+    assert "is behind: the last attempt" in index and "does not answer" in index
+    assert night["report"]["mlflow_mirror_behind"] and SECRET not in index
 
     # The store answers again: the next attempt catches up and the status says so.
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
@@ -282,6 +288,10 @@ def test_mlflow_down_never_fails_the_night_and_the_report_status_says_behind(
     status = cli("--db", str(db), "--project-dir", str(small_project), "mlflow", "status")
     assert not status["behind"] and status["message"] is None and status["last_success_at"]
     assert status["last_error"] is None and not any(status["pending"].values())
+    report = cli("--db", str(db), "--project-dir", str(small_project), "report",
+                 "--date", "2026-11-01")
+    assert report["mlflow_mirror_behind"] is None
+    assert "is behind" not in Path(report["index"]).read_text()
     assert set(experiment_ids(client, "down-test/")) == {"down-test/support",
                                                           "down-test/summarizer"}
     assert_aliases_match_labels(client, db)
