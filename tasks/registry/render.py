@@ -12,9 +12,8 @@ import jinja2
 from tasks.errors import UsageError
 
 # Prompts are not HTML: no autoescape. StrictUndefined: a missing variable is an error.
-_ENV = jinja2.Environment(
-    autoescape=False, undefined=jinja2.StrictUndefined, keep_trailing_newline=True
-)
+_ENV = jinja2.Environment(autoescape=False, undefined=jinja2.StrictUndefined,
+                          keep_trailing_newline=True)
 _UNDEFINED_NAME = re.compile(r"^'([^']+)' is undefined$")
 
 
