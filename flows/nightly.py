@@ -1,13 +1,14 @@
 """The nightly flywheel: every step of one night, as subflows, for one date.
 
 Steps run in this order (``STEP_ORDER``): ingest → prompts-sync → ab-analysis → offline-eval →
-export → monitoring → report. Each is one ``_step(results, name, fn)`` call: a name and a
-zero-argument callable that runs the step's subflow. ``_step`` records the step's status,
-duration, row counts and error (in the returned summary, the runs table and the logs) and never
-lets one step's failure stop the steps that do not depend on it; a step given ``needs=`` is
-skipped, with the reason, when a step it needs did not succeed. The night's final state is
-failed when any step failed or was skipped, and the summary of every step is still returned (as
-the data of the failed state) and published as an artifact.
+export → monitoring → rollout → serving-snapshot → mlflow-mirror → report. Each is one
+``_step(results, name, fn)`` call: a name and a zero-argument callable that runs the step's
+subflow. ``_step`` records the step's status, duration, row counts and error (in the returned
+summary, the runs table and the logs) and never lets one step's failure stop the steps that do
+not depend on it; a step given ``needs=`` is skipped, with the reason, when a step it needs did
+not succeed. The night's final state is failed when any step failed or was skipped, and the
+summary of every step is still returned (as the data of the failed state) and published as an
+artifact.
 
 The whole night holds the database's nightly lock (``tasks/lock.py``), so two nightly runs on one
 database never interleave, with or without a Prefect server. Every step is idempotent for its
@@ -32,6 +33,7 @@ from prefect.states import Failed, State
 from flows.ab_analysis import ab_analysis_flow
 from flows.export import export_flow
 from flows.ingest import ingest_flow
+from flows.mlflow_mirror import mlflow_mirror_flow
 from flows.monitoring import monitoring_flow
 from flows.offline_eval import offline_eval_nightly
 from flows.prompts_sync import prompts_sync_flow
@@ -41,11 +43,12 @@ from flows.serving import serving_snapshot_flow
 from tasks.config import Settings, load_settings
 from tasks.errors import FlywheelError, UsageError
 from tasks.lock import nightly_lock
+from tasks.mlflow_mirror.run import OFF_NOTE
 from tasks.runs import StepRecord, details_of, mark_crashed, now, record_step
 from tasks.serving.report import rollout_lines
 
 STEP_ORDER = ("ingest", "prompts-sync", "ab-analysis", "offline-eval", "export", "monitoring",
-              "rollout", "serving-snapshot", "report")
+              "rollout", "serving-snapshot", "mlflow-mirror", "report")
 
 
 class NightlyFailed(FlywheelError):
@@ -252,6 +255,9 @@ def nightly_flywheel(
                 run_date=night.isoformat(), db_path=db, project_dir=proj), needs=("ingest",))
             serving = _step(steps, "serving-snapshot", lambda: serving_snapshot_flow(
                 reason=f"nightly {night.isoformat()}", db_path=db, project_dir=proj))
+            mirror = _step(  # never fails: MLflow trouble is a warning in its result
+                steps, "mlflow-mirror", lambda: mlflow_mirror_flow(db_path=db, project_dir=proj)
+                if settings.mlflow_tracking_uri else {"note": OFF_NOTE})
             # report goes last: it shows every step's status (tasks.runs) and the alerts.
             report = _step(steps, "report", lambda: report_flow(
                 run_date=night.isoformat(), db_path=db, project_dir=proj), needs=("ab-analysis",))
@@ -259,7 +265,8 @@ def nightly_flywheel(
             summary = {"run_date": night.isoformat(), "run_id": run_id, "steps": steps,
                        "ingest": ingest, "prompts": prompts, "ab": _ab_brief(ab),
                        "offline_eval": offline_eval, "export": export, "monitoring": monitoring,
-                       "rollout": rollout, "serving": serving, "report": report,
+                       "rollout": rollout, "serving": serving, "mlflow_mirror": mirror,
+                       "report": report,
                        "failed": failed}
             seconds = time.perf_counter() - clock
             _record(StepRecord(run_id, night, "nightly", "failed" if failed else "ok", started_at,

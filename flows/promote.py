@@ -7,6 +7,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
+from flows.mlflow_mirror import follow_label_move
 from flows.serving import write_serving_snapshot
 from tasks.config import load_settings
 from tasks.db import connect
@@ -59,4 +60,6 @@ def promote_flow(
         key=artifact_key("promote", name, label), markdown=move_markdown(result),
         description=f"promote {name}@{label}",
     )
+    if settings.mlflow_tracking_uri and result.get("changed", True):  # the alias follows now
+        result["mlflow_mirror"] = follow_label_move(settings, name)
     return result

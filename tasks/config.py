@@ -19,6 +19,7 @@ Environment variables (every one flywheel reads):
 | ``FLYWHEEL_JUDGE_MODEL``      | model of the ``llm-rubric`` judge                    | ``gpt-4o-mini``      |
 | ``FLYWHEEL_EVAL_RUNNER``      | ``local`` or ``dask`` (fan-out of eval calls)        | ``local``            |
 | ``FLYWHEEL_DASK_ADDRESS``     | Dask scheduler address (none: a local cluster)       | none                 |
+| ``MLFLOW_TRACKING_URI``       | MLflow store the nightly mirrors into (docs/mlflow.md) | none: mirror off    |
 
 ``flywheel.toml`` in the project folder may set any field of :class:`Settings` at the top level
 and a ``[prices]`` table: ``"model-name" = {input = 0.15, output = 0.60}`` in USD per 1M tokens.
@@ -136,6 +137,11 @@ class Settings:
     eval_dask_workers: int = 2
     eval_shards: int = 0  # batches the calls are split into; 0: 1 locally, 4 per Dask worker
     eval_endpoints: dict[str, dict[str, str]] = field(default_factory=dict)  # per prompt name
+    # MLflow mirror (tasks/mlflow_mirror, docs/mlflow.md): off while no tracking URI is set.
+    mlflow_tracking_uri: str | None = None
+    mlflow_experiment_prefix: str = ""  # MLflow experiment of a prompt: prefix + prompt name
+    mlflow_artifact_location: str | None = None  # none: beside a sqlite store, else the server's
+    mlflow_timeout_s: float = 10.0  # per MLflow HTTP request (2 retries)
     # Serving (docs/serving.md): where serving.json is written; a `--ramp` stage's minimum users.
     serving_path: Path | None = None
     rollout_min_users_per_stage: int = 200
@@ -176,10 +182,13 @@ _SCALARS = {"db_lock_timeout_s": float, "reject_raw_max_chars": int, "ingest_bat
             "nightly_lock_timeout_s": float, "monitor_baseline_nights": int,
             "monitor_min_baseline_nights": int, "monitor_min_count": int,
             "monitor_min_relative_change": float, "monitor_psi_min_count": int,
-            "alert_webhook_url": str, "alert_webhook_timeout_s": float}
+            "alert_webhook_url": str, "alert_webhook_timeout_s": float,
+            "mlflow_tracking_uri": str, "mlflow_experiment_prefix": str,
+            "mlflow_artifact_location": str, "mlflow_timeout_s": float}
 _ENV = {"OPENAI_BASE_URL": "openai_base_url", "FLYWHEEL_EVAL_CONCURRENCY": "eval_concurrency",
         "FLYWHEEL_EVAL_TIMEOUT": "eval_timeout_s", "FLYWHEEL_JUDGE_MODEL": "eval_judge_model",
-        "FLYWHEEL_EVAL_RUNNER": "eval_task_runner", "FLYWHEEL_DASK_ADDRESS": "eval_dask_address"}
+        "FLYWHEEL_EVAL_RUNNER": "eval_task_runner", "FLYWHEEL_DASK_ADDRESS": "eval_dask_address",
+        "MLFLOW_TRACKING_URI": "mlflow_tracking_uri"}
 _EXPORT_SCALARS = {"model": str, "validation_share": float, "include_rated": bool,
                    "leakage_threshold": float, "hard_examples_per_prompt": int}
 

@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 
-from flows.cli import ab, data, evals, export, ingest, prompts, report, serving  # noqa: F401  (modules register their commands)
+from flows.cli import ab, data, evals, export, ingest, mirror, prompts, report, serving  # noqa: F401  (modules register their commands)
 from flows.cli.common import app
 from tasks.errors import FlywheelError
 

@@ -17,6 +17,7 @@ from typing import Any
 from tasks.config import Settings
 from tasks.db import connect, fetch_dicts, run, sql_text, transaction
 from tasks.errors import FlywheelError
+from tasks.mlflow_mirror import mirror_status
 from tasks.reports import fmt
 from tasks.reports.commands import commands_for
 from tasks.reports.decide import decide
@@ -167,7 +168,7 @@ def _store(settings: Settings, run_date: date, made: list[dict[str, Any]],
 
 
 def _index(folder: Path, run_date: date, stored: list[dict[str, Any]], rules_source: str,
-           steps: list[dict[str, Any]] | None) -> Path:
+           steps: list[dict[str, Any]] | None, mirror_behind: str | None = None) -> Path:
     nights: dict[str, list[dict[str, Any]]] = {}
     for row in stored:
         night = row["run_date"].isoformat()
@@ -178,7 +179,7 @@ def _index(folder: Path, run_date: date, stored: list[dict[str, Any]], rules_sou
     night = run_date.isoformat()
     context = {"run_date": night, "tonight": nights.pop(night, []),
                "earlier": sorted(nights.items(), reverse=True), "rules_source": rules_source,
-               "steps": steps}
+               "steps": steps, "mirror_behind": mirror_behind}
     path = folder / "index.html"
     write_atomic(path, render("index.html.j2", context))
     return path
@@ -210,6 +211,7 @@ def build_night(settings: Settings, run_date: date, now: datetime | None = None
                 f"A/B analysis for that night first (`flywheel nightly --date {run_date}`)")
         gathered = gather(con, night, rules)
         steps = night_steps(con, night)
+        mirror = mirror_status(con, settings)  # the MLflow mirror (docs/mlflow.md), if on
     folder = settings.dir("reports") / run_date.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
     taken: set[str] = set()
@@ -220,11 +222,12 @@ def build_night(settings: Settings, run_date: date, now: datetime | None = None
                             run_date.isoformat()))
     stored = _store(settings, run_date, made, now or datetime.now(UTC))
     steps = redact_tree(steps, redactor) if steps is not None else None
-    index = _index(folder, run_date, stored, rules.source, steps)
+    behind = redact_tree(mirror.message, redactor) if mirror.behind else None
+    index = _index(folder, run_date, stored, rules.source, steps, behind)
     _remove_stale(folder, {index.name} | {f for r in made for f in r["files"]})
     return {
         "run_date": run_date.isoformat(), "reports_dir": str(folder), "index": str(index),
-        "rules": rules.source,
+        "rules": rules.source, "mlflow_mirror_behind": behind,
         "prompts": [{k: r[k] for k in ("prompt", "decision", "rule", "summary", "days_more",
                                         "command", "undo", "key_numbers")}
                     | {"html": str(folder / r["html_file"]), "md": str(folder / r["md_file"]),

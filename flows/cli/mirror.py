@@ -1,0 +1,71 @@
+"""``flywheel mlflow sync`` and ``flywheel mlflow status``: the MLflow mirror by hand."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from flows.cli.common import JsonOption, app, emit, settings_of
+from tasks.db import connect
+from tasks.errors import FlywheelError, UsageError
+from tasks.mlflow_mirror import mirror_status
+from tasks.mlflow_mirror.run import OFF_NOTE
+
+mlflow_app = typer.Typer(help="Mirror eval runs, A/B nights, prompt versions and labels into "
+                         "MLflow (set MLFLOW_TRACKING_URI).", no_args_is_help=True)
+app.add_typer(mlflow_app, name="mlflow")
+
+
+def _sync_human(r: dict[str, Any]) -> str:
+    lines = [f"MLflow mirror to {r['tracking_uri']}: {r['status']}",
+             f"  runs       {r['runs_created']} created, {r['runs_updated']} updated, "
+             f"{r['runs_unchanged']} unchanged, {r['runs_recreated']} recreated",
+             f"  prompts    {r['prompt_versions_created']} version(s) registered, "
+             f"{r['aliases_moved']} alias(es) moved"]
+    lines += [f"  skipped    {a['prompt']}@{a['label']}: {a['reason']}"
+              for a in r["aliases_skipped"]]
+    if r.get("warning"):
+        lines.append(f"  warning    {r['warning']}")
+    return "\n".join(lines)
+
+
+@mlflow_app.command("sync")
+def sync(
+    ctx: typer.Context,
+    full: Annotated[bool, typer.Option(
+        "--full", help="Re-check every item against MLflow, not only those not mirrored yet "
+        "(after the MLflow store was replaced or runs were deleted there).")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Mirror now what the nightly step mirrors; exit 1 when MLflow could not take everything."""
+    from flows.mlflow_mirror import mlflow_mirror_flow
+
+    settings = settings_of(ctx)
+    if not settings.mlflow_tracking_uri:
+        raise UsageError(OFF_NOTE)
+    result = mlflow_mirror_flow(db_path=str(settings.db_path),
+                                project_dir=str(settings.project_dir), full=full)
+    emit(result, as_json, _sync_human)
+    if result["status"] != "ok":
+        raise typer.Exit(1)
+
+
+def _status_human(r: dict[str, Any]) -> str:
+    if not r["enabled"]:
+        return OFF_NOTE
+    if r["message"]:
+        return r["message"]
+    return (f"MLflow mirror ({r['tracking_uri']}) is up to date; last complete sync "
+            f"{r['last_success_at']}")
+
+
+@mlflow_app.command("status")
+def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Whether MLflow holds what flywheel holds: last success, last error, what is pending."""
+    settings = settings_of(ctx)
+    if not settings.db_path.is_file():
+        raise FlywheelError(f"no database at {settings.db_path} (pass --db)")
+    with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
+        result = mirror_status(con, settings).to_dict()
+    emit(result, as_json, _status_human)
