@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -70,3 +72,28 @@ def emit(result: dict[str, Any], as_json: bool, human: Callable[[dict[str, Any]]
     else:
         sys.stdout.write(human(result).rstrip("\n") + "\n")
     sys.stdout.flush()
+
+
+@contextmanager
+def foreground_prefect() -> Iterator[None]:
+    """Settings for flows run inside a command's own process: no flow-run heartbeats.
+
+    Heartbeats let a Prefect server notice that a worker's flow run died; a foreground command
+    needs none, and each flow (and subflow) otherwise waits up to a second for its heartbeat
+    thread when it ends (a night has ten subflows). An explicit
+    PREFECT_FLOWS_HEARTBEAT_FREQUENCY is respected; deployments run by a worker keep theirs.
+    """
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    if os.environ.get("PREFECT_FLOWS_HEARTBEAT_FREQUENCY"):
+        yield
+        return
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
+def run_in_foreground(flow_fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """Call a flow inside :func:`foreground_prefect` (commands import their flows lazily, so
+    commands without one never import Prefect)."""
+    with foreground_prefect():
+        return flow_fn(*args, **kwargs)

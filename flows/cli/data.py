@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from flows.cli.common import JsonOption, app, emit, settings_of
+from flows.cli.common import JsonOption, app, emit, foreground_prefect, settings_of
 from tasks.config import load_settings
 from tasks.errors import UsageError
 from tasks.lock import nightly_lock
@@ -43,23 +43,6 @@ def _dates(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-@contextmanager
-def _in_process_prefect() -> Iterator[None]:
-    """Settings for flows run inside this command's process: no flow-run heartbeats.
-
-    Heartbeats let a Prefect server notice a worker's flow run that died; a foreground command
-    needs none, and each flow (and subflow) otherwise waits up to a second for its heartbeat
-    thread when it ends. An explicit PREFECT_FLOWS_HEARTBEAT_FREQUENCY is respected.
-    """
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
-    if os.environ.get("PREFECT_FLOWS_HEARTBEAT_FREQUENCY"):
-        yield
-        return
-    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        yield
-
-
 def run_nights(db: str, project_dir: str, nights: list[date]) -> list[dict[str, Any]]:
     """Run the nightly flow for each date in order; a failed night does not stop the next.
 
@@ -73,7 +56,7 @@ def run_nights(db: str, project_dir: str, nights: list[date]) -> list[dict[str, 
     results: list[dict[str, Any]] = []
     purpose = f"nightly {nights[0]}" + (f" .. {nights[-1]}" if len(nights) > 1 else "")
     with nightly_lock(settings.db_path, timeout_s=settings.nightly_lock_timeout_s, purpose=purpose), \
-            _in_process_prefect():
+            foreground_prefect():
         for night in nights:
             state = nightly_flywheel(
                 run_date=night.isoformat(), db_path=db, project_dir=project_dir, return_state=True

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from flows.cli.common import JsonOption, app, emit, settings_of
+from flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
 from tasks.errors import UsageError
 
 eval_app = typer.Typer(help="Offline evals of prompt versions on eval sets.",
@@ -47,7 +47,7 @@ def eval_run(
     with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
         for ref in prompt:
             endpoint_for(settings, resolve(con, ref).name)
-    summary = run_offline_eval(settings, evalset=str(evalset), prompts=list(prompt),
+    summary = run_in_foreground(run_offline_eval, settings, evalset=str(evalset), prompts=list(prompt),
                                repeats=repeats, concurrency=concurrency, no_cache=no_cache)
     emit(summary, as_json, format_summary)
     if any(v["cases_scored"] == 0 for v in summary["versions"]):

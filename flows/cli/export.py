@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from flows.cli.common import JsonOption, app, emit, settings_of
+from flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
 
 export_app = typer.Typer(help="Fine-tuning, preference and hard-example exports (validated, "
                               "redacted, deduplicated, never overlapping the eval sets).",
@@ -42,7 +42,7 @@ def _run(ctx: typer.Context, kind: str, out: Path, since: str | None,
 
     Window.parse(since, until)
     settings = settings_of(ctx)
-    results = export_flow(out_dir=str(out), kinds=[kind], db_path=str(settings.db_path),
+    results = run_in_foreground(export_flow, out_dir=str(out), kinds=[kind], db_path=str(settings.db_path),
                           project_dir=str(settings.project_dir), since=since, until=until)
     emit(results[kind], as_json, _human)
 

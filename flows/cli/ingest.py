@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from flows.cli.common import JsonOption, app, emit, settings_of
+from flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
 
 
 def _human(summary: dict[str, Any]) -> str:
@@ -47,7 +47,7 @@ def ingest(
 
     discover(paths, file_format)  # bad paths or format are a usage error before any work starts
     settings = settings_of(ctx)
-    summary = ingest_flow(
+    summary = run_in_foreground(ingest_flow,
         paths=[str(p) for p in paths],
         db_path=str(settings.db_path),
         project_dir=str(settings.project_dir),

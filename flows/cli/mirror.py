@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from flows.cli.common import JsonOption, app, emit, settings_of
+from flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
 from tasks.db import connect
 from tasks.errors import FlywheelError, UsageError
 from tasks.mlflow_mirror import mirror_status
@@ -44,7 +44,7 @@ def sync(
     settings = settings_of(ctx)
     if not settings.mlflow_tracking_uri:
         raise UsageError(OFF_NOTE)
-    result = mlflow_mirror_flow(db_path=str(settings.db_path),
+    result = run_in_foreground(mlflow_mirror_flow, db_path=str(settings.db_path),
                                 project_dir=str(settings.project_dir), full=full)
     emit(result, as_json, _sync_human)
     if result["status"] != "ok":

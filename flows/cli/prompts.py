@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import duckdb
 import typer
 
-from flows.cli.common import JsonOption, app, emit, settings_of
+from flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
 from tasks.config import Settings
 from tasks.db import connect
 from tasks.errors import UsageError
@@ -79,7 +79,7 @@ def _run_sync(settings: Settings, as_json: bool, **kwargs: Any) -> None:
     from flows.prompts_sync import prompts_sync_flow
 
     try:
-        summary = prompts_sync_flow(db_path=str(settings.db_path),
+        summary = run_in_foreground(prompts_sync_flow, db_path=str(settings.db_path),
                                     project_dir=str(settings.project_dir), **kwargs)
     except PromptSyncError as exc:
         emit(exc.summary, as_json, _sync_human)
@@ -230,7 +230,7 @@ def promote(
         if stages is not None and current_label(con, name, label) in (None, version.hash):
             raise UsageError(f"--ramp: {name}@{label} must already point at another version "
                              "(the one users outside the ramp keep)")
-    result = promote_flow(name=name, ref=ref, label=label, reason=reason, by=by,
+    result = run_in_foreground(promote_flow, name=name, ref=ref, label=label, reason=reason, by=by,
                           db_path=str(settings.db_path), project_dir=str(settings.project_dir),
                           ramp=list(stages) if stages else None, min_users_per_stage=min_users)
     emit(result, as_json, _move_human)
@@ -251,7 +251,7 @@ def rollback(
     settings = settings_of(ctx)
     with _registry(settings) as con:
         rollback_target(con, name, label)  # nothing to roll back: exit 2 before the flow starts
-    result = rollback_flow(name=name, label=label, reason=reason, by=by,
+    result = run_in_foreground(rollback_flow, name=name, label=label, reason=reason, by=by,
                            db_path=str(settings.db_path), project_dir=str(settings.project_dir))
     emit(result, as_json, _move_human)
 

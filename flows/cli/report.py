@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from flows.cli.common import JsonOption, app, emit, settings_of
+from flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
 from tasks.errors import UsageError
 
 reports_app = typer.Typer(help="Promotion reports: open the latest.", no_args_is_help=True)
@@ -48,7 +48,7 @@ def report(
     settings = settings_of(ctx)
     from flows.report import report_flow
 
-    result = report_flow(run_date=run_date, db_path=str(settings.db_path),
+    result = run_in_foreground(report_flow, run_date=run_date, db_path=str(settings.db_path),
                          project_dir=str(settings.project_dir))
     emit(result, as_json, _human)
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from flows.cli.common import JsonOption, app, emit, settings_of
+from flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
 from tasks.db import connect
 from tasks.errors import UsageError
 from tasks.serving.rollout import restart_experiment_rollout, rollout_history, rollout_states
@@ -34,7 +34,7 @@ def snapshot(ctx: typer.Context, as_json: JsonOption = False) -> None:
     from flows.serving import serving_snapshot_flow
 
     settings = settings_of(ctx)
-    result = serving_snapshot_flow(reason="flywheel serving snapshot",
+    result = run_in_foreground(serving_snapshot_flow, reason="flywheel serving snapshot",
                                    db_path=str(settings.db_path),
                                    project_dir=str(settings.project_dir))
     emit(result, as_json, _snapshot_human)

@@ -17,7 +17,6 @@ import pytest
 
 from flows.nightly import STEP_ORDER
 from tasks.sample_data import SampleSpec, write_sample_data
-from tests.prefect_server import prefect_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -74,12 +73,10 @@ def _checksums(db: Path) -> dict[str, tuple[int, str]]:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """One Prefect server for the module's commands (each would otherwise start its own)."""
-    root = tmp_path_factory.mktemp("prefect")
-    with prefect_server(root / "home", root / "server.log") as env:
-        ENV.update(env, PYTHONPATH=str(REPO))
-        yield
+def server(prefect_api: dict[str, str]) -> Iterator[None]:
+    """The session's Prefect server for the module's commands (each would otherwise start its own)."""
+    ENV.update(os.environ, PYTHONPATH=str(REPO))
+    yield
     ENV.clear()
 
 
