@@ -90,8 +90,6 @@ def nightly(
     as_json: JsonOption = False,
 ) -> None:
     """Run the whole nightly flow for a date, or each date of a range (backfill)."""
-    from flows.nightly import default_run_date
-
     settings = settings_of(ctx)
     try:
         if date_from or date_to:
@@ -99,9 +97,13 @@ def nightly(
                 raise UsageError("give either --date, or both --from and --to")
             nights = _dates(date.fromisoformat(date_from), date.fromisoformat(date_to))
         else:
-            nights = [date.fromisoformat(run_date) if run_date else default_run_date()]
+            nights = [date.fromisoformat(run_date)] if run_date else None
     except ValueError as exc:
         raise UsageError(f"bad date: {exc}") from None
+    if nights is None:  # checked first: importing the flows takes seconds
+        from flows.nightly import default_run_date
+
+        nights = [default_run_date()]
     results = run_nights(str(settings.db_path), str(settings.project_dir), nights)
     emit({"nights": results}, as_json, lambda r: "\n".join(_night_line(n) for n in r["nights"]))
     if not all(n["ok"] for n in results):
