@@ -24,7 +24,7 @@ import importlib.util
 import json
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +52,9 @@ class AssertionResult:
     reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready form."""
-        return asdict(self)
+        """A JSON-ready form (spelled out: ``dataclasses.asdict`` was a third of scoring's time)."""
+        return {"type": self.type, "passed": self.passed, "score": self.score,
+                "reason": self.reason}
 
 
 @dataclass(frozen=True)
