@@ -48,7 +48,7 @@ def eval_run(
         for ref in prompt:
             endpoint_for(settings, resolve(con, ref).name)
     summary = run_in_foreground(run_offline_eval, settings, evalset=str(evalset), prompts=list(prompt),
-                               repeats=repeats, concurrency=concurrency, no_cache=no_cache)
+                                repeats=repeats, concurrency=concurrency, no_cache=no_cache)
     emit(summary, as_json, format_summary)
     if any(v["cases_scored"] == 0 for v in summary["versions"]):
         raise typer.Exit(1)

@@ -43,7 +43,7 @@ def _run(ctx: typer.Context, kind: str, out: Path, since: str | None,
     Window.parse(since, until)
     settings = settings_of(ctx)
     results = run_in_foreground(export_flow, out_dir=str(out), kinds=[kind], db_path=str(settings.db_path),
-                          project_dir=str(settings.project_dir), since=since, until=until)
+                                project_dir=str(settings.project_dir), since=since, until=until)
     emit(results[kind], as_json, _human)
 
 

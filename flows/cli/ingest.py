@@ -47,7 +47,8 @@ def ingest(
 
     discover(paths, file_format)  # bad paths or format are a usage error before any work starts
     settings = settings_of(ctx)
-    summary = run_in_foreground(ingest_flow,
+    summary = run_in_foreground(
+        ingest_flow,
         paths=[str(p) for p in paths],
         db_path=str(settings.db_path),
         project_dir=str(settings.project_dir),

@@ -45,7 +45,7 @@ def sync(
     if not settings.mlflow_tracking_uri:
         raise UsageError(OFF_NOTE)
     result = run_in_foreground(mlflow_mirror_flow, db_path=str(settings.db_path),
-                                project_dir=str(settings.project_dir), full=full)
+                               project_dir=str(settings.project_dir), full=full)
     emit(result, as_json, _sync_human)
     if result["status"] != "ok":
         raise typer.Exit(1)

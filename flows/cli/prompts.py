@@ -231,8 +231,8 @@ def promote(
             raise UsageError(f"--ramp: {name}@{label} must already point at another version "
                              "(the one users outside the ramp keep)")
     result = run_in_foreground(promote_flow, name=name, ref=ref, label=label, reason=reason, by=by,
-                          db_path=str(settings.db_path), project_dir=str(settings.project_dir),
-                          ramp=list(stages) if stages else None, min_users_per_stage=min_users)
+                               db_path=str(settings.db_path), project_dir=str(settings.project_dir),
+                               ramp=list(stages) if stages else None, min_users_per_stage=min_users)
     emit(result, as_json, _move_human)
 
 
@@ -252,7 +252,7 @@ def rollback(
     with _registry(settings) as con:
         rollback_target(con, name, label)  # nothing to roll back: exit 2 before the flow starts
     result = run_in_foreground(rollback_flow, name=name, label=label, reason=reason, by=by,
-                           db_path=str(settings.db_path), project_dir=str(settings.project_dir))
+                               db_path=str(settings.db_path), project_dir=str(settings.project_dir))
     emit(result, as_json, _move_human)
 
 

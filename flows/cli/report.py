@@ -49,7 +49,7 @@ def report(
     from flows.report import report_flow
 
     result = run_in_foreground(report_flow, run_date=run_date, db_path=str(settings.db_path),
-                         project_dir=str(settings.project_dir))
+                               project_dir=str(settings.project_dir))
     emit(result, as_json, _human)
 
 

@@ -35,8 +35,8 @@ def snapshot(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
     settings = settings_of(ctx)
     result = run_in_foreground(serving_snapshot_flow, reason="flywheel serving snapshot",
-                                   db_path=str(settings.db_path),
-                                   project_dir=str(settings.project_dir))
+                               db_path=str(settings.db_path),
+                               project_dir=str(settings.project_dir))
     emit(result, as_json, _snapshot_human)
 
 
