@@ -9,6 +9,8 @@ hash of the example into train.jsonl / validation.jsonl and write manifest.json 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,23 +61,47 @@ def count_invalid(drops: Drops, report: ExampleReport) -> None:
         drops.add("invalid", *[e for e in report.errors if e != "too_long"])
 
 
-def export_finetune(
-    settings: Settings, out: str | Path, window: Window | None = None
-) -> dict[str, Any]:
-    """Write train.jsonl, validation.jsonl and manifest.json into ``out``; returns the summary."""
+@dataclass
+class TrainingStart:
+    """What the fine-tuning and preference exports start from."""
+
+    window: Window
+    out_dir: Path
+    tools: Tools
+    candidates: list[Candidate]
+    drops: Drops  # with the candidates that could not be rebuilt already counted
+    candidates_seen: int  # rebuilt or not
+
+
+def start_training_export(
+    settings: Settings, out: str | Path, window: Window | None,
+    layout: Mapping[str, tuple[str, ...] | None], *, include_rated: bool,
+) -> TrainingStart:
+    """The window, the output folder, the tools, the corrected candidates, and the drops with
+    those that cannot be rebuilt (shared by the fine-tuning and preference exports)."""
     window = window or Window()
     out_dir = output_dir(out)
     tools = Tools.from_settings(settings)
     with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
-        candidates, not_rebuildable = training_candidates(
-            con, window, include_rated=settings.export.include_rated)
-    drops = Drops(LAYOUT)
+        candidates, not_rebuildable = training_candidates(con, window, include_rated=include_rated)
+    drops = Drops(layout)
     for reason, n in sorted(not_rebuildable.items()):
         drops.add("not_rebuildable", reason, n=n)
+    return TrainingStart(window, out_dir, tools, candidates, drops,
+                         len(candidates) + sum(not_rebuildable.values()))
+
+
+def export_finetune(
+    settings: Settings, out: str | Path, window: Window | None = None
+) -> dict[str, Any]:
+    """Write train.jsonl, validation.jsonl and manifest.json into ``out``; returns the summary."""
+    start = start_training_export(settings, out, window, LAYOUT,
+                                  include_rated=settings.export.include_rated)
+    window, out_dir, tools, drops = start.window, start.out_dir, start.tools, start.drops
     dedup = Deduplicator()
     redactions: Counter[str] = Counter()  # in the examples written
     kept: list[tuple[Candidate, dict[str, Any], str, ExampleReport]] = []
-    for candidate in candidates:
+    for candidate in start.candidates:
         tally: dict[str, int] = {}
         messages = redact_messages(candidate.messages or [], tools, tally)
         messages.append({"role": "assistant",
@@ -108,7 +134,7 @@ def export_finetune(
         "kind": "finetune",
         "format": "openai-chat-fine-tuning",
         "examples": len(kept),
-        "candidates": len(candidates) + sum(not_rebuildable.values()),
+        "candidates": start.candidates_seen,
         "sources": dict(sorted(Counter(c.source for c, *_ in kept).items())),
         "date_range": date_range(c.feedback_ts for c, *_ in kept),
         "request_date_range": date_range(c.request_ts for c, *_ in kept),

@@ -11,19 +11,22 @@ from pathlib import Path
 from typing import Any
 
 from tasks.config import Settings
-from tasks.db import connect
 from tasks.export.common import (
     TRAINING_DROPS,
     Deduplicator,
-    Drops,
     Tools,
     date_range,
-    output_dir,
     prompt_versions,
 )
-from tasks.export.finetune import count_invalid, redact_messages, summary_of, user_texts
+from tasks.export.finetune import (
+    count_invalid,
+    redact_messages,
+    start_training_export,
+    summary_of,
+    user_texts,
+)
 from tasks.export.output import record_run, write_export
-from tasks.export.select import Candidate, Window, training_candidates
+from tasks.export.select import Candidate, Window
 from tasks.export.text import exact_key, normalize, normalized_messages_key
 from tasks.export.validate import ExampleReport, summarize
 
@@ -51,18 +54,12 @@ def export_preferences(
     settings: Settings, out: str | Path, window: Window | None = None
 ) -> dict[str, Any]:
     """Write preferences.jsonl and manifest.json into ``out``; returns the summary."""
-    window = window or Window()
-    out_dir = output_dir(out)
-    tools = Tools.from_settings(settings)
-    with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
-        candidates, not_rebuildable = training_candidates(con, window, include_rated=False)
-    drops = Drops(LAYOUT)
-    for reason, n in sorted(not_rebuildable.items()):
-        drops.add("not_rebuildable", reason, n=n)
+    start = start_training_export(settings, out, window, LAYOUT, include_rated=False)
+    window, out_dir, tools, drops = start.window, start.out_dir, start.tools, start.drops
     dedup = Deduplicator()
     redactions: Counter[str] = Counter()
     kept: list[tuple[Candidate, dict[str, Any], ExampleReport]] = []
-    for candidate in candidates:
+    for candidate in start.candidates:
         if not candidate.output:
             drops.add("no_original_output")
             continue
@@ -102,7 +99,7 @@ def export_preferences(
         "kind": "preferences",
         "format": "openai-preference-fine-tuning",
         "examples": len(kept),
-        "candidates": len(candidates) + sum(not_rebuildable.values()),
+        "candidates": start.candidates_seen,
         "date_range": date_range(c.feedback_ts for c, *_ in kept),
         "request_date_range": date_range(c.request_ts for c, *_ in kept),
         "prompt_versions": prompt_versions((c.prompt_name, c.prompt_hash) for c, *_ in kept),
