@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tasks.ab import build_report
-from tasks.config import load_settings
-from tasks.db import connect, run
-from tasks.stats import cumulative_weights
+from flywheel.tasks.ab import build_report
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.db import connect, run
+from flywheel.tasks.stats import cumulative_weights
 
 EXPERIMENTS = 20
 START = "2026-10-15"

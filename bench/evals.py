@@ -28,14 +28,14 @@ sys.path.insert(0, str(REPO))
 
 import yaml  # noqa: E402
 
-from tasks.config import load_settings  # noqa: E402
-from tasks.db import connect  # noqa: E402
-from tasks.evals.cache import cache_key  # noqa: E402
-from tasks.evals.client import CallSpec, Endpoint, run_calls  # noqa: E402
-from tasks.evals.runner import call_options  # noqa: E402
-from tasks.registry.render import render_messages  # noqa: E402
-from tasks.registry.store import register_version  # noqa: E402
-from tasks.sample_data import content  # noqa: E402
+from flywheel.tasks.config import load_settings  # noqa: E402
+from flywheel.tasks.db import connect  # noqa: E402
+from flywheel.tasks.evals.cache import cache_key  # noqa: E402
+from flywheel.tasks.evals.client import CallSpec, Endpoint, run_calls  # noqa: E402
+from flywheel.tasks.evals.runner import call_options  # noqa: E402
+from flywheel.tasks.registry.render import render_messages  # noqa: E402
+from flywheel.tasks.registry.store import register_version  # noqa: E402
+from flywheel.tasks.sample_data import content  # noqa: E402
 
 
 def _cases(n: int) -> list[dict]:
@@ -53,7 +53,7 @@ def _cases(n: int) -> list[dict]:
 
 def _start_server(latency_ms: float) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "tasks.demo_model", "--port", "0", "--latency-ms", str(latency_ms)],
+        [sys.executable, "-m", "flywheel.tasks.demo_model", "--port", "0", "--latency-ms", str(latency_ms)],
         cwd=REPO, stdout=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(REPO)})
     line = process.stdout.readline() if process.stdout else ""
@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    from flows.offline_eval import run_offline_eval
+    from flywheel.flows.offline_eval import run_offline_eval
 
     server, base_url = _start_server(args.latency_ms)
     os.environ["OPENAI_BASE_URL"] = base_url

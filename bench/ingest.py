@@ -25,7 +25,7 @@ import duckdb
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tasks.db import sql_text  # noqa: E402
+from flywheel.tasks.db import sql_text  # noqa: E402
 
 CHILD = r"""
 import json, resource, sys, time
@@ -35,15 +35,15 @@ files = sorted(str(p) for p in __import__('pathlib').Path(folder).rglob('*.jsonl
 t0 = time.perf_counter()
 if mode.startswith('raw'):
     import duckdb
-    from tasks.db import sql_text
+    from flywheel.tasks.db import sql_text
     con = duckdb.connect(db)
     for kind in ('requests', 'feedback'):
         con.execute('DROP TABLE IF EXISTS t')
         con.execute(sql_text('bench/' + mode), {{'paths': [f for f in files if kind in f]}})
     con.close()
 else:
-    from tasks.config import load_settings
-    from tasks.ingest import ingest_paths
+    from flywheel.tasks.config import load_settings
+    from flywheel.tasks.ingest import ingest_paths
     s = ingest_paths(load_settings(db=db, project_dir=folder), [folder])
     assert s.files_failed == 0, s.failures
 seconds = time.perf_counter() - t0

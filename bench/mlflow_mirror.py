@@ -28,18 +28,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tasks.ab import run_nightly_analysis
-from tasks.config import load_settings
-from tasks.db import connect
-from tasks.demo_model import DemoModelServer
-from tasks.evals.client import run_calls
-from tasks.evals.runner import call_options, run_eval
-from tasks.ingest.run import ingest_paths
-from tasks.mlflow_mirror import run_mirror
-from tasks.mlflow_mirror.collect import collect
-from tasks.mlflow_mirror.records import RunRecord
-from tasks.registry.sync import folder_files, sync_paths
-from tasks.sample_data import SampleSpec, write_sample_data
+from flywheel.tasks.ab import run_nightly_analysis
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.db import connect
+from flywheel.tasks.demo_model import DemoModelServer
+from flywheel.tasks.evals.client import run_calls
+from flywheel.tasks.evals.runner import call_options, run_eval
+from flywheel.tasks.ingest.run import ingest_paths
+from flywheel.tasks.mlflow_mirror import run_mirror
+from flywheel.tasks.mlflow_mirror.collect import collect
+from flywheel.tasks.mlflow_mirror.records import RunRecord
+from flywheel.tasks.registry.sync import folder_files, sync_paths
+from flywheel.tasks.sample_data import SampleSpec, write_sample_data
 
 
 def build_project(root: Path, days: int, users: int) -> Path:

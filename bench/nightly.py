@@ -33,10 +33,10 @@ BASELINE = r"""
 import json, sys, time
 from datetime import timedelta
 sys.path.insert(0, {repo!r})
-from tasks.config import load_settings
-from tasks.ingest import ingest_paths
-from tasks.monitor import run_monitoring
-from tasks.sample_data import SampleSpec
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.ingest import ingest_paths
+from flywheel.tasks.monitor import run_monitoring
+from flywheel.tasks.sample_data import SampleSpec
 project, db, days = sys.argv[1], sys.argv[2], int(sys.argv[3])
 settings = load_settings(db=db, project_dir=project)
 spec = SampleSpec(days=days)
@@ -52,8 +52,8 @@ import json, os, sys, time
 from datetime import timedelta
 sys.path.insert(0, {repo!r})
 from prefect import flow
-from flows.cli.data import run_nights
-from tasks.sample_data import SampleSpec
+from flywheel.flows.cli.data import run_nights
+from flywheel.tasks.sample_data import SampleSpec
 project, db, days = sys.argv[1], sys.argv[2], int(sys.argv[3])
 spec = SampleSpec(days=days)
 

@@ -1,4 +1,4 @@
-"""PII redaction quality and speed: tasks.redact against a naive-regex baseline, same run.
+"""PII redaction quality and speed: flywheel.tasks.redact against a naive-regex baseline, same run.
 
 Quality: span-level recall and precision per entity type on presidio-research's labeled
 synthetic corpus (definitions in tasks/redaction_quality.py and docs/exports.md). False
@@ -24,8 +24,8 @@ from typing import ClassVar
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tasks.redact import ENTITY_TYPES, Redactor, Span  # noqa: E402
-from tasks.redaction_quality import GOLD_TYPES, SpanFinder, load_corpus, score_corpus  # noqa: E402
+from flywheel.tasks.redact import ENTITY_TYPES, Redactor, Span  # noqa: E402
+from flywheel.tasks.redaction_quality import GOLD_TYPES, SpanFinder, load_corpus, score_corpus  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 
@@ -123,19 +123,19 @@ def main() -> None:
               f"{fmt(s['precision_exact'])} | {fmt(s['recall_overlap'])} | "
               f"{fmt(s['precision_overlap'])} | {fmt(s['covered'])} | "
               f"{fmt(b['recall_exact'])} | {fmt(b['precision_exact'])} |")
-    print("\nErrors of tasks.redact on the corpus:")
+    print("\nErrors of flywheel.tasks.redact on the corpus:")
     for error in our_errors:
         print(f"- {error['kind']} {error['type']}: {error['text']!r}")
-    print("\n| detections in the wild texts | tasks.redact | baseline |")
+    print("\n| detections in the wild texts | flywheel.tasks.redact | baseline |")
     print("|---|---|---|")
     for entity in ENTITY_TYPES:
         print(f"| {entity} | {our_wild.get(entity, 0)} | {naive_wild.get(entity, 0)} |")
-    print(f"\nHeld-out texts (Open-Assistant, {len(held_out)} messages): tasks.redact found "
+    print(f"\nHeld-out texts (Open-Assistant, {len(held_out)} messages): flywheel.tasks.redact found "
           f"{len(our_held)} spans, the baseline {sum(naive_held.values())} "
           f"({', '.join(f'{k} {v}' for k, v in sorted(naive_held.items())) or 'none'}).")
     for entity, text in our_held:
         print(f"- {entity}: {text!r}")
-    print(f"\nSpeed: {our_speed:,.0f} texts/s (tasks.redact) vs {naive_speed:,.0f} texts/s "
+    print(f"\nSpeed: {our_speed:,.0f} texts/s (flywheel.tasks.redact) vs {naive_speed:,.0f} texts/s "
           f"(baseline): ratio {our_speed / naive_speed:.2f}.")
 
 

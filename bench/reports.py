@@ -25,19 +25,19 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tasks.ab import run_nightly_analysis
-from tasks.config import load_settings
-from tasks.db import connect
-from tasks.ingest import ingest_paths
-from tasks.registry.sync import folder_files, sync_paths
-from tasks.reports import build_night
-from tasks.reports.decide import decide
-from tasks.reports.evidence import Night, gather
-from tasks.reports.figures import report_charts
-from tasks.reports.render import render
-from tasks.reports.rules import load_rules
-from tasks.reports.text import redact_tree, redactor_of
-from tasks.sample_data import SampleSpec, write_sample_data
+from flywheel.tasks.ab import run_nightly_analysis
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.db import connect
+from flywheel.tasks.ingest import ingest_paths
+from flywheel.tasks.registry.sync import folder_files, sync_paths
+from flywheel.tasks.reports import build_night
+from flywheel.tasks.reports.decide import decide
+from flywheel.tasks.reports.evidence import Night, gather
+from flywheel.tasks.reports.figures import report_charts
+from flywheel.tasks.reports.render import render
+from flywheel.tasks.reports.rules import load_rules
+from flywheel.tasks.reports.text import redact_tree, redactor_of
+from flywheel.tasks.sample_data import SampleSpec, write_sample_data
 
 
 def best(fn: Any, repeats: int) -> tuple[float, Any]:

@@ -34,15 +34,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tasks.config import load_settings  # noqa: E402
-from tasks.db import connect  # noqa: E402
-from tasks.registry.api import PromptRegistry  # noqa: E402
-from tasks.registry.render import render_messages  # noqa: E402
-from tasks.registry.sync import folder_files, sync_paths  # noqa: E402
-from tasks.serving.client import Router  # noqa: E402
-from tasks.serving.logger import RequestLogger  # noqa: E402
-from tasks.serving.rollout import promote_with_ramp  # noqa: E402
-from tasks.serving.snapshot import write_snapshot  # noqa: E402
+from flywheel.tasks.config import load_settings  # noqa: E402
+from flywheel.tasks.db import connect  # noqa: E402
+from flywheel.tasks.registry.api import PromptRegistry  # noqa: E402
+from flywheel.tasks.registry.render import render_messages  # noqa: E402
+from flywheel.tasks.registry.sync import folder_files, sync_paths  # noqa: E402
+from flywheel.tasks.serving.client import Router  # noqa: E402
+from flywheel.tasks.serving.logger import RequestLogger  # noqa: E402
+from flywheel.tasks.serving.rollout import promote_with_ramp  # noqa: E402
+from flywheel.tasks.serving.snapshot import write_snapshot  # noqa: E402
 
 VARIABLES = {"question": "How do I get a refund for my last invoice?", "order_id": "A-1042"}
 SUMMARY = {"text": "The dashboard times out for EU users since 9am. Login works; reports fail."}

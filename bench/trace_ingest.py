@@ -35,8 +35,8 @@ CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, {repo!r})
 db, folder = sys.argv[1], sys.argv[2]
-from tasks.config import load_settings
-from tasks.ingest import ingest_paths
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.ingest import ingest_paths
 t0 = time.perf_counter()
 s = ingest_paths(load_settings(db=db, project_dir=folder), [folder])
 seconds = time.perf_counter() - t0

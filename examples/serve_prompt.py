@@ -15,7 +15,7 @@ import time
 
 from openai import OpenAI
 
-from tasks.serving.client import RequestLogger, Router
+from flywheel.tasks.serving.client import RequestLogger, Router
 
 subject, user_id, *pairs = sys.argv[1:]
 variables = dict(pair.split("=", 1) for pair in pairs)

@@ -9,9 +9,9 @@ from typing import Any
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
-from tasks.ab import run_nightly_analysis
-from tasks.ab.summary import markdown_summary
-from tasks.config import load_settings
+from flywheel.tasks.ab import run_nightly_analysis
+from flywheel.tasks.ab.summary import markdown_summary
+from flywheel.tasks.config import load_settings
 
 
 @task(name="analyse-experiments")

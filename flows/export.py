@@ -9,9 +9,9 @@ from typing import Any
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 
-from tasks.config import load_settings
-from tasks.errors import UsageError
-from tasks.export import Window, export_finetune, export_hard_examples, export_preferences
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.errors import UsageError
+from flywheel.tasks.export import Window, export_finetune, export_hard_examples, export_preferences
 
 KINDS = ("finetune", "preferences", "hard-examples")
 _EXPORTERS = {"finetune": export_finetune, "preferences": export_preferences,

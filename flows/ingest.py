@@ -7,8 +7,8 @@ from typing import Any
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 
-from tasks.config import load_settings
-from tasks.ingest import ingest_paths
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.ingest import ingest_paths
 
 
 @task(name="ingest-files")

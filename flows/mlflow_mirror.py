@@ -8,8 +8,8 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from tasks.config import Settings, load_settings
-from tasks.mlflow_mirror import run_mirror
+from flywheel.tasks.config import Settings, load_settings
+from flywheel.tasks.mlflow_mirror import run_mirror
 
 
 def _markdown(result: dict[str, Any]) -> str:

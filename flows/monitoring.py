@@ -10,8 +10,8 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from tasks.config import load_settings
-from tasks.monitor import Alert, alert_text, post_text, run_monitoring
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.monitor import Alert, alert_text, post_text, run_monitoring
 
 
 @task(name="monitor-night")

@@ -30,22 +30,22 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.context import FlowRunContext
 from prefect.states import Failed, State
 
-from flows.ab_analysis import ab_analysis_flow
-from flows.export import export_flow
-from flows.ingest import ingest_flow
-from flows.mlflow_mirror import mlflow_mirror_flow
-from flows.monitoring import monitoring_flow
-from flows.offline_eval import offline_eval_nightly
-from flows.prompts_sync import prompts_sync_flow
-from flows.report import report_flow
-from flows.rollout import rollout_flow
-from flows.serving import serving_snapshot_flow
-from tasks.config import Settings, load_settings
-from tasks.errors import FlywheelError, UsageError
-from tasks.lock import nightly_lock
-from tasks.mlflow_mirror.run import OFF_NOTE
-from tasks.runs import StepRecord, details_of, mark_crashed, now, record_step
-from tasks.serving.report import rollout_lines
+from flywheel.flows.ab_analysis import ab_analysis_flow
+from flywheel.flows.export import export_flow
+from flywheel.flows.ingest import ingest_flow
+from flywheel.flows.mlflow_mirror import mlflow_mirror_flow
+from flywheel.flows.monitoring import monitoring_flow
+from flywheel.flows.offline_eval import offline_eval_nightly
+from flywheel.flows.prompts_sync import prompts_sync_flow
+from flywheel.flows.report import report_flow
+from flywheel.flows.rollout import rollout_flow
+from flywheel.flows.serving import serving_snapshot_flow
+from flywheel.tasks.config import Settings, load_settings
+from flywheel.tasks.errors import FlywheelError, UsageError
+from flywheel.tasks.lock import nightly_lock
+from flywheel.tasks.mlflow_mirror.run import OFF_NOTE
+from flywheel.tasks.runs import StepRecord, details_of, mark_crashed, now, record_step
+from flywheel.tasks.serving.report import rollout_lines
 
 STEP_ORDER = ("ingest", "prompts-sync", "ab-analysis", "offline-eval", "export", "monitoring",
               "rollout", "serving-snapshot", "mlflow-mirror", "report")
@@ -258,7 +258,7 @@ def nightly_flywheel(
             mirror = _step(  # never fails: MLflow trouble is a warning in its result
                 steps, "mlflow-mirror", lambda: mlflow_mirror_flow(db_path=db, project_dir=proj)
                 if settings.mlflow_tracking_uri else {"note": OFF_NOTE})
-            # report goes last: it shows every step's status (tasks.runs) and the alerts.
+            # report goes last: it shows every step's status (flywheel.tasks.runs) and the alerts.
             report = _step(steps, "report", lambda: report_flow(
                 run_date=night.isoformat(), db_path=db, project_dir=proj), needs=("ab-analysis",))
             failed = [s["step"] for s in steps if s["status"] != "ok"]

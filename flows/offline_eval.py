@@ -22,12 +22,12 @@ from prefect.futures import wait
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tasks.config import Settings, load_settings
-from tasks.errors import FlywheelError, UsageError
-from tasks.evals.client import BatchOutcome, CallOptions, CallSpec, run_calls
-from tasks.evals.nightly import candidate_jobs
-from tasks.evals.report import format_summary
-from tasks.evals.runner import call_options, run_eval
+from flywheel.tasks.config import Settings, load_settings
+from flywheel.tasks.errors import FlywheelError, UsageError
+from flywheel.tasks.evals.client import BatchOutcome, CallOptions, CallSpec, run_calls
+from flywheel.tasks.evals.nightly import candidate_jobs
+from flywheel.tasks.evals.report import format_summary
+from flywheel.tasks.evals.runner import call_options, run_eval
 
 
 class CallBatch:
@@ -101,7 +101,7 @@ class _Counter:
 
 
 class FanOut:
-    """The executor of :func:`tasks.evals.runner.run_eval`: splits calls into shards submitted
+    """The executor of :func:`flywheel.tasks.evals.runner.run_eval`: splits calls into shards submitted
     to the flow's task runner, with the concurrency divided between the shards."""
 
     def __init__(self, options: CallOptions, shards: int, in_process: bool,

@@ -8,11 +8,11 @@ from typing import Any
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
-from tasks.config import load_settings
-from tasks.db import connect
-from tasks.registry.links import link_report
-from tasks.registry.markdown import artifact_key, sync_markdown
-from tasks.registry.sync import folder_files, raise_for_errors, sync_paths
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.db import connect
+from flywheel.tasks.registry.links import link_report
+from flywheel.tasks.registry.markdown import artifact_key, sync_markdown
+from flywheel.tasks.registry.sync import folder_files, raise_for_errors, sync_paths
 
 
 @task(name="register-prompt-files")

@@ -11,12 +11,12 @@ from typing import Any
 from prefect import flow, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
 
-from tasks.config import load_settings
-from tasks.errors import UsageError
-from tasks.registry.markdown import artifact_key
-from tasks.reports import build_night, default_night
-from tasks.reports.artifact import artifact_markdown
-from tasks.reports.text import md
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.errors import UsageError
+from flywheel.tasks.registry.markdown import artifact_key
+from flywheel.tasks.reports import build_night, default_night
+from flywheel.tasks.reports.artifact import artifact_markdown
+from flywheel.tasks.reports.text import md
 
 
 @task(name="build-reports")

@@ -7,13 +7,13 @@ from typing import Any
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
-from flows.mlflow_mirror import follow_label_move
-from flows.serving import write_serving_snapshot
-from tasks.config import load_settings
-from tasks.db import connect
-from tasks.registry.catalog import move_diff
-from tasks.registry.labels import DEFAULT_LABEL, rollback
-from tasks.registry.markdown import artifact_key, move_markdown
+from flywheel.flows.mlflow_mirror import follow_label_move
+from flywheel.flows.serving import write_serving_snapshot
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.db import connect
+from flywheel.tasks.registry.catalog import move_diff
+from flywheel.tasks.registry.labels import DEFAULT_LABEL, rollback
+from flywheel.tasks.registry.markdown import artifact_key, move_markdown
 
 
 @task(name="rollback-label")

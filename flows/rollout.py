@@ -8,9 +8,9 @@ from typing import Any
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
-from tasks.config import load_settings
-from tasks.serving.report import rollout_markdown
-from tasks.serving.rollout import RolloutStepError, advance_rollouts
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.serving.report import rollout_markdown
+from flywheel.tasks.serving.rollout import RolloutStepError, advance_rollouts
 
 
 @task(name="advance-rollouts")

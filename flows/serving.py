@@ -7,9 +7,9 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
-from tasks.config import load_settings
-from tasks.serving.report import snapshot_markdown
-from tasks.serving.snapshot import write_snapshot
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.serving.report import snapshot_markdown
+from flywheel.tasks.serving.snapshot import write_snapshot
 
 
 @task(name="write-serving-snapshot")

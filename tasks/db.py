@@ -1,5 +1,6 @@
 """The DuckDB store: opening the file (with a bounded wait for the writer lock), schema
-migrations, and running the named SQL statements kept in ``sql/``.
+migrations, and running the named SQL statements kept in ``sql/`` (installed as the package data
+``flywheel.sql``).
 
 Only this module opens connections. Callers pass the database *path* between tasks and open a
 connection for the span of one unit of work with :func:`connect`.
@@ -12,14 +13,16 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cache
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from tasks.errors import DatabaseBusyError, FlywheelError, SchemaVersionError
+from flywheel.tasks.errors import DatabaseBusyError, FlywheelError, SchemaVersionError
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+SQL_DIR: Traversable = resources.files("flywheel.sql")
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
@@ -29,7 +32,8 @@ Params = Mapping[str, Any] | Sequence[Any] | None
 @cache
 def sql_text(name: str) -> str:
     """The text of ``sql/<name>.sql`` (``name`` may contain a folder: ``ingest/stage_text``)."""
-    path = SQL_DIR / f"{name}.sql"
+    *folders, stem = name.split("/")
+    path = SQL_DIR.joinpath(*folders, f"{stem}.sql")
     if not path.is_file():
         raise FlywheelError(f"no SQL statement named {name!r} (looked for {path})")
     return path.read_text(encoding="utf-8")
@@ -47,10 +51,11 @@ def fetch_dicts(con: duckdb.DuckDBPyConnection, name: str, params: Params = None
     return [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
 
 
-def migrations() -> list[tuple[int, Path]]:
+def migrations() -> list[tuple[int, Traversable]]:
     """The numbered migration files, in order."""
     found = []
-    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+    for path in sorted((p for p in MIGRATIONS_DIR.iterdir() if p.name.endswith(".sql")),
+                       key=lambda p: p.name):
         match = _MIGRATION_NAME.match(path.name)
         if not match:
             raise FlywheelError(f"migration file {path.name} is not named NNN_name.sql")
@@ -88,7 +93,7 @@ def migrate(con: duckdb.DuckDBPyConnection, db_path: Path) -> int:
             continue
         with transaction(con):
             con.execute(path.read_text(encoding="utf-8"))
-            run(con, "schema/record_version", {"version": version, "name": path.stem})
+            run(con, "schema/record_version", {"version": version, "name": path.name.removesuffix(".sql")})
     return latest
 
 

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from tasks.errors import FlywheelError
+from flywheel.tasks.errors import FlywheelError
 
 
 class NightlyBusyError(FlywheelError):

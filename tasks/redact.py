@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tasks.errors import UsageError
+from flywheel.tasks.errors import UsageError
 
 # Priority order: on overlap the earlier type wins.
 ENTITY_TYPES: tuple[str, ...] = (

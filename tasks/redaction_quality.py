@@ -1,4 +1,4 @@
-"""Span-level recall and precision of :mod:`tasks.redact` on a labeled PII corpus.
+"""Span-level recall and precision of :mod:`flywheel.tasks.redact` on a labeled PII corpus.
 
 The corpus format is presidio-research's: a JSON list of ``{full_text, spans: [{entity_type,
 start_position, end_position, entity_value}]}`` with ``end_position`` exclusive.
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from tasks.redact import Span
+from flywheel.tasks.redact import Span
 
 # presidio entity type -> our entity type
 GOLD_TYPES: dict[str, str] = {
@@ -37,7 +37,7 @@ GOLD_TYPES: dict[str, str] = {
 
 
 class SpanFinder(Protocol):
-    """Anything that finds typed spans in a text, like :class:`tasks.redact.Redactor`."""
+    """Anything that finds typed spans in a text, like :class:`flywheel.tasks.redact.Redactor`."""
 
     def find(self, text: str) -> list[Span]:
         """Non-overlapping detections, in order."""

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from tasks.db import connect, fetch_dicts, run
+from flywheel.tasks.db import connect, fetch_dicts, run
 
 STATUSES = ("running", "ok", "failed", "skipped", "crashed")
 _NOTE_MAX_CHARS = 500

@@ -9,9 +9,9 @@ from typing import Any
 
 import yaml
 
-from tasks.db import connect
-from tasks.registry.store import register_version
-from tasks.sample_data import content
+from flywheel.tasks.db import connect
+from flywheel.tasks.registry.store import register_version
+from flywheel.tasks.sample_data import content
 
 REPO = Path(__file__).resolve().parents[1]
 API_KEY = "sk-test-SECRET-4f1c2d9e8b7a6c5d"

@@ -10,11 +10,11 @@ from typing import Any
 
 import yaml
 
-from tasks.config import Settings, load_settings
-from tasks.db import connect
-from tasks.ingest import ingest_paths
-from tasks.registry.store import register_version
-from tasks.sample_data import SampleSpec, write_sample_data
+from flywheel.tasks.config import Settings, load_settings
+from flywheel.tasks.db import connect
+from flywheel.tasks.ingest import ingest_paths
+from flywheel.tasks.registry.store import register_version
+from flywheel.tasks.sample_data import SampleSpec, write_sample_data
 
 
 def register_prompts(settings: Settings, folder: Path) -> None:

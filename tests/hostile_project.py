@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import yaml
 
-from tasks.ab import run_nightly_analysis
-from tasks.db import connect
-from tasks.demo_model import DemoModelServer
-from tasks.reports import build_night
+from flywheel.tasks.ab import run_nightly_analysis
+from flywheel.tasks.db import connect
+from flywheel.tasks.demo_model import DemoModelServer
+from flywheel.tasks.reports import build_night
 from tests.report_support import (
     START,
     Period,

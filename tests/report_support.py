@@ -14,13 +14,13 @@ from typing import Any
 import numpy as np
 import yaml
 
-from tasks.config import Settings, load_settings
-from tasks.db import connect
-from tasks.evals.client import run_calls
-from tasks.evals.runner import call_options, run_eval
-from tasks.ingest import ingest_paths
-from tasks.registry.labels import place_initial_label, promote
-from tasks.registry.store import PromptVersion, register_version
+from flywheel.tasks.config import Settings, load_settings
+from flywheel.tasks.db import connect
+from flywheel.tasks.evals.client import run_calls
+from flywheel.tasks.evals.runner import call_options, run_eval
+from flywheel.tasks.ingest import ingest_paths
+from flywheel.tasks.registry.labels import place_initial_label, promote
+from flywheel.tasks.registry.store import PromptVersion, register_version
 
 REPO = Path(__file__).resolve().parents[1]
 START = datetime(2026, 10, 1, tzinfo=UTC)

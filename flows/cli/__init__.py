@@ -6,9 +6,9 @@ import logging
 import os
 import sys
 
-from flows.cli import ab, data, evals, export, ingest, mirror, prompts, report, serving  # noqa: F401  (modules register their commands)
-from flows.cli.common import app
-from tasks.errors import FlywheelError
+from flywheel.flows.cli import ab, data, evals, export, ingest, mirror, prompts, report, serving  # noqa: F401  (modules register their commands)
+from flywheel.flows.cli.common import app
+from flywheel.tasks.errors import FlywheelError
 
 
 def _quiet_expected_tracebacks() -> None:

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from flows.cli.common import JsonOption, app, emit, settings_of
-from tasks.ab import build_report
-from tasks.ab.summary import text_summary
-from tasks.errors import UsageError
+from flywheel.flows.cli.common import JsonOption, app, emit, settings_of
+from flywheel.tasks.ab import build_report
+from flywheel.tasks.ab.summary import text_summary
+from flywheel.tasks.errors import UsageError
 
 ab_app = typer.Typer(help="A/B experiments: statistics, integrity checks, sample size.",
                      no_args_is_help=True)

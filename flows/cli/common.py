@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tasks.config import Settings, load_settings
+from flywheel.tasks.config import Settings, load_settings
 
 app = typer.Typer(
     name="flywheel",

@@ -12,11 +12,11 @@ from typing import Annotated, Any
 
 import typer
 
-from flows.cli.common import JsonOption, app, emit, foreground_prefect, settings_of
-from tasks.config import load_settings
-from tasks.errors import UsageError
-from tasks.lock import nightly_lock
-from tasks.sample_data import SampleSpec, write_sample_data
+from flywheel.flows.cli.common import JsonOption, app, emit, foreground_prefect, settings_of
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.errors import UsageError
+from flywheel.tasks.lock import nightly_lock
+from flywheel.tasks.sample_data import SampleSpec, write_sample_data
 
 
 @app.command("sample-data")
@@ -50,7 +50,7 @@ def run_nights(db: str, project_dir: str, nights: list[date]) -> list[dict[str, 
     in between two nights of a backfill. Returns, per night: ``run_date``, ``ok``, ``summary``
     (every step's status; also for a failed night) and ``error`` (for a failed night).
     """
-    from flows.nightly import NightlyFailed, nightly_flywheel
+    from flywheel.flows.nightly import NightlyFailed, nightly_flywheel
 
     settings = load_settings(db=db, project_dir=project_dir)
     results: list[dict[str, Any]] = []
@@ -101,7 +101,7 @@ def nightly(
     except ValueError as exc:
         raise UsageError(f"bad date: {exc}") from None
     if nights is None:  # checked first: importing the flows takes seconds
-        from flows.nightly import default_run_date
+        from flywheel.flows.nightly import default_run_date
 
         nights = [default_run_date()]
     results = run_nights(str(settings.db_path), str(settings.project_dir), nights)
@@ -117,7 +117,7 @@ def _model_endpoint() -> Iterator[str]:
     if os.environ.get("OPENAI_BASE_URL"):
         yield os.environ["OPENAI_BASE_URL"]
         return
-    from tasks.demo_model import DemoModelServer
+    from flywheel.tasks.demo_model import DemoModelServer
 
     with DemoModelServer() as server:
         os.environ["OPENAI_BASE_URL"] = server.base_url

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
-from tasks.errors import UsageError
+from flywheel.flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
+from flywheel.tasks.errors import UsageError
 
 eval_app = typer.Typer(help="Offline evals of prompt versions on eval sets.",
                        no_args_is_help=True)
@@ -29,13 +29,13 @@ def eval_run(
     as_json: JsonOption = False,
 ) -> None:
     """Evaluate prompt versions on an eval set and compare each with the first."""
-    from flows.offline_eval import run_offline_eval
-    from tasks.db import connect
-    from tasks.evals.evalset import load_evalset
-    from tasks.evals.report import format_summary
-    from tasks.evals.runner import endpoint_for
-    from tasks.evals.scorers import PythonChecks
-    from tasks.registry.store import resolve
+    from flywheel.flows.offline_eval import run_offline_eval
+    from flywheel.tasks.db import connect
+    from flywheel.tasks.evals.evalset import load_evalset
+    from flywheel.tasks.evals.report import format_summary
+    from flywheel.tasks.evals.runner import endpoint_for
+    from flywheel.tasks.evals.scorers import PythonChecks
+    from flywheel.tasks.registry.store import resolve
 
     if repeats < 1:
         raise UsageError("--repeats must be at least 1")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
+from flywheel.flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
 
 export_app = typer.Typer(help="Fine-tuning, preference and hard-example exports (validated, "
                               "redacted, deduplicated, never overlapping the eval sets).",
@@ -37,8 +37,8 @@ def _human(summary: dict[str, Any]) -> str:
 
 def _run(ctx: typer.Context, kind: str, out: Path, since: str | None,
          until: str | None, as_json: bool) -> None:
-    from flows.export import export_flow
-    from tasks.export import Window
+    from flywheel.flows.export import export_flow
+    from flywheel.tasks.export import Window
 
     Window.parse(since, until)
     settings = settings_of(ctx)
@@ -96,7 +96,7 @@ def validate(
     as_json: JsonOption = False,
 ) -> None:
     """Check a JSONL file with OpenAI's fine-tuning data checks; exit 1 if any line is invalid."""
-    from tasks.export import validate_file
+    from flywheel.tasks.export import validate_file
 
     report = validate_file(settings_of(ctx), file, model=model, max_tokens=max_tokens)
     emit(report, as_json, _validation_human)

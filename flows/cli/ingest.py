@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
+from flywheel.flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
 
 
 def _human(summary: dict[str, Any]) -> str:
@@ -42,8 +42,8 @@ def ingest(
 ) -> None:
     """Ingest request and feedback logs (JSONL, JSONL.gz, Parquet) and trace exports
     (OpenTelemetry OTLP/JSON, Langfuse) into the store."""
-    from flows.ingest import ingest_flow
-    from tasks.ingest.files import discover
+    from flywheel.flows.ingest import ingest_flow
+    from flywheel.tasks.ingest.files import discover
 
     discover(paths, file_format)  # bad paths or format are a usage error before any work starts
     settings = settings_of(ctx)

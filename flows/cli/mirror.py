@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 import typer
 
-from flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
-from tasks.db import connect
-from tasks.errors import FlywheelError, UsageError
-from tasks.mlflow_mirror import mirror_status
-from tasks.mlflow_mirror.run import OFF_NOTE
+from flywheel.flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
+from flywheel.tasks.db import connect
+from flywheel.tasks.errors import FlywheelError, UsageError
+from flywheel.tasks.mlflow_mirror import mirror_status
+from flywheel.tasks.mlflow_mirror.run import OFF_NOTE
 
 mlflow_app = typer.Typer(help="Mirror eval runs, A/B nights, prompt versions and labels into "
                          "MLflow (set MLFLOW_TRACKING_URI).", no_args_is_help=True)
@@ -39,7 +39,7 @@ def sync(
     as_json: JsonOption = False,
 ) -> None:
     """Mirror now what the nightly step mirrors; exit 1 when MLflow could not take everything."""
-    from flows.mlflow_mirror import mlflow_mirror_flow
+    from flywheel.flows.mlflow_mirror import mlflow_mirror_flow
 
     settings = settings_of(ctx)
     if not settings.mlflow_tracking_uri:

@@ -15,13 +15,13 @@ from typing import Annotated, Any
 import duckdb
 import typer
 
-from flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
-from tasks.config import Settings
-from tasks.db import connect
-from tasks.errors import UsageError
-from tasks.registry.catalog import content_lines, diff_versions, list_prompts, short, show
-from tasks.registry.hashing import canonical_json
-from tasks.registry.labels import (
+from flywheel.flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
+from flywheel.tasks.config import Settings
+from flywheel.tasks.db import connect
+from flywheel.tasks.errors import UsageError
+from flywheel.tasks.registry.catalog import content_lines, diff_versions, list_prompts, short, show
+from flywheel.tasks.registry.hashing import canonical_json
+from flywheel.tasks.registry.labels import (
     DEFAULT_LABEL,
     check_label,
     current_label,
@@ -29,10 +29,10 @@ from tasks.registry.labels import (
     resolve_for_name,
     rollback_target,
 )
-from tasks.registry.links import describe_links, link_report
-from tasks.registry.loader import load_prompt_file
-from tasks.registry.sync import PromptSyncError, folder_files
-from tasks.serving.rollout import parse_stages
+from flywheel.tasks.registry.links import describe_links, link_report
+from flywheel.tasks.registry.loader import load_prompt_file
+from flywheel.tasks.registry.sync import PromptSyncError, folder_files
+from flywheel.tasks.serving.rollout import parse_stages
 
 prompts_app = typer.Typer(
     name="prompts", no_args_is_help=True,
@@ -76,7 +76,7 @@ def _sync_human(summary: dict[str, Any]) -> str:
 
 
 def _run_sync(settings: Settings, as_json: bool, **kwargs: Any) -> None:
-    from flows.prompts_sync import prompts_sync_flow
+    from flywheel.flows.prompts_sync import prompts_sync_flow
 
     try:
         summary = run_in_foreground(prompts_sync_flow, db_path=str(settings.db_path),
@@ -220,7 +220,7 @@ def promote(
     as_json: JsonOption = False,
 ) -> None:
     """Point NAME@LABEL at a registered version of NAME (the first promotion creates the label)."""
-    from flows.promote import promote_flow
+    from flywheel.flows.promote import promote_flow
 
     settings = settings_of(ctx)
     check_label(label)
@@ -246,7 +246,7 @@ def rollback(
     as_json: JsonOption = False,
 ) -> None:
     """Move NAME@LABEL back to where it was before its last promotion not yet rolled back."""
-    from flows.rollback import rollback_flow
+    from flywheel.flows.rollback import rollback_flow
 
     settings = settings_of(ctx)
     with _registry(settings) as con:

@@ -10,8 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
-from flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
-from tasks.errors import UsageError
+from flywheel.flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
+from flywheel.tasks.errors import UsageError
 
 reports_app = typer.Typer(help="Promotion reports: open the latest.", no_args_is_help=True)
 app.add_typer(reports_app, name="reports")
@@ -46,7 +46,7 @@ def report(
         except ValueError:
             raise UsageError(f"--date: {run_date!r} is not a date (YYYY-MM-DD)") from None
     settings = settings_of(ctx)
-    from flows.report import report_flow
+    from flywheel.flows.report import report_flow
 
     result = run_in_foreground(report_flow, run_date=run_date, db_path=str(settings.db_path),
                                project_dir=str(settings.project_dir))

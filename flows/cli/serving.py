@@ -8,11 +8,11 @@ from typing import Annotated, Any
 
 import typer
 
-from flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
-from tasks.db import connect
-from tasks.errors import UsageError
-from tasks.serving.rollout import restart_experiment_rollout, rollout_history, rollout_states
-from tasks.serving.snapshot_format import SnapshotError, decode
+from flywheel.flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
+from flywheel.tasks.db import connect
+from flywheel.tasks.errors import UsageError
+from flywheel.tasks.serving.rollout import restart_experiment_rollout, rollout_history, rollout_states
+from flywheel.tasks.serving.snapshot_format import SnapshotError, decode
 
 serving_app = typer.Typer(help="The serving snapshot (serving.json) applications read.",
                           no_args_is_help=True)
@@ -31,7 +31,7 @@ def _snapshot_human(r: dict[str, Any]) -> str:
 @serving_app.command("snapshot")
 def snapshot(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Write serving.json now (the nightly run and every promote/rollback also write it)."""
-    from flows.serving import serving_snapshot_flow
+    from flywheel.flows.serving import serving_snapshot_flow
 
     settings = settings_of(ctx)
     result = run_in_foreground(serving_snapshot_flow, reason="flywheel serving snapshot",

@@ -13,10 +13,10 @@ from typing import Any
 import duckdb
 from scipy.stats import norm
 
-from tasks.ab.experiments import Experiment
-from tasks.ab.metrics import METRICS, QUANTILE_METRICS
-from tasks.db import fetch_dicts, run, sql_text
-from tasks.stats import cumulative_weights
+from flywheel.tasks.ab.experiments import Experiment
+from flywheel.tasks.ab.metrics import METRICS, QUANTILE_METRICS
+from flywheel.tasks.db import fetch_dicts, run, sql_text
+from flywheel.tasks.stats import cumulative_weights
 
 # GrowthBook's ladder of sample sizes for quantile intervals: n*_k = 100·2^k; an arm with n
 # events uses the largest n*_k ≤ n and scales the variance by n*/n.

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tasks.ab.aggregate import ArmData, ExperimentData
-from tasks.ab.experiments import Experiment
-from tasks.ab.metrics import METRICS, Metric
-from tasks.stats import (
+from flywheel.tasks.ab.aggregate import ArmData, ExperimentData
+from flywheel.tasks.ab.experiments import Experiment
+from flywheel.tasks.ab.metrics import METRICS, Metric
+from flywheel.tasks.stats import (
     CupedRatioStats,
     QuantileStats,
     RatioStats,

@@ -17,9 +17,9 @@ from typing import Any
 
 import yaml
 
-from tasks.ab.metrics import METRICS
-from tasks.errors import UsageError
-from tasks.stats import DEFAULT_SEQUENTIAL_TUNING
+from flywheel.tasks.ab.metrics import METRICS
+from flywheel.tasks.errors import UsageError
+from flywheel.tasks.stats import DEFAULT_SEQUENTIAL_TUNING
 
 MULTIPLE_TESTING = ("holm", "bh", "none")
 DEFAULT_ALPHA = 0.05

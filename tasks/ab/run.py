@@ -8,13 +8,13 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
 
-from tasks.ab.aggregate import aggregate
-from tasks.ab.analysis import Thresholds, analyze_experiment, json_safe
-from tasks.ab.experiments import Experiment, load_experiments
-from tasks.ab.store import save_report
-from tasks.config import Settings
-from tasks.db import connect
-from tasks.errors import UsageError
+from flywheel.tasks.ab.aggregate import aggregate
+from flywheel.tasks.ab.analysis import Thresholds, analyze_experiment, json_safe
+from flywheel.tasks.ab.experiments import Experiment, load_experiments
+from flywheel.tasks.ab.store import save_report
+from flywheel.tasks.config import Settings
+from flywheel.tasks.db import connect
+from flywheel.tasks.errors import UsageError
 
 
 def as_of_moment(run_date: date | None) -> datetime | None:

@@ -8,8 +8,8 @@ from typing import Any
 
 import duckdb
 
-from tasks.ab.analysis import json_safe
-from tasks.db import fetch_dicts, run, sql_text, transaction
+from flywheel.tasks.ab.analysis import json_safe
+from flywheel.tasks.db import fetch_dicts, run, sql_text, transaction
 
 _RESULT_KEYS = ("metric", "variant", "control", "control_mean", "treatment_mean", "control_n",
                 "treatment_n", "relative", "estimate", "ci_low", "ci_high", "se", "p_value",

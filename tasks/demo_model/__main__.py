@@ -1,4 +1,4 @@
-"""``python -m tasks.demo_model [--port N] [--latency-ms MS]``: serve the demo model until killed.
+"""``python -m flywheel.tasks.demo_model [--port N] [--latency-ms MS]``: serve the demo model until killed.
 
 Prints ``listening on <base URL>`` on its first line of stdout.
 """
@@ -9,7 +9,7 @@ import argparse
 import sys
 import threading
 
-from tasks.demo_model.server import DemoModelServer, FaultPlan
+from flywheel.tasks.demo_model.server import DemoModelServer, FaultPlan
 
 
 def main() -> None:

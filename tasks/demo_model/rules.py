@@ -32,8 +32,8 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from tasks.evals.judge import JUDGE_SYSTEM
-from tasks.sample_data import content
+from flywheel.tasks.evals.judge import JUDGE_SYSTEM
+from flywheel.tasks.sample_data import content
 
 DEMO_MODEL = "flywheel-demo-model"
 DEMO_FINGERPRINT = "flywheel-demo"

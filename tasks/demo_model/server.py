@@ -4,7 +4,7 @@ Real HTTP (stdlib ``ThreadingHTTPServer``, HTTP/1.1 keep-alive, Nagle off) answe
 ``POST /v1/chat/completions`` the way the ``openai`` client expects, non-streamed and streamed
 (Server-Sent Events, chunked transfer, ``stream_options.include_usage``). Every response names
 itself: ``model`` is ``flywheel-demo-model`` and ``system_fingerprint`` is ``flywheel-demo``, so
-results made with it can say so. Answers come from :mod:`tasks.demo_model.rules`.
+results made with it can say so. Answers come from :mod:`flywheel.tasks.demo_model.rules`.
 
 For tests it injects faults and counts calls:
 
@@ -23,7 +23,7 @@ For tests it injects faults and counts calls:
 
 Control endpoints: ``GET /_demo/stats`` (call counters), ``POST /_demo/config`` (a JSON body
 with any of the fields of :class:`FaultPlan`), ``POST /_demo/reset``. Run it on its own with
-``python -m tasks.demo_model --port 0``.
+``python -m flywheel.tasks.demo_model --port 0``.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from tasks.demo_model.rules import DEMO_FINGERPRINT, DEMO_MODEL, answer, count_tokens
-from tasks.registry.hashing import canonical_json
+from flywheel.tasks.demo_model.rules import DEMO_FINGERPRINT, DEMO_MODEL, answer, count_tokens
+from flywheel.tasks.registry.hashing import canonical_json
 
 FAULT_KINDS = ("429", "500", "timeout", "malformed", "truncated")
 

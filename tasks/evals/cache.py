@@ -15,9 +15,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from tasks.db import fetch_dicts, run
-from tasks.evals.client import CallResult, CallSpec
-from tasks.registry.hashing import canonical_json
+from flywheel.tasks.db import fetch_dicts, run
+from flywheel.tasks.evals.client import CallResult, CallSpec
+from flywheel.tasks.registry.hashing import canonical_json
 
 _STAGE_SCHEMA = pa.schema([
     ("cache_key", pa.string()), ("base_url", pa.string()), ("model", pa.string()),

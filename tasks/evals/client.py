@@ -43,7 +43,7 @@ import httpx
 import openai
 from openai.types.chat import ChatCompletion
 
-from tasks.errors import FlywheelError
+from flywheel.tasks.errors import FlywheelError
 
 try:  # the aiohttp transport of openai[aiohttp]
     from httpx_aiohttp import HttpxAiohttpClient
@@ -76,7 +76,7 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class CallSpec:
-    """One Chat Completions call. ``key`` is its cache key (see :mod:`tasks.evals.cache`)."""
+    """One Chat Completions call. ``key`` is its cache key (see :mod:`flywheel.tasks.evals.cache`)."""
 
     key: str
     endpoint: Endpoint
@@ -109,7 +109,7 @@ class CallResult:
 
 @dataclass(frozen=True)
 class CallOptions:
-    """How calls are made (all from :class:`tasks.config.Settings`)."""
+    """How calls are made (all from :class:`flywheel.tasks.config.Settings`)."""
 
     concurrency: int = 8
     timeout_s: float = 60.0

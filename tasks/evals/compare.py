@@ -16,8 +16,8 @@ from typing import Any
 
 import duckdb
 
-from tasks.db import fetch_dicts
-from tasks.evals.stats import (
+from flywheel.tasks.db import fetch_dicts
+from flywheel.tasks.evals.stats import (
     consistency,
     mcnemar_exact,
     mean_interval,

@@ -26,8 +26,8 @@ from typing import Any
 
 import jsonschema
 
-from tasks.errors import UsageError
-from tasks.registry.hashing import canonical_json
+from flywheel.tasks.errors import UsageError
+from flywheel.tasks.registry.hashing import canonical_json
 
 ASSERTION_TYPES = frozenset(
     {"equals", "contains", "icontains", "regex", "is-json", "json-schema", "similar",

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tasks.config import Settings
-from tasks.db import connect, fetch_dicts
-from tasks.errors import UsageError
-from tasks.evals.evalset import evalsets_for_prompt
-from tasks.evals.runner import NoEndpointError, endpoint_for
-from tasks.registry.store import resolve
+from flywheel.tasks.config import Settings
+from flywheel.tasks.db import connect, fetch_dicts
+from flywheel.tasks.errors import UsageError
+from flywheel.tasks.evals.evalset import evalsets_for_prompt
+from flywheel.tasks.evals.runner import NoEndpointError, endpoint_for
+from flywheel.tasks.registry.store import resolve
 
 CANDIDATE, PRODUCTION = "candidate", "production"
 

@@ -18,17 +18,17 @@ from typing import Any
 
 import pyarrow as pa
 
-from tasks.config import Settings
-from tasks.db import connect, run, transaction
-from tasks.errors import UsageError
-from tasks.evals import cache
-from tasks.evals.client import BatchOutcome, CallOptions, CallResult, CallSpec, Endpoint
-from tasks.evals.compare import summarize
-from tasks.evals.evalset import EvalCase, EvalSet, load_evalset
-from tasks.evals.judge import MalformedVerdict, Verdict, judge_messages, parse_verdict
-from tasks.evals.scorers import PythonChecks, ScorerError, score_case
-from tasks.registry.render import render_messages
-from tasks.registry.store import PromptVersion, resolve
+from flywheel.tasks.config import Settings
+from flywheel.tasks.db import connect, run, transaction
+from flywheel.tasks.errors import UsageError
+from flywheel.tasks.evals import cache
+from flywheel.tasks.evals.client import BatchOutcome, CallOptions, CallResult, CallSpec, Endpoint
+from flywheel.tasks.evals.compare import summarize
+from flywheel.tasks.evals.evalset import EvalCase, EvalSet, load_evalset
+from flywheel.tasks.evals.judge import MalformedVerdict, Verdict, judge_messages, parse_verdict
+from flywheel.tasks.evals.scorers import PythonChecks, ScorerError, score_case
+from flywheel.tasks.registry.render import render_messages
+from flywheel.tasks.registry.store import PromptVersion, resolve
 
 # Makes a batch of calls; the label names the phase ("model", "judge", "judge retry").
 Executor = Callable[[Sequence[CallSpec], str], BatchOutcome]

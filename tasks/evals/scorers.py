@@ -31,9 +31,9 @@ from typing import Any
 import jsonschema
 from rapidfuzz import fuzz
 
-from tasks.errors import UsageError
-from tasks.evals.evalset import Assertion, EvalCase
-from tasks.evals.judge import Verdict
+from flywheel.tasks.errors import UsageError
+from flywheel.tasks.evals.evalset import Assertion, EvalCase
+from flywheel.tasks.evals.judge import Verdict
 
 DEFAULT_THRESHOLDS = {"similar": 0.8, "llm-rubric": 0.5, "python": 0.5}
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tasks.config import Settings
-from tasks.export.finetune import export_finetune
-from tasks.export.hard_examples import export_hard_examples
-from tasks.export.preferences import export_preferences
-from tasks.export.select import Window
-from tasks.export.validate import Validator, validate_jsonl
+from flywheel.tasks.config import Settings
+from flywheel.tasks.export.finetune import export_finetune
+from flywheel.tasks.export.hard_examples import export_hard_examples
+from flywheel.tasks.export.preferences import export_preferences
+from flywheel.tasks.export.select import Window
+from flywheel.tasks.export.validate import Validator, validate_jsonl
 
 __all__ = ["Window", "export_finetune", "export_hard_examples", "export_preferences",
            "validate_file"]

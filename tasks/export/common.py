@@ -9,11 +9,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tasks.config import Settings
-from tasks.export.evalsets import EvalCase, LeakageGuard, read_eval_cases
-from tasks.export.text import sha256_hex
-from tasks.export.validate import Validator
-from tasks.redact import Redactor
+from flywheel.tasks.config import Settings
+from flywheel.tasks.export.evalsets import EvalCase, LeakageGuard, read_eval_cases
+from flywheel.tasks.export.text import sha256_hex
+from flywheel.tasks.export.validate import Validator
+from flywheel.tasks.redact import Redactor
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The eval-leakage guard: no exported example may be (nearly) an eval-set case.
 
 An eval case (CONTRACTS §8) is compared through the text of its ``vars`` (string values in key
-order, :func:`~tasks.export.text.vars_text`), redacted and normalized like the examples. An
+order, :func:`~flywheel.tasks.export.text.vars_text`), redacted and normalized like the examples. An
 example leaks when one of its texts (its last user message, and the text of its logged input)
 matches a case:
 
@@ -22,9 +22,9 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from tasks.errors import UsageError
-from tasks.export.text import normalize, sha256_hex, vars_text
-from tasks.redact import Redactor
+from flywheel.tasks.errors import UsageError
+from flywheel.tasks.export.text import normalize, sha256_hex, vars_text
+from flywheel.tasks.redact import Redactor
 
 CONTAINMENT_MIN_CHARS = 20
 

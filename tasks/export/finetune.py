@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tasks.config import Settings
-from tasks.db import connect
-from tasks.export.common import (
+from flywheel.tasks.config import Settings
+from flywheel.tasks.db import connect
+from flywheel.tasks.export.common import (
     TRAINING_DROPS,
     Deduplicator,
     Drops,
@@ -25,10 +25,10 @@ from tasks.export.common import (
     output_dir,
     prompt_versions,
 )
-from tasks.export.output import record_run, write_export
-from tasks.export.select import Candidate, Window, training_candidates
-from tasks.export.text import bucket, exact_key, normalized_messages_key, vars_text
-from tasks.export.validate import ExampleReport, summarize
+from flywheel.tasks.export.output import record_run, write_export
+from flywheel.tasks.export.select import Candidate, Window, training_candidates
+from flywheel.tasks.export.text import bucket, exact_key, normalized_messages_key, vars_text
+from flywheel.tasks.export.validate import ExampleReport, summarize
 
 TRAIN, VALIDATION = "train.jsonl", "validation.jsonl"
 LAYOUT = TRAINING_DROPS

@@ -20,13 +20,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tasks.config import Settings
-from tasks.db import connect, fetch_dicts, run
-from tasks.export.common import Drops, Tools, date_range, output_dir
-from tasks.export.finetune import summary_of
-from tasks.export.output import record_run, write_export
-from tasks.export.select import Window
-from tasks.export.text import exact_key, normalize, vars_text
+from flywheel.tasks.config import Settings
+from flywheel.tasks.db import connect, fetch_dicts, run
+from flywheel.tasks.export.common import Drops, Tools, date_range, output_dir
+from flywheel.tasks.export.finetune import summary_of
+from flywheel.tasks.export.output import record_run, write_export
+from flywheel.tasks.export.select import Window
+from flywheel.tasks.export.text import exact_key, normalize, vars_text
 
 HARD_EXAMPLES, PROVENANCE = "hard_examples.jsonl", "provenance.jsonl"
 SIMILAR_THRESHOLD = 0.8  # the `similar` assertion proposed for a case with a reference

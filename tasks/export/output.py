@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tasks.config import Settings
-from tasks.db import connect, run
-from tasks.errors import FlywheelError
+from flywheel.tasks.config import Settings
+from flywheel.tasks.db import connect, run
+from flywheel.tasks.errors import FlywheelError
 
 MANIFEST = "manifest.json"
 

@@ -10,25 +10,25 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from tasks.config import Settings
-from tasks.export.common import (
+from flywheel.tasks.config import Settings
+from flywheel.tasks.export.common import (
     TRAINING_DROPS,
     Deduplicator,
     Tools,
     date_range,
     prompt_versions,
 )
-from tasks.export.finetune import (
+from flywheel.tasks.export.finetune import (
     count_invalid,
     redact_messages,
     start_training_export,
     summary_of,
     user_texts,
 )
-from tasks.export.output import record_run, write_export
-from tasks.export.select import Candidate, Window
-from tasks.export.text import exact_key, normalize, normalized_messages_key
-from tasks.export.validate import ExampleReport, summarize
+from flywheel.tasks.export.output import record_run, write_export
+from flywheel.tasks.export.select import Candidate, Window
+from flywheel.tasks.export.text import exact_key, normalize, normalized_messages_key
+from flywheel.tasks.export.validate import ExampleReport, summarize
 
 PREFERENCES = "preferences.jsonl"
 LAYOUT = {**TRAINING_DROPS, "no_original_output": None, "equal_after_normalization": None}

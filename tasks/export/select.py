@@ -11,9 +11,9 @@ from typing import Any
 import duckdb
 import jinja2
 
-from tasks.db import fetch_dicts, run
-from tasks.errors import UsageError
-from tasks.registry.render import render_messages
+from flywheel.tasks.db import fetch_dicts, run
+from flywheel.tasks.errors import UsageError
+from flywheel.tasks.registry.render import render_messages
 
 # Messages logged with a role the fine-tuning format spells differently.
 _ROLE_ALIASES = {"developer": "system"}

@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tasks.registry.hashing import canonical_json
+from flywheel.tasks.registry.hashing import canonical_json
 
 _SPACE = re.compile(r"\s+")
 

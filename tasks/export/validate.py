@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from tasks.errors import UsageError
-from tasks.export.tokens import count_assistant, count_messages, encoding_name
+from flywheel.tasks.errors import UsageError
+from flywheel.tasks.export.tokens import count_assistant, count_messages, encoding_name
 
 MESSAGE_KEYS = frozenset({"role", "content", "name", "function_call", "weight"})
 ROLES = frozenset({"system", "user", "assistant", "function"})

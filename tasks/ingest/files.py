@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tasks.errors import UsageError
-from tasks.ingest.detect import FORMATS, TRACE_FORMATS, TRACE_LEDGER_FORMATS, trace_format
+from flywheel.tasks.errors import UsageError
+from flywheel.tasks.ingest.detect import FORMATS, TRACE_FORMATS, TRACE_LEDGER_FORMATS, trace_format
 
 _LOG_NAME = re.compile(
     r"^(?P<kind>requests|feedback).*?\.(?P<format>jsonl|ndjson|json|parquet)(?P<gz>\.gz)?$",

@@ -21,16 +21,16 @@ from typing import Any
 
 import duckdb
 
-from tasks.db import run
-from tasks.ingest.chat_messages import (
+from flywheel.tasks.db import run
+from flywheel.tasks.ingest.chat_messages import (
     compact_json,
     input_messages,
     output_messages,
     output_text,
     parse_json_text,
 )
-from tasks.ingest.files import LogFile
-from tasks.ingest.stage import UnreadableFileError
+from flywheel.tasks.ingest.files import LogFile
+from flywheel.tasks.ingest.stage import UnreadableFileError
 
 Record = dict[str, Any]
 

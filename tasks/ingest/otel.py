@@ -15,10 +15,10 @@ from typing import Any
 import duckdb
 from duckdb.sqltypes import VARCHAR
 
-from tasks.db import run
-from tasks.ingest.chat_messages import compact_json
-from tasks.ingest.files import LogFile
-from tasks.ingest.trace_text import load_trace_lines
+from flywheel.tasks.db import run
+from flywheel.tasks.ingest.chat_messages import compact_json
+from flywheel.tasks.ingest.files import LogFile
+from flywheel.tasks.ingest.trace_text import load_trace_lines
 
 # Lines are converted in slices of about this many bytes: DuckDB's JSON functions take several
 # times the size of the text they parse, and one line can hold thousands of spans.
@@ -30,7 +30,7 @@ def stage_records(con: duckdb.DuckDBPyConnection, log: LogFile) -> None:
     """Fill the ``trace_records`` temp table from one OTLP/JSON file (the macros of
     otel_macros.sql and :func:`register_functions` must be in place).
 
-    Raises :class:`tasks.ingest.stage.UnreadableFileError` when the file cannot be read at all.
+    Raises :class:`flywheel.tasks.ingest.stage.UnreadableFileError` when the file cannot be read at all.
     """
     run(con, "ingest/otel_setup")
     bad_lines = load_trace_lines(con, log.path)

@@ -10,17 +10,17 @@ from typing import Any
 
 import duckdb
 
-from tasks.config import Settings
-from tasks.db import connect, run, transaction
-from tasks.ingest.files import LogFile, discover, sha256_of
-from tasks.ingest.stage import (
+from flywheel.tasks.config import Settings
+from flywheel.tasks.db import connect, run, transaction
+from flywheel.tasks.ingest.files import LogFile, discover, sha256_of
+from flywheel.tasks.ingest.stage import (
     StagedCounts,
     UnreadableFileError,
     remove_repeats,
     stage_batch,
     stage_single,
 )
-from tasks.ingest.traces import TRACE_KINDS, ingest_trace_file
+from flywheel.tasks.ingest.traces import TRACE_KINDS, ingest_trace_file
 
 log = logging.getLogger(__name__)
 

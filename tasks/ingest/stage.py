@@ -18,8 +18,8 @@ from pathlib import Path
 
 import duckdb
 
-from tasks.db import run
-from tasks.ingest.files import LogFile
+from flywheel.tasks.db import run
+from flywheel.tasks.ingest.files import LogFile
 
 
 class UnreadableFileError(Exception):

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import duckdb
 
-from tasks.db import run
-from tasks.ingest.stage import UnreadableFileError
+from flywheel.tasks.db import run
+from flywheel.tasks.ingest.stage import UnreadableFileError
 
 BadLine = tuple[int, str, str]  # (line number, raw text, reason)
 

@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from tasks.config import Settings
-from tasks.db import run, transaction
-from tasks.ingest import langfuse, otel
-from tasks.ingest.detect import TRACE_FORMATS, TRACE_LEDGER_FORMATS
-from tasks.ingest.files import LogFile
-from tasks.ingest.stage import UnreadableFileError
+from flywheel.tasks.config import Settings
+from flywheel.tasks.db import run, transaction
+from flywheel.tasks.ingest import langfuse, otel
+from flywheel.tasks.ingest.detect import TRACE_FORMATS, TRACE_LEDGER_FORMATS
+from flywheel.tasks.ingest.files import LogFile
+from flywheel.tasks.ingest.stage import UnreadableFileError
 
 if TYPE_CHECKING:
-    from tasks.ingest.run import IngestSummary
+    from flywheel.tasks.ingest.run import IngestSummary
 
 TRACE_KINDS = frozenset(TRACE_FORMATS)
 RECORD_KINDS = ("requests", "feedback")
@@ -96,7 +96,7 @@ def ingest_trace_file(
 ) -> TraceResult:
     """Convert, check and load one trace file in one transaction, with its ledger row.
 
-    Raises :class:`tasks.ingest.stage.UnreadableFileError` when the file cannot be read at all.
+    Raises :class:`flywheel.tasks.ingest.stage.UnreadableFileError` when the file cannot be read at all.
     """
     path = str(log.path)
     define_macros(con)

@@ -12,10 +12,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from tasks.config import Settings
-from tasks.db import connect, fetch_dicts, run, sql_text
-from tasks.errors import UsageError
-from tasks.mlflow_mirror.records import (
+from flywheel.tasks.config import Settings
+from flywheel.tasks.db import connect, fetch_dicts, run, sql_text
+from flywheel.tasks.errors import UsageError
+from flywheel.tasks.mlflow_mirror.records import (
     PromptRecord,
     RunRecord,
     ab_record,
@@ -24,7 +24,7 @@ from tasks.mlflow_mirror.records import (
     prompt_name_of_ref,
     prompt_record,
 )
-from tasks.registry.store import resolve
+from flywheel.tasks.registry.store import resolve
 
 
 @dataclass

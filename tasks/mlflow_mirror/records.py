@@ -2,7 +2,7 @@
 
 Nothing here imports MLflow: a :class:`RunRecord` is the whole content of one MLflow run (its
 identity tag, params, metrics, tags, artifacts, child runs) and a :class:`PromptRecord` one
-prompt version. :mod:`tasks.mlflow_mirror.target` turns them into MLflow calls.
+prompt version. :mod:`flywheel.tasks.mlflow_mirror.target` turns them into MLflow calls.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from tasks.registry.hashing import SHORT_HASH_LEN, canonical_json
+from flywheel.tasks.registry.hashing import SHORT_HASH_LEN, canonical_json
 
 KEY_TAG = "flywheel.key"  # the identity of a mirrored run: found by it, never duplicated
 FINGERPRINT_TAG = "flywheel.fingerprint"  # the flywheel state the run was last synced from

@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from tasks.config import Settings
-from tasks.db import connect
-from tasks.mlflow_mirror.collect import collect
-from tasks.mlflow_mirror.records import describe_error
-from tasks.mlflow_mirror.status import LedgerEntry, public_uri, record_attempt
+from flywheel.tasks.config import Settings
+from flywheel.tasks.db import connect
+from flywheel.tasks.mlflow_mirror.collect import collect
+from flywheel.tasks.mlflow_mirror.records import describe_error
+from flywheel.tasks.mlflow_mirror.status import LedgerEntry, public_uri, record_attempt
 
 MAX_CONSECUTIVE_FAILURES = 3  # then the store is taken to be unusable and the attempt stops
 OFF_NOTE = "MLflow mirror off: MLFLOW_TRACKING_URI (or mlflow_tracking_uri) is not set"
@@ -63,7 +63,7 @@ class _Attempt:
 
 def _import_target() -> Any:
     try:  # import_module, not `from … import target`: a package attribute would hide an ImportError
-        return importlib.import_module("tasks.mlflow_mirror.target")
+        return importlib.import_module("flywheel.tasks.mlflow_mirror.target")
     except ImportError as exc:
         raise MirrorUnavailable(
             f"MLFLOW_TRACKING_URI is set but mlflow cannot be imported ({exc}): "

@@ -12,9 +12,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import duckdb
 
-from tasks.config import Settings
-from tasks.db import fetch_dicts, run, transaction
-from tasks.mlflow_mirror.collect import load_macros
+from flywheel.tasks.config import Settings
+from flywheel.tasks.db import fetch_dicts, run, transaction
+from flywheel.tasks.mlflow_mirror.collect import load_macros
 
 KIND_LABELS = {"eval": "eval runs", "ab": "A/B nights", "prompt_version": "prompt versions",
                "alias": "aliases"}

@@ -1,5 +1,5 @@
 """The MLflow side of the mirror: the only module that imports ``mlflow`` (imported when the
-mirror runs, never by ``import flows.nightly``).
+mirror runs, never by ``import flywheel.flows.nightly``).
 
 Runs are found by their ``flywheel.key`` tag and updated in place: only tags, params and
 metrics that differ are written, artifacts only when the flywheel state (fingerprint) changed,
@@ -27,7 +27,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, Run, RunTag, ViewType
 from mlflow.exceptions import MlflowException
 
-from tasks.mlflow_mirror.records import (
+from flywheel.tasks.mlflow_mirror.records import (
     FINGERPRINT_TAG,
     HASH_TAG,
     KEY_TAG,
@@ -35,8 +35,8 @@ from tasks.mlflow_mirror.records import (
     RunRecord,
     alias_problem,
 )
-from tasks.mlflow_mirror.status import public_uri
-from tasks.registry.hashing import canonical_json
+from flywheel.tasks.mlflow_mirror.status import public_uri
+from flywheel.tasks.registry.hashing import canonical_json
 
 LINKED_PROMPTS_TAG = "mlflow.linkedPrompts"  # what MLflow's UI reads to show a run's prompts
 PARENT_TAG = "mlflow.parentRunId"

@@ -2,7 +2,7 @@
 length-distribution shift (PSI), unknown prompt hashes and new models; alerts persisted and
 optionally sent to a webhook. Rules and formulas: docs/monitoring.md."""
 
-from tasks.monitor.compute import (
+from flywheel.tasks.monitor.compute import (
     Alert,
     MonitorResult,
     alerts_for_date,
@@ -10,7 +10,7 @@ from tasks.monitor.compute import (
     metrics_for_date,
     run_monitoring,
 )
-from tasks.monitor.webhook import alert_text, post_text
+from flywheel.tasks.monitor.webhook import alert_text, post_text
 
 __all__ = [
     "Alert",

@@ -2,7 +2,7 @@
 
 DuckDB does the work over the logs (``sql/monitor/``): one pass builds the night's window (the
 night and its baseline nights) with hashes resolved and feedback joined, a second aggregates it
-per night and version. Python only applies the rules of :mod:`tasks.monitor.rules` to those
+per night and version. Python only applies the rules of :mod:`flywheel.tasks.monitor.rules` to those
 aggregates. The baseline nights are recomputed from the logs every night rather than read back
 from earlier runs, so a night's result does not depend on which other nights were run, and a
 re-run of a night replaces its rows.
@@ -16,9 +16,9 @@ from typing import Any, Literal
 
 import duckdb
 
-from tasks.config import Settings
-from tasks.db import connect, fetch_dicts, run, transaction
-from tasks.monitor import rules
+from flywheel.tasks.config import Settings
+from flywheel.tasks.db import connect, fetch_dicts, run, transaction
+from flywheel.tasks.monitor import rules
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The prompt registry for applications: ``get(ref)`` and ``render(ref, variables)``, no Prefect.
 
-    from tasks.registry import api as prompts
+    from flywheel.tasks.registry import api as prompts
     version = prompts.get("support@production")
     messages = prompts.render(version, {"question": "How do I get a refund?"})
     # log prompt_name=version.name, prompt_hash=version.hash with the request
@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tasks.config import load_settings
-from tasks.db import connect
-from tasks.errors import DatabaseBusyError
-from tasks.registry.render import render_messages
-from tasks.registry.store import PromptVersion, resolve
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.db import connect
+from flywheel.tasks.errors import DatabaseBusyError
+from flywheel.tasks.registry.render import render_messages
+from flywheel.tasks.registry.store import PromptVersion, resolve
 
 log = logging.getLogger(__name__)
 FULL_HASH_LEN = 64
@@ -69,7 +69,7 @@ class PromptRegistry:
     def get(self, ref: str) -> PromptVersion:
         """The version ``ref`` names (``NAME@LABEL``, ``NAME:HASH``, ``HASH``).
 
-        Raises :class:`tasks.errors.UsageError` (listing candidates) for an unknown or
+        Raises :class:`flywheel.tasks.errors.UsageError` (listing candidates) for an unknown or
         ambiguous REF.
         """
         key = ref.strip()
@@ -100,7 +100,7 @@ class PromptRegistry:
         """Chat messages (system, few-shot, user) for ``ref`` or an already fetched version.
 
         Pass the version from :meth:`get` to render exactly the version you log. A missing
-        template variable raises :class:`tasks.errors.UsageError` naming it.
+        template variable raises :class:`flywheel.tasks.errors.UsageError` naming it.
         """
         version = ref if isinstance(ref, PromptVersion) else self.get(ref)
         label = f"{version.name}:{version.short}" if isinstance(ref, PromptVersion) else ref

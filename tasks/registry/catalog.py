@@ -8,10 +8,10 @@ from typing import Any
 
 import duckdb
 
-from tasks.db import fetch_dicts
-from tasks.registry.hashing import SHORT_HASH_LEN, canonical_json
-from tasks.registry.loader import template_variables
-from tasks.registry.store import PromptVersion, resolve
+from flywheel.tasks.db import fetch_dicts
+from flywheel.tasks.registry.hashing import SHORT_HASH_LEN, canonical_json
+from flywheel.tasks.registry.loader import template_variables
+from flywheel.tasks.registry.store import PromptVersion, resolve
 
 DIFF_CONTEXT = 3
 

@@ -23,11 +23,11 @@ from typing import Any, TypeVar
 
 import duckdb
 
-from tasks.db import fetch_dicts, run, transaction
-from tasks.errors import FlywheelError, UsageError
-from tasks.registry.hashing import SHORT_HASH_LEN
-from tasks.registry.loader import LABEL_PATTERN
-from tasks.registry.store import PromptVersion, require_name, resolve
+from flywheel.tasks.db import fetch_dicts, run, transaction
+from flywheel.tasks.errors import FlywheelError, UsageError
+from flywheel.tasks.registry.hashing import SHORT_HASH_LEN
+from flywheel.tasks.registry.loader import LABEL_PATTERN
+from flywheel.tasks.registry.store import PromptVersion, require_name, resolve
 
 DEFAULT_LABEL = "production"
 CONFLICT_RETRIES = 8

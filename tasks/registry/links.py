@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from tasks.db import fetch_dicts
+from flywheel.tasks.db import fetch_dicts
 
 LINK_VIEW = "request_prompt_versions"
 

@@ -19,9 +19,9 @@ from typing import Any
 import jinja2
 import yaml
 
-from tasks.errors import UsageError
-from tasks.registry.hashing import FLOAT_PARAMS, INT_PARAMS, canonical_content, prompt_hash
-from tasks.registry.render import template_syntax_error
+from flywheel.tasks.errors import UsageError
+from flywheel.tasks.registry.hashing import FLOAT_PARAMS, INT_PARAMS, canonical_content, prompt_hash
+from flywheel.tasks.registry.render import template_syntax_error
 
 # A prompt name is used in REFs (NAME@LABEL, NAME:HASH) and in report file names.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -452,7 +452,7 @@ def template_variables(template: str) -> list[str]:
     """The variables a template reads (sorted), for display: ``show`` lists them."""
     from jinja2 import meta
 
-    from tasks.registry.render import environment
+    from flywheel.tasks.registry.render import environment
 
     try:
         return sorted(meta.find_undeclared_variables(environment().parse(template)))

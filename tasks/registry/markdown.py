@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tasks.registry.catalog import short
+from flywheel.tasks.registry.catalog import short
 
 
 def artifact_key(*parts: str) -> str:

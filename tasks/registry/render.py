@@ -9,7 +9,7 @@ from typing import Any
 
 import jinja2
 
-from tasks.errors import UsageError
+from flywheel.tasks.errors import UsageError
 
 # Prompts are not HTML: no autoescape. StrictUndefined: a missing variable is an error.
 _ENV = jinja2.Environment(autoescape=False, undefined=jinja2.StrictUndefined,

@@ -16,9 +16,9 @@ from typing import Any
 
 import duckdb
 
-from tasks.db import fetch_dicts, run
-from tasks.errors import UsageError
-from tasks.registry.hashing import SHORT_HASH_LEN, canonical_content, canonical_json, prompt_hash
+from flywheel.tasks.db import fetch_dicts, run
+from flywheel.tasks.errors import UsageError
+from flywheel.tasks.registry.hashing import SHORT_HASH_LEN, canonical_content, canonical_json, prompt_hash
 
 _HEX = re.compile(r"^[0-9a-f]{6,64}$")
 MIN_PREFIX = 6

@@ -16,11 +16,11 @@ from typing import Any
 
 import duckdb
 
-from tasks.db import transaction
-from tasks.errors import UsageError
-from tasks.registry.hashing import SHORT_HASH_LEN
-from tasks.registry.labels import current_label, default_actor, place_initial_label
-from tasks.registry.loader import (
+from flywheel.tasks.db import transaction
+from flywheel.tasks.errors import UsageError
+from flywheel.tasks.registry.hashing import SHORT_HASH_LEN
+from flywheel.tasks.registry.labels import current_label, default_actor, place_initial_label
+from flywheel.tasks.registry.loader import (
     Problem,
     PromptFile,
     PromptFileError,
@@ -28,7 +28,7 @@ from tasks.registry.loader import (
     load_prompt_file,
     prompt_files,
 )
-from tasks.registry.store import register_version
+from flywheel.tasks.registry.store import register_version
 
 
 @dataclass

@@ -10,7 +10,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from tasks.reports.text import cut
+from flywheel.tasks.reports.text import cut
 
 REASON_CHARS = 240
 

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tasks.ab.metrics import METRICS
-from tasks.reports.fmt import ci, days, pct, pts, pval, rate
-from tasks.reports.rules import DecisionRules
+from flywheel.tasks.ab.metrics import METRICS
+from flywheel.tasks.reports.fmt import ci, days, pct, pts, pval, rate
+from flywheel.tasks.reports.rules import DecisionRules
 
 PROMOTE, HOLD, REJECT, ROLLBACK = "PROMOTE", "HOLD", "REJECT", "ROLLBACK"
 FIRED, PASSED, NA = "fired", "passed", "n/a"

@@ -16,15 +16,15 @@ from typing import Any
 
 import duckdb
 
-from tasks.ab import as_of_moment
-from tasks.db import fetch_dicts
-from tasks.errors import UsageError
-from tasks.registry.catalog import diff_versions
-from tasks.registry.hashing import SHORT_HASH_LEN
-from tasks.registry.store import resolve
-from tasks.reports import rollback
-from tasks.reports.rules import DecisionRules
-from tasks.reports.text import cut
+from flywheel.tasks.ab import as_of_moment
+from flywheel.tasks.db import fetch_dicts
+from flywheel.tasks.errors import UsageError
+from flywheel.tasks.registry.catalog import diff_versions
+from flywheel.tasks.registry.hashing import SHORT_HASH_LEN
+from flywheel.tasks.registry.store import resolve
+from flywheel.tasks.reports import rollback
+from flywheel.tasks.reports.rules import DecisionRules
+from flywheel.tasks.reports.text import cut
 
 PRODUCTION, CANDIDATE = "production", "candidate"
 PER_DECADE = 24  # latency histogram bins per factor of ten

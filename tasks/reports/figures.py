@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tasks.ab.metrics import METRICS
-from tasks.reports import charts
-from tasks.reports.evidence import PER_DECADE
+from flywheel.tasks.ab.metrics import METRICS
+from flywheel.tasks.reports import charts
+from flywheel.tasks.reports.evidence import PER_DECADE
 
 
 def _forest_rows(exp: dict[str, Any]) -> list[charts.ForestRow]:

@@ -18,10 +18,10 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from tasks.reports import fmt
-from tasks.reports.text import md, md_fence, md_finalize
+from flywheel.tasks.reports import fmt
+from flywheel.tasks.reports.text import md, md_fence, md_finalize
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+_TEMPLATES = jinja2.PackageLoader("flywheel.templates", ".")
 _NUMBER_FILTERS: dict[str, Callable[..., str]] = {
     "pct": fmt.pct, "rate": fmt.rate, "pts": fmt.pts, "ci": fmt.ci, "pval": fmt.pval,
     "num": fmt.num, "count": fmt.count, "score": fmt.score, "days": fmt.days, "metric_value": fmt.metric_value,
@@ -38,7 +38,7 @@ def _common(env: jinja2.Environment, wrap: Callable[[str], Any]) -> jinja2.Envir
 @cache
 def html_environment() -> jinja2.Environment:
     """The HTML environment: every expression HTML-escaped."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
+    env = jinja2.Environment(loader=_TEMPLATES, autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["svg"] = safe_svg
@@ -48,7 +48,7 @@ def html_environment() -> jinja2.Environment:
 @cache
 def markdown_environment() -> jinja2.Environment:
     """The Markdown environment: every expression Markdown-escaped (``finalize``)."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=False,
+    env = jinja2.Environment(loader=_TEMPLATES, autoescape=False,
                              undefined=jinja2.StrictUndefined, finalize=md_finalize,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["md"] = md

@@ -18,11 +18,11 @@ from typing import Any
 
 import duckdb
 
-from tasks.ab.aggregate import QUANTILE_LADDER, quantile_levels
-from tasks.ab.experiments import Guardrail
-from tasks.ab.metrics import METRICS, QUANTILE_METRICS, RATIO_METRICS
-from tasks.db import fetch_dicts
-from tasks.stats import QuantileStats, RatioStats, bayesian_test, frequentist_test
+from flywheel.tasks.ab.aggregate import QUANTILE_LADDER, quantile_levels
+from flywheel.tasks.ab.experiments import Guardrail
+from flywheel.tasks.ab.metrics import METRICS, QUANTILE_METRICS, RATIO_METRICS
+from flywheel.tasks.db import fetch_dicts
+from flywheel.tasks.stats import QuantileStats, RatioStats, bayesian_test, frequentist_test
 
 WINDOWS = ("before", "after")
 P95 = "latency_p95_ms"

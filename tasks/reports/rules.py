@@ -15,9 +15,9 @@ from typing import Any
 
 import yaml
 
-from tasks.ab.experiments import Guardrail
-from tasks.ab.metrics import METRICS
-from tasks.errors import UsageError
+from flywheel.tasks.ab.experiments import Guardrail
+from flywheel.tasks.ab.metrics import METRICS
+from flywheel.tasks.errors import UsageError
 
 RULES_FILE = "decisions.yaml"
 GUARDRAIL_BLOCKS = ("fail", "inconclusive")

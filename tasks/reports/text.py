@@ -15,8 +15,8 @@ from typing import Any
 
 from markupsafe import Markup
 
-from tasks.config import RedactSettings
-from tasks.redact import Redactor
+from flywheel.tasks.config import RedactSettings
+from flywheel.tasks.redact import Redactor
 
 _HEX = re.compile(r"^[0-9a-f]{6,64}$")
 # Backslash-escapable ASCII punctuation that Markdown (CommonMark, GitHub) gives a meaning to.

@@ -1,5 +1,5 @@
 """Realistic sample traffic for the demo, the tests and the benchmarks."""
 
-from tasks.sample_data.generate import SampleSpec, write_sample_data
+from flywheel.tasks.sample_data.generate import SampleSpec, write_sample_data
 
 __all__ = ["SampleSpec", "write_sample_data"]

@@ -22,24 +22,26 @@ The world it simulates (all of it is written to ``TRUTH.json`` beside the data):
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
-import shutil
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
-from tasks.registry.hashing import prompt_hash
-from tasks.registry.render import render_messages
-from tasks.sample_data import content
-from tasks.stats import assign_variant
+from flywheel.tasks.registry.hashing import prompt_hash
+from flywheel.tasks.registry.render import render_messages
+from flywheel.tasks.sample_data import content
+from flywheel.tasks.stats import assign_variant
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[2]
-EXAMPLE_FOLDERS = ("prompts", "experiments", "evalsets")
+EXAMPLE_FOLDERS = ("prompts", "experiments", "evalsets")  # package data of flywheel.sample_project
+_NOT_PROJECT_FILES = ("__init__.py", "__pycache__", "*.pyc")
 
 # Per experiment arm: prompt file, thumbs-up probability, rating mean, latency median (ms).
 ARMS: dict[str, dict[str, dict[str, Any]]] = {
@@ -90,13 +92,24 @@ class _Prompt:
     hash: str
 
 
+def _copy_tree(source: Traversable, target: Path) -> None:
+    """Copy a package-data folder (wherever the package is installed), without its Python
+    package markers: the copy is a user's project folder."""
+    target.mkdir(parents=True, exist_ok=True)
+    for item in source.iterdir():
+        if any(fnmatch.fnmatch(item.name, pattern) for pattern in _NOT_PROJECT_FILES):
+            continue
+        if item.is_dir():
+            _copy_tree(item, target / item.name)
+        else:
+            (target / item.name).write_bytes(item.read_bytes())
+
+
 def write_sample_data(out: Path, spec: SampleSpec = SampleSpec()) -> dict[str, Any]:
     """Write a complete sample project into ``out``; returns what was written (also TRUTH.json)."""
     out.mkdir(parents=True, exist_ok=True)
     for folder in EXAMPLE_FOLDERS:
-        source = EXAMPLES_DIR / folder
-        if source.is_dir():
-            shutil.copytree(source, out / folder, dirs_exist_ok=True)
+        _copy_tree(resources.files(f"flywheel.sample_project.{folder}"), out / folder)
     prompts = _load_prompts(out / "prompts")
     rng = np.random.default_rng(spec.seed)
     users = [f"user-{i:05d}" for i in range(spec.users)]

@@ -1,6 +1,6 @@
 """Who gets what: the variant split and the rollout bucket, with the standard library only.
 
-Variant split (CONTRACTS §4, identical to :func:`tasks.stats.assign_variant`, which imports
+Variant split (CONTRACTS §4, identical to :func:`flywheel.tasks.stats.assign_variant`, which imports
 scipy and so is not used at serving time; tests/unit/test_serving_assignment.py checks the two
 agree)::
 

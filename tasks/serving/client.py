@@ -1,7 +1,7 @@
 """The application side of flywheel: choose a prompt version per user from ``serving.json`` and
 render it, with no Prefect and no DuckDB (standard library + jinja2).
 
-    from tasks.serving.client import RequestLogger, Router
+    from flywheel.tasks.serving.client import RequestLogger, Router
 
     router = Router.load("serving.json")
     choice = router.choose("tone-test", user_id)        # an experiment, a prompt, or NAME@LABEL
@@ -39,10 +39,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tasks.registry.render import render_messages
-from tasks.serving.assignment import cumulative_weights, in_rollout, pick, variant_bucket
-from tasks.serving.logger import RequestLogger
-from tasks.serving.snapshot_format import SnapshotError, decode
+from flywheel.tasks.registry.render import render_messages
+from flywheel.tasks.serving.assignment import cumulative_weights, in_rollout, pick, variant_bucket
+from flywheel.tasks.serving.logger import RequestLogger
+from flywheel.tasks.serving.snapshot_format import SnapshotError, decode
 
 __all__ = ["Choice", "RequestLogger", "Router", "SnapshotError"]
 
@@ -330,7 +330,7 @@ class Router:
         """Chat messages for a :class:`Choice` (or a full version hash in the snapshot).
 
         Jinja2 with StrictUndefined and no autoescape: a missing variable raises
-        :class:`tasks.errors.UsageError` naming it.
+        :class:`flywheel.tasks.errors.UsageError` naming it.
         """
         if isinstance(choice, Choice):
             return render_messages(choice.content, variables, prompt=choice.prompt_name)

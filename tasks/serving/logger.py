@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tasks.serving.client import Choice
+    from flywheel.tasks.serving.client import Choice
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Markdown for the serving and rollout artifacts and the night's summary.
 
-The reports read the data itself with :func:`tasks.serving.rollout.night_decisions` (the
-decisions of one night, with evidence) and :func:`tasks.serving.rollout.rollout_states`.
+The reports read the data itself with :func:`flywheel.tasks.serving.rollout.night_decisions` (the
+decisions of one night, with evidence) and :func:`flywheel.tasks.serving.rollout.rollout_states`.
 """
 
 from __future__ import annotations

@@ -33,15 +33,15 @@ from typing import Any
 
 import duckdb
 
-from tasks.ab.aggregate import aggregate
-from tasks.ab.analysis import Thresholds, analyze_experiment, guardrail_results, json_safe
-from tasks.ab.experiments import Experiment, Guardrail, check_stages, load_experiment
-from tasks.ab.metrics import METRICS
-from tasks.ab.run import as_of_moment
-from tasks.config import Settings
-from tasks.db import connect, fetch_dicts, run, transaction
-from tasks.errors import FlywheelError, UsageError
-from tasks.registry.labels import (
+from flywheel.tasks.ab.aggregate import aggregate
+from flywheel.tasks.ab.analysis import Thresholds, analyze_experiment, guardrail_results, json_safe
+from flywheel.tasks.ab.experiments import Experiment, Guardrail, check_stages, load_experiment
+from flywheel.tasks.ab.metrics import METRICS
+from flywheel.tasks.ab.run import as_of_moment
+from flywheel.tasks.config import Settings
+from flywheel.tasks.db import connect, fetch_dicts, run, transaction
+from flywheel.tasks.errors import FlywheelError, UsageError
+from flywheel.tasks.registry.labels import (
     DEFAULT_LABEL,
     MoveResult,
     current_label,

@@ -1,7 +1,7 @@
 """Building and atomically writing the serving snapshot (``serving.json``, docs/serving.md).
 
 Written by the nightly flow and after every promote/rollback; read by applications through
-:mod:`tasks.serving.client`, never the DuckDB file. The write is a temp file in the same folder,
+:mod:`flywheel.tasks.serving.client`, never the DuckDB file. The write is a temp file in the same folder,
 fsynced, then renamed over the old file (and the folder fsynced), so a reader sees the old file
 or the new one, never a mix. Each write takes the next generation from a DuckDB sequence (and
 above the generation of the file it replaces), so generations only grow.
@@ -23,12 +23,12 @@ from typing import Any
 
 import duckdb
 
-from tasks.ab.experiments import Experiment
-from tasks.config import Settings
-from tasks.db import connect, fetch_dicts, run
-from tasks.errors import FlywheelError, UsageError
-from tasks.registry.store import resolve
-from tasks.serving.rollout import (
+from flywheel.tasks.ab.experiments import Experiment
+from flywheel.tasks.config import Settings
+from flywheel.tasks.db import connect, fetch_dicts, run
+from flywheel.tasks.errors import FlywheelError, UsageError
+from flywheel.tasks.registry.store import resolve
+from flywheel.tasks.serving.rollout import (
     CANCELLED,
     RAMPING,
     ensure_experiment_rollouts,
@@ -36,7 +36,7 @@ from tasks.serving.rollout import (
     load_experiment_files,
     rollouts,
 )
-from tasks.serving.snapshot_format import SCHEMA, SCHEMA_VERSION, SnapshotError, decode, encode
+from flywheel.tasks.serving.snapshot_format import SCHEMA, SCHEMA_VERSION, SnapshotError, decode, encode
 
 SNAPSHOT_ACTOR = "flywheel-serving"
 _WRITE_LOCK = threading.Lock()

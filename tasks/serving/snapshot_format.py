@@ -22,7 +22,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from tasks.registry.hashing import canonical_json
+from flywheel.tasks.registry.hashing import canonical_json
 
 SCHEMA = "flywheel.serving"
 SCHEMA_VERSION = 1

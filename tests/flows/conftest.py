@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
-from flows.cli.common import foreground_prefect
+from flywheel.flows.cli.common import foreground_prefect
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -8,9 +8,9 @@ from pathlib import Path
 import duckdb
 from prefect.client.orchestration import get_client
 
-from flows.ab_analysis import ab_analysis_flow
-from flows.nightly import nightly_flywheel
-from tasks.sample_data import SampleSpec, write_sample_data
+from flywheel.flows.ab_analysis import ab_analysis_flow
+from flywheel.flows.nightly import nightly_flywheel
+from flywheel.tasks.sample_data import SampleSpec, write_sample_data
 
 
 def latest_artifact_keys() -> set[str]:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from prefect.client.orchestration import get_client
 
-from flows.export import export_flow
-from flows.nightly import nightly_flywheel
-from tasks.sample_data import SampleSpec, write_sample_data
+from flywheel.flows.export import export_flow
+from flywheel.flows.nightly import nightly_flywheel
+from flywheel.tasks.sample_data import SampleSpec, write_sample_data
 from tests.export_support import manifest, read_jsonl, sample_project
 
 

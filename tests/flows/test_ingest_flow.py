@@ -7,8 +7,8 @@ from pathlib import Path
 
 from prefect.client.orchestration import get_client
 
-from flows.ingest import ingest_flow
-from flows.nightly import nightly_flywheel
+from flywheel.flows.ingest import ingest_flow
+from flywheel.flows.nightly import nightly_flywheel
 from tests.conftest import request_record
 
 

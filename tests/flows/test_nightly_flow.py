@@ -18,11 +18,11 @@ import pytest
 from prefect import flow
 from prefect.client.orchestration import get_client
 
-from flows.monitoring import monitoring_flow
-from flows.nightly import STEP_ORDER, NightlyFailed, _step, nightly_flywheel
-from tasks.db import connect
-from tasks.registry.store import register_version
-from tasks.runs import runs_for_date
+from flywheel.flows.monitoring import monitoring_flow
+from flywheel.flows.nightly import STEP_ORDER, NightlyFailed, _step, nightly_flywheel
+from flywheel.tasks.db import connect
+from flywheel.tasks.registry.store import register_version
+from flywheel.tasks.runs import runs_for_date
 from tests.conftest import request_record
 from tests.webhook_receiver import webhook_receiver
 
@@ -137,7 +137,7 @@ def test_a_second_nightly_run_on_the_same_database_waits_then_fails_clearly(
     tmp_path: Path, write_jsonl: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     kwargs = _landing(tmp_path, write_jsonl)
-    hold = ("import sys, time; from tasks.lock import nightly_lock\n"
+    hold = ("import sys, time; from flywheel.tasks.lock import nightly_lock\n"
             "with nightly_lock(sys.argv[1], timeout_s=5, purpose='nightly 2026-11-01'):\n"
             "    print('held', flush=True); time.sleep(30)\n")
     proc = subprocess.Popen([sys.executable, "-c", hold, kwargs["db_path"]], stdout=subprocess.PIPE,
@@ -196,7 +196,7 @@ def test_a_failing_webhook_never_fails_the_night(
 def test_the_demo_runs_every_night_and_reports_the_planted_anomalies(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from flows.cli.common import app
+    from flywheel.flows.cli.common import app
 
     result = CliRunner().invoke(app, ["demo", "--workdir", str(tmp_path / "demo"), "--days", "4",
                                       "--users", "150", "--plant-anomalies", "--json"])

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from prefect.client.orchestration import get_client
 
-from flows.offline_eval import offline_eval_nightly, run_offline_eval
-from tasks.config import load_settings
-from tasks.db import connect, fetch_dicts
-from tasks.demo_model import DemoModelServer, FaultPlan
-from tasks.errors import FlywheelError
+from flywheel.flows.offline_eval import offline_eval_nightly, run_offline_eval
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.db import connect, fetch_dicts
+from flywheel.tasks.demo_model import DemoModelServer, FaultPlan
+from flywheel.tasks.errors import FlywheelError
 from tests.eval_support import API_KEY, REPO, make_project, support_cases
 
 SET_LABEL = (Path(__file__).parent / "sql" / "set_label.sql").read_text()

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from prefect.client.orchestration import get_client
 
-from flows.nightly import nightly_flywheel
-from flows.promote import promote_flow
-from flows.prompts_sync import prompts_sync_flow
-from flows.rollback import rollback_flow
-from tasks.db import connect
-from tasks.registry.labels import history
-from tasks.registry.sync import PromptSyncError
+from flywheel.flows.nightly import nightly_flywheel
+from flywheel.flows.promote import promote_flow
+from flywheel.flows.prompts_sync import prompts_sync_flow
+from flywheel.flows.rollback import rollback_flow
+from flywheel.tasks.db import connect
+from flywheel.tasks.registry.labels import history
+from flywheel.tasks.registry.sync import PromptSyncError
 from tests.conftest import REPO, request_record
 
 V1, V2 = "c770c3e82d2c", "4e87706da084"

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from prefect.client.orchestration import get_client
 
-from flows.cli import main
-from flows.nightly import nightly_flywheel
-from flows.report import report_flow
-from tasks.db import connect
-from tasks.registry.labels import current_label
+from flywheel.flows.cli import main
+from flywheel.flows.nightly import nightly_flywheel
+from flywheel.flows.report import report_flow
+from flywheel.tasks.db import connect
+from flywheel.tasks.registry.labels import current_label
 from tests.report_support import START, rollback_project
 
 NIGHT = (START + timedelta(days=13)).date().isoformat()

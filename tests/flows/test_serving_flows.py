@@ -10,12 +10,12 @@ from pathlib import Path
 from prefect.client.orchestration import get_client
 from typer.testing import CliRunner
 
-from flows.cli.common import app
-from flows.nightly import nightly_flywheel
-from flows.promote import promote_flow
-from flows.rollback import rollback_flow
-from tasks.errors import UsageError
-from tasks.serving.client import Router
+from flywheel.flows.cli.common import app
+from flywheel.flows.nightly import nightly_flywheel
+from flywheel.flows.promote import promote_flow
+from flywheel.flows.rollback import rollback_flow
+from flywheel.tasks.errors import UsageError
+from flywheel.tasks.serving.client import Router
 from tests.serving_support import (
     FIRST_DAY,
     SUMMARIZER_V1,

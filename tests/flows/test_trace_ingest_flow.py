@@ -9,8 +9,8 @@ from pathlib import Path
 
 import duckdb
 
-from flows.ingest import ingest_flow
-from flows.nightly import nightly_flywheel
+from flywheel.flows.ingest import ingest_flow
+from flywheel.flows.nightly import nightly_flywheel
 from tests.conftest import request_record, shared_data
 from tests.otlp import event, export_request, span, trace_id
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks.config import load_settings
-from tasks.ingest import ingest_paths
-from tasks.sample_data import SampleSpec, write_sample_data
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.ingest import ingest_paths
+from flywheel.tasks.sample_data import SampleSpec, write_sample_data
 from tests.integration.test_cli import flywheel
 
 pytestmark = pytest.mark.integration

@@ -19,7 +19,7 @@ import yaml
 from prefect.client.orchestration import get_client
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from tasks.sample_data import SampleSpec, write_sample_data
+from flywheel.tasks.sample_data import SampleSpec, write_sample_data
 from tests.prefect_server import stop_group
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.demo_model import DemoModelServer
+from flywheel.tasks.demo_model import DemoModelServer
 from tests.eval_support import API_KEY, make_project, support_cases
 
 pytestmark = pytest.mark.integration

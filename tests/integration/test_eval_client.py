@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from tasks.demo_model import DemoModelServer, FaultPlan
-from tasks.demo_model.rules import DEMO_FINGERPRINT, DEMO_MODEL
-from tasks.evals.client import (
+from flywheel.tasks.demo_model import DemoModelServer, FaultPlan
+from flywheel.tasks.demo_model.rules import DEMO_FINGERPRINT, DEMO_MODEL
+from flywheel.tasks.evals.client import (
     CallOptions,
     CallSpec,
     Endpoint,

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 FILES, PER_FILE = 6, 30_000
 INGEST = (
-    "import sys; from tasks.config import load_settings; from tasks.ingest import ingest_paths; "
+    "import sys; from flywheel.tasks.config import load_settings; from flywheel.tasks.ingest import ingest_paths; "
     "ingest_paths(load_settings(db=sys.argv[1], project_dir=sys.argv[2]), [sys.argv[2]])"
 )
 

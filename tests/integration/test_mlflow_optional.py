@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from tasks.db import connect
+from flywheel.tasks.db import connect
 
 pytestmark = pytest.mark.integration
 
 PROBE = """
 import json, sys
-import flows.nightly, flows.cli
-from tasks.config import load_settings
-from tasks.db import connect
-from tasks.mlflow_mirror import mirror_status, run_mirror
+import flywheel.flows.nightly, flywheel.flows.cli
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.db import connect
+from flywheel.tasks.mlflow_mirror import mirror_status, run_mirror
 
 settings = load_settings(db=sys.argv[1], project_dir=sys.argv[2])
 result = run_mirror(settings)

@@ -15,8 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.nightly import STEP_ORDER
-from tasks.sample_data import SampleSpec, write_sample_data
+from flywheel.flows.nightly import STEP_ORDER
+from flywheel.tasks.sample_data import SampleSpec, write_sample_data
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

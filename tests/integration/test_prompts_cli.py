@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.db import connect
-from tasks.registry.sync import folder_files, sync_paths
+from flywheel.tasks.db import connect
+from flywheel.tasks.registry.sync import folder_files, sync_paths
 from tests.conftest import REPO
 from tests.unit.test_registry_hashing import documented_hash
 
@@ -168,8 +168,8 @@ def test_two_cli_promotions_racing_both_land_and_the_label_is_never_torn(
 
 RACER = textwrap.dedent("""
     import sys
-    from tasks.db import connect
-    from tasks.registry.labels import promote
+    from flywheel.tasks.db import connect
+    from flywheel.tasks.registry.labels import promote
     db, who, *targets = sys.argv[1:]
     for i in range(20):
         with connect(db, timeout_s=60) as con:

@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from tasks.ab import run_nightly_analysis
-from tasks.config import load_settings
-from tasks.db import connect
-from tasks.demo_model import DemoModelServer
-from tasks.registry.sync import folder_files, sync_paths
-from tasks.reports import build_night
-from tasks.sample_data import SampleSpec, write_sample_data
+from flywheel.tasks.ab import run_nightly_analysis
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.db import connect
+from flywheel.tasks.demo_model import DemoModelServer
+from flywheel.tasks.registry.sync import folder_files, sync_paths
+from flywheel.tasks.reports import build_night
+from flywheel.tasks.sample_data import SampleSpec, write_sample_data
 from tests.browser import Chromium, chromium_binary
 from tests.hostile_project import build_hostile_project
 from tests.report_support import eval_on_demo_model, ingest

@@ -1,6 +1,6 @@
 """An application that uses only the client and the snapshot (examples/serve_prompt.py, run as a
 process) calls a loopback OpenAI-compatible server, serves the production prompt, takes part in
-an experiment, and leaves logs that ingest (`tasks.ingest.ingest_paths`, what `flywheel ingest`
+an experiment, and leaves logs that ingest (`flywheel.tasks.ingest.ingest_paths`, what `flywheel ingest`
 runs) loads with zero rejects."""
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from typing import Any, ClassVar
 
 import pytest
 
-from tasks.db import connect
-from tasks.ingest import ingest_paths
-from tasks.serving.assignment import assign_variant
-from tasks.serving.client import Router
-from tasks.serving.snapshot import write_snapshot
+from flywheel.tasks.db import connect
+from flywheel.tasks.ingest import ingest_paths
+from flywheel.tasks.serving.assignment import assign_variant
+from flywheel.tasks.serving.client import Router
+from flywheel.tasks.serving.snapshot import write_snapshot
 from tests.conftest import REPO
 from tests.serving_support import SUPPORT_V1, SUPPORT_V2, project
 
@@ -57,10 +57,10 @@ class _ChatHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def model_server() -> Iterator[str]:
-    """The demo model server when it is available (tasks.demo_model), else a stdlib stub."""
+    """The demo model server when it is available (flywheel.tasks.demo_model), else a stdlib stub."""
     _ChatHandler.received = []
     try:
-        from tasks.demo_model import DemoModelServer  # type: ignore[import-not-found]
+        from flywheel.tasks.demo_model import DemoModelServer  # type: ignore[import-not-found]
     except ImportError:
         server = ThreadingHTTPServer(("127.0.0.1", 0), _ChatHandler)
         thread = threading.Thread(target=server.serve_forever, daemon=True)

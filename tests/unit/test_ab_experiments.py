@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.ab.experiments import load_experiment, load_experiments
-from tasks.errors import UsageError
+from flywheel.tasks.ab.experiments import load_experiment, load_experiments
+from flywheel.tasks.errors import UsageError
 
 pytestmark = pytest.mark.unit
 

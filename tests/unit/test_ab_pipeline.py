@@ -14,15 +14,15 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli.common import app
-from tasks.ab import as_of_moment, build_report, run_nightly_analysis
-from tasks.ab.aggregate import aggregate
-from tasks.ab.experiments import load_experiments
-from tasks.config import Settings, load_settings
-from tasks.db import connect
-from tasks.ingest import ingest_paths
-from tasks.sample_data import SampleSpec, write_sample_data
-from tasks.stats import assign_variant
+from flywheel.flows.cli.common import app
+from flywheel.tasks.ab import as_of_moment, build_report, run_nightly_analysis
+from flywheel.tasks.ab.aggregate import aggregate
+from flywheel.tasks.ab.experiments import load_experiments
+from flywheel.tasks.config import Settings, load_settings
+from flywheel.tasks.db import connect
+from flywheel.tasks.ingest import ingest_paths
+from flywheel.tasks.sample_data import SampleSpec, write_sample_data
+from flywheel.tasks.stats import assign_variant
 from tests.conftest import feedback_record, request_record
 
 pytestmark = pytest.mark.unit

@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tasks import db
-from tasks.errors import DatabaseBusyError, SchemaVersionError
+from flywheel.tasks import db
+from flywheel.tasks.errors import DatabaseBusyError, SchemaVersionError
 
 pytestmark = pytest.mark.unit
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from tasks.demo_model.rules import NEXT_STEPS, NOT_SURE, answer
-from tasks.evals.judge import judge_messages, parse_verdict
-from tasks.sample_data import content
+from flywheel.tasks.demo_model.rules import NEXT_STEPS, NOT_SURE, answer
+from flywheel.tasks.evals.judge import judge_messages, parse_verdict
+from flywheel.tasks.sample_data import content
 
 QUESTION, ORIGINAL, CORRECTED = content.SUPPORT_QA[0]
 TICKET = content.TICKETS[0][0]

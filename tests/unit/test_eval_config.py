@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks.config import load_settings
-from tasks.errors import UsageError
-from tasks.evals.runner import call_options, cost_usd, endpoint_for, price_of
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.errors import UsageError
+from flywheel.tasks.evals.runner import call_options, cost_usd, endpoint_for, price_of
 
 
 def test_toml_env_and_flags_set_the_eval_options(

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.config import Settings, load_settings
-from tasks.errors import UsageError
+from flywheel.tasks.config import Settings, load_settings
+from flywheel.tasks.errors import UsageError
 
 pytestmark = pytest.mark.unit
 

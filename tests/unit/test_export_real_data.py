@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from tasks.config import load_settings
-from tasks.export import export_finetune, export_preferences, validate_file
-from tasks.ingest import ingest_paths
-from tasks.redact import redact
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.export import export_finetune, export_preferences, validate_file
+from flywheel.tasks.ingest import ingest_paths
+from flywheel.tasks.redact import redact
 from tests.conftest import shared_data
 from tests.export_support import assistant_of, manifest, read_jsonl, user_of
 

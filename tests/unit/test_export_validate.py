@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from tasks.config import ExportSettings, load_settings
-from tasks.errors import UsageError
-from tasks.export import validate_file
-from tasks.export.tokens import count_text, encoding_name
-from tasks.export.validate import Validator, format_errors, validate_jsonl
+from flywheel.tasks.config import ExportSettings, load_settings
+from flywheel.tasks.errors import UsageError
+from flywheel.tasks.export import validate_file
+from flywheel.tasks.export.tokens import count_text, encoding_name
+from flywheel.tasks.export.validate import Validator, format_errors, validate_jsonl
 from tests.conftest import shared_data
 
 pytestmark = pytest.mark.unit

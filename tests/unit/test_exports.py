@@ -11,20 +11,20 @@ from typing import Any
 
 import pytest
 
-from tasks.config import ExportSettings, Settings, load_settings
-from tasks.db import connect
-from tasks.export import (
+from flywheel.tasks.config import ExportSettings, Settings, load_settings
+from flywheel.tasks.db import connect
+from flywheel.tasks.export import (
     Window,
     export_finetune,
     export_hard_examples,
     export_preferences,
     validate_file,
 )
-from tasks.export.select import rebuild_messages
-from tasks.ingest import ingest_paths
-from tasks.registry.hashing import prompt_hash
-from tasks.registry.store import register_version
-from tasks.sample_data.content import SUPPORT_QA
+from flywheel.tasks.export.select import rebuild_messages
+from flywheel.tasks.ingest import ingest_paths
+from flywheel.tasks.registry.hashing import prompt_hash
+from flywheel.tasks.registry.store import register_version
+from flywheel.tasks.sample_data.content import SUPPORT_QA
 from tests.conftest import feedback_record, request_record
 from tests.export_support import (
     assistant_of,

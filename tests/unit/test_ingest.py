@@ -11,9 +11,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from tasks.config import load_settings
-from tasks.errors import UsageError
-from tasks.ingest import ingest_paths
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.errors import UsageError
+from flywheel.tasks.ingest import ingest_paths
 from tests.conftest import feedback_record, request_record
 
 pytestmark = pytest.mark.unit

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tasks.config import load_settings
-from tasks.ingest import ingest_paths
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.ingest import ingest_paths
 
 pytestmark = pytest.mark.unit
 

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from tasks.lock import NightlyBusyError, holder_of, lock_path, nightly_lock
-from tasks.runs import StepRecord, details_of, latest_runs, mark_crashed, record_step, runs_for_date
+from flywheel.tasks.lock import NightlyBusyError, holder_of, lock_path, nightly_lock
+from flywheel.tasks.runs import StepRecord, details_of, latest_runs, mark_crashed, record_step, runs_for_date
 
 pytestmark = pytest.mark.unit
 
 REPO = Path(__file__).resolve().parents[2]
 HOLD = (
-    "import sys, time; from tasks.lock import nightly_lock\n"
+    "import sys, time; from flywheel.tasks.lock import nightly_lock\n"
     "with nightly_lock(sys.argv[1], timeout_s=5, purpose='nightly 2026-11-02'):\n"
     "    print('held', flush=True); time.sleep(float(sys.argv[2]))\n"
 )

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
-from tasks.config import load_settings
-from tasks.db import connect
-from tasks.mlflow_mirror import mirror_status
-from tasks.mlflow_mirror.records import (
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.db import connect
+from flywheel.tasks.mlflow_mirror import mirror_status
+from flywheel.tasks.mlflow_mirror.records import (
     MAX_PARAM_CHARS,
     ab_record,
     alias_problem,
@@ -29,10 +29,10 @@ from tasks.mlflow_mirror.records import (
     prompt_record,
     safe_key,
 )
-from tasks.mlflow_mirror.status import LedgerEntry, public_uri, record_attempt
-from tasks.registry.hashing import canonical_content, canonical_json, prompt_hash
-from tasks.registry.labels import place_initial_label, promote
-from tasks.registry.store import register_version
+from flywheel.tasks.mlflow_mirror.status import LedgerEntry, public_uri, record_attempt
+from flywheel.tasks.registry.hashing import canonical_content, canonical_json, prompt_hash
+from flywheel.tasks.registry.labels import place_initial_label, promote
+from flywheel.tasks.registry.store import register_version
 from tests.conftest import REPO
 
 STARTED = datetime(2026, 11, 4, 1, 2, 3, tzinfo=UTC)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from tasks.monitor import rules
+from flywheel.tasks.monitor import rules
 
 pytestmark = pytest.mark.unit
 

@@ -17,13 +17,13 @@ import pytest
 import yaml
 from scipy import stats
 
-from tasks.config import Settings, load_settings
-from tasks.db import connect, fetch_dicts, run
-from tasks.ingest import ingest_paths
-from tasks.monitor import alerts_for_date, metrics_between, metrics_for_date, run_monitoring
-from tasks.registry.hashing import prompt_hash
-from tasks.registry.store import register_version
-from tasks.sample_data import SampleSpec, write_sample_data
+from flywheel.tasks.config import Settings, load_settings
+from flywheel.tasks.db import connect, fetch_dicts, run
+from flywheel.tasks.ingest import ingest_paths
+from flywheel.tasks.monitor import alerts_for_date, metrics_between, metrics_for_date, run_monitoring
+from flywheel.tasks.registry.hashing import prompt_hash
+from flywheel.tasks.registry.store import register_version
+from flywheel.tasks.sample_data import SampleSpec, write_sample_data
 from tests.conftest import feedback_record, request_record
 
 pytestmark = pytest.mark.unit

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.config import load_settings
+from flywheel.tasks.config import load_settings
 
 pytestmark = pytest.mark.unit
 

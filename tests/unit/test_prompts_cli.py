@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.cli import main
-from tasks.db import connect
-from tasks.registry.sync import folder_files, sync_paths
+from flywheel.flows.cli import main
+from flywheel.tasks.db import connect
+from flywheel.tasks.registry.sync import folder_files, sync_paths
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.unit

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tasks.errors import UsageError
-from tasks.redact import Redactor, iban_checksum_ok, luhn_ok, redact
-from tasks.redaction_quality import GOLD_TYPES, load_corpus, score_corpus
+from flywheel.tasks.errors import UsageError
+from flywheel.tasks.redact import Redactor, iban_checksum_ok, luhn_ok, redact
+from flywheel.tasks.redaction_quality import GOLD_TYPES, load_corpus, score_corpus
 from tests.conftest import shared_data
 
 pytestmark = pytest.mark.unit

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tasks.db import connect, run
-from tasks.errors import FlywheelError, UsageError
-from tasks.registry.labels import history, promote, rollback
-from tasks.registry.store import resolve
-from tasks.registry.sync import folder_files, sync_paths
+from flywheel.tasks.db import connect, run
+from flywheel.tasks.errors import FlywheelError, UsageError
+from flywheel.tasks.registry.labels import history, promote, rollback
+from flywheel.tasks.registry.store import resolve
+from flywheel.tasks.registry.sync import folder_files, sync_paths
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.unit

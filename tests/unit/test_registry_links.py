@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tasks.config import load_settings
-from tasks.db import connect, run
-from tasks.ingest import ingest_paths
-from tasks.registry.links import describe_links, link_report
-from tasks.registry.sync import folder_files, sync_paths
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.db import connect, run
+from flywheel.tasks.ingest import ingest_paths
+from flywheel.tasks.registry.links import describe_links, link_report
+from flywheel.tasks.registry.sync import folder_files, sync_paths
 from tests.conftest import REPO, request_record
 
 pytestmark = pytest.mark.unit

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks.errors import UsageError
-from tasks.registry.loader import PromptFileError, load_prompt_file, load_prompt_text
-from tasks.registry.render import render_messages
+from flywheel.tasks.errors import UsageError
+from flywheel.tasks.registry.loader import PromptFileError, load_prompt_file, load_prompt_text
+from flywheel.tasks.registry.render import render_messages
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.unit

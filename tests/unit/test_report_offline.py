@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks.demo_model import DemoModelServer
-from tasks.errors import FlywheelError
-from tasks.reports import build_night
+from flywheel.tasks.demo_model import DemoModelServer
+from flywheel.tasks.errors import FlywheelError
+from flywheel.tasks.reports import build_night
 from tests.report_support import (
     REPO,
     START,

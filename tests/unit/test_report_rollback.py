@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.ab.experiments import Guardrail
-from tasks.db import connect
-from tasks.reports import build_night
-from tasks.reports.rollback import compare_windows
+from flywheel.tasks.ab.experiments import Guardrail
+from flywheel.tasks.db import connect
+from flywheel.tasks.reports import build_night
+from flywheel.tasks.reports.rollback import compare_windows
 from tests.report_support import PROMOTED_AT, START, rollback_project
 
 pytestmark = pytest.mark.unit

@@ -13,13 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from tasks.errors import UsageError
-from tasks.reports import charts
-from tasks.reports.build import file_stem
-from tasks.reports.commands import commands_for
-from tasks.reports.decide import decide
-from tasks.reports.rules import DecisionRules, load_rules
-from tasks.reports.text import md, md_fence
+from flywheel.tasks.errors import UsageError
+from flywheel.tasks.reports import charts
+from flywheel.tasks.reports.build import file_stem
+from flywheel.tasks.reports.commands import commands_for
+from flywheel.tasks.reports.decide import decide
+from flywheel.tasks.reports.rules import DecisionRules, load_rules
+from flywheel.tasks.reports.text import md, md_fence
 
 pytestmark = pytest.mark.unit
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from markdown_it import MarkdownIt
 
-from tasks.db import connect
-from tasks.reports.artifact import artifact_markdown
+from flywheel.tasks.db import connect
+from flywheel.tasks.reports.artifact import artifact_markdown
 from tests.hostile_project import FIELDS, SECRET, build_hostile_project
 
 pytestmark = pytest.mark.unit

@@ -8,11 +8,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tasks.config import load_settings
-from tasks.ingest import ingest_paths
-from tasks.sample_data import SampleSpec, write_sample_data
-from tasks.sample_data.generate import ARMS
-from tasks.stats import assign_variant
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.ingest import ingest_paths
+from flywheel.tasks.sample_data import SampleSpec, write_sample_data
+from flywheel.tasks.sample_data.generate import ARMS
+from flywheel.tasks.stats import assign_variant
 
 pytestmark = pytest.mark.unit
 

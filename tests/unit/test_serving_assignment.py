@@ -1,4 +1,4 @@
-"""Assignment at serving time: the stdlib variant split equals tasks.stats.assign_variant, and
+"""Assignment at serving time: the stdlib variant split equals flywheel.tasks.stats.assign_variant, and
 the rollout bucket is monotone over stages and independent of the variant split."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binomtest, chi2_contingency
 
-from tasks.serving import assignment
-from tasks.serving.assignment import in_rollout, rollout_bucket, variant_bucket
-from tasks.stats import assign_variant
+from flywheel.tasks.serving import assignment
+from flywheel.tasks.serving.assignment import in_rollout, rollout_bucket, variant_bucket
+from flywheel.tasks.stats import assign_variant
 
 pytestmark = pytest.mark.unit
 

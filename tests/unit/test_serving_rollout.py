@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from tasks.ab.experiments import Guardrail, RolloutPlan, load_experiment
-from tasks.db import connect
-from tasks.errors import UsageError
-from tasks.registry.labels import current_label, history, promote
-from tasks.serving.client import Router
-from tasks.serving.rollout import (
+from flywheel.tasks.ab.experiments import Guardrail, RolloutPlan, load_experiment
+from flywheel.tasks.db import connect
+from flywheel.tasks.errors import UsageError
+from flywheel.tasks.registry.labels import current_label, history, promote
+from flywheel.tasks.serving.client import Router
+from flywheel.tasks.serving.rollout import (
     Decision,
     Evidence,
     Rollout,
@@ -32,7 +32,7 @@ from tasks.serving.rollout import (
     rollout_history,
     rollout_states,
 )
-from tasks.serving.snapshot import write_snapshot
+from flywheel.tasks.serving.snapshot import write_snapshot
 from tests.serving_support import (
     FIRST_DAY,
     SUMMARIZER_V1,

@@ -1,4 +1,4 @@
-"""tasks.stats against independent computations (scipy / numpy on the raw data), published
+"""flywheel.tasks.stats against independent computations (scipy / numpy on the raw data), published
 numbers (Kohavi et al.'s SRM example; GrowthBook's gbstats test suite), and properties."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
-from tasks.stats import (
+from flywheel.tasks.stats import (
     BinomialStats,
     CupedRatioStats,
     CupedStats,

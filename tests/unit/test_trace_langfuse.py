@@ -12,9 +12,9 @@ import duckdb
 import numpy as np
 import pytest
 
-from tasks.config import load_settings
-from tasks.ingest import ingest_paths
-from tasks.ingest.detect import sniff
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.ingest import ingest_paths
+from flywheel.tasks.ingest.detect import sniff
 from tests.conftest import shared_data
 
 pytestmark = pytest.mark.unit

@@ -11,9 +11,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from tasks.config import load_settings
-from tasks.ingest import ingest_paths, otel
-from tasks.ingest.chat_messages import input_messages, output_messages, output_text
+from flywheel.tasks.config import load_settings
+from flywheel.tasks.ingest import ingest_paths, otel
+from flywheel.tasks.ingest.chat_messages import input_messages, output_messages, output_text
 from tests.conftest import shared_data
 from tests.otlp import (
     BASE_NANOS,

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from tasks.monitor import Alert, alert_text, post_text
+from flywheel.tasks.monitor import Alert, alert_text, post_text
 from tests.webhook_receiver import closed_port_url, webhook_receiver
 
 pytestmark = pytest.mark.unit

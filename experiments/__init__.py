@@ -1,0 +1,1 @@
+"""The sample project's experiment files (``flywheel demo`` copies them)."""
