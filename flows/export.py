@@ -11,11 +11,9 @@ from prefect.artifacts import create_table_artifact
 
 from flywheel.tasks.config import load_settings
 from flywheel.tasks.errors import UsageError
-from flywheel.tasks.export import Window, export_finetune, export_hard_examples, export_preferences
+from flywheel.tasks.export import EXPORTERS, Window
 
-KINDS = ("finetune", "preferences", "hard-examples")
-_EXPORTERS = {"finetune": export_finetune, "preferences": export_preferences,
-              "hard-examples": export_hard_examples}
+KINDS = tuple(EXPORTERS)
 
 
 @task(name="export-one")
@@ -24,7 +22,7 @@ def export_one(
 ) -> dict[str, Any]:
     """Write one export into ``out_dir``; returns its summary."""
     settings = load_settings(db=db_path, project_dir=project_dir)
-    return _EXPORTERS[kind](settings, out_dir, Window.parse(since, until))
+    return EXPORTERS[kind](settings, out_dir, Window.parse(since, until))
 
 
 def _rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -55,7 +53,7 @@ def export_flow(
     ``out_dir`` itself; several go to ``out_dir/<kind>/``. ``since``/``until`` are dates (both
     included) or ISO times bounding the feedback considered."""
     kinds = list(kinds or KINDS)
-    unknown = [k for k in kinds if k not in _EXPORTERS]
+    unknown = [k for k in kinds if k not in EXPORTERS]
     if unknown:
         raise UsageError(f"unknown export kind(s) {', '.join(unknown)}; known: {', '.join(KINDS)}")
     Window.parse(since, until)  # bad dates are a usage error before any work starts

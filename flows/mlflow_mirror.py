@@ -8,6 +8,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
+from flywheel.tasks import commands
 from flywheel.tasks.config import Settings, load_settings
 from flywheel.tasks.mlflow_mirror import run_mirror
 
@@ -47,7 +48,7 @@ def mlflow_mirror_flow(
 def follow_label_move(settings: Settings, name: str) -> dict[str, Any]:
     """After a promote or rollback: move the MLflow aliases of ``name`` now rather than at the
     next nightly mirror (a few seconds; a warning, never an error, when MLflow is unusable)."""
-    result = run_mirror(settings, names=[name], runs=False)
+    result = commands.follow_label_move(settings, name)
     if result.get("warning"):
         get_run_logger().warning("%s", result["warning"])
     return result

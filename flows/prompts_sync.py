@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
+from flywheel.tasks.commands import sync_prompt_files
 from flywheel.tasks.config import load_settings
-from flywheel.tasks.db import connect
-from flywheel.tasks.registry.links import link_report
 from flywheel.tasks.registry.markdown import artifact_key, sync_markdown
-from flywheel.tasks.registry.sync import folder_files, raise_for_errors, sync_paths
+from flywheel.tasks.registry.sync import raise_for_errors
 
 
 @task(name="register-prompt-files")
 def register_prompt_files(
-    db_path: str, project_dir: str, folder: str | None, files: list[str] | None,
-    by: str | None, timeout_s: float,
+    db_path: str, project_dir: str, folder: str | None, files: list[str] | None, by: str | None,
 ) -> dict[str, Any]:
     """Validate and register the files; returns the sync summary with the request-link report."""
-    paths = folder_files(Path(folder)) if folder else [Path(f) for f in files or []]
-    with connect(db_path, timeout_s=timeout_s) as con:
-        result = sync_paths(con, paths, folder=Path(folder) if folder else None,
-                            base=Path(project_dir), by=by)
-        return {**result.to_dict(), "links": link_report(con)}
+    return sync_prompt_files(load_settings(db=db_path, project_dir=project_dir), folder, files, by)
 
 
 @flow(name="prompts-sync")
@@ -42,7 +35,7 @@ def prompts_sync_flow(
     if folder is None and not files:
         folder = str(settings.dir("prompts"))
     summary = register_prompt_files(str(settings.db_path), str(settings.project_dir), folder,
-                                    files, by, settings.db_lock_timeout_s)
+                                    files, by)
     create_markdown_artifact(
         key=artifact_key("prompts-sync"), markdown=sync_markdown(summary),
         description="Prompt versions registered, labels placed, files refused.",

@@ -9,21 +9,19 @@ from prefect.artifacts import create_markdown_artifact
 
 from flywheel.flows.mlflow_mirror import follow_label_move
 from flywheel.flows.serving import write_serving_snapshot
+from flywheel.tasks.commands import move_label_back
 from flywheel.tasks.config import load_settings
-from flywheel.tasks.db import connect
-from flywheel.tasks.registry.catalog import move_diff
-from flywheel.tasks.registry.labels import DEFAULT_LABEL, rollback
+from flywheel.tasks.registry.labels import DEFAULT_LABEL
 from flywheel.tasks.registry.markdown import artifact_key, move_markdown
 
 
 @task(name="rollback-label")
 def rollback_label(
-    db_path: str, name: str, label: str, reason: str | None, by: str | None, timeout_s: float
+    db_path: str, project_dir: str, name: str, label: str, reason: str | None, by: str | None
 ) -> dict[str, Any]:
     """Roll ``name@label`` back one promotion in one transaction; returns the move and diff."""
-    with connect(db_path, timeout_s=timeout_s) as con:
-        result = rollback(con, name, label=label, reason=reason, by=by)
-        return {**result.to_dict(), "diff": move_diff(con, result.from_hash, result.to_hash)}
+    return move_label_back(load_settings(db=db_path, project_dir=project_dir), name, label,
+                           reason, by)
 
 
 @flow(name="rollback")
@@ -36,8 +34,8 @@ def rollback_flow(
     Publishes a Markdown artifact of what changed and rewrites serving.json.
     """
     settings = load_settings(db=db_path, project_dir=project_dir)
-    result = rollback_label(str(settings.db_path), name, label, reason, by,
-                            settings.db_lock_timeout_s)
+    result = rollback_label(str(settings.db_path), str(settings.project_dir), name, label,
+                            reason, by)
     result["serving"] = write_serving_snapshot(
         str(settings.db_path), str(settings.project_dir), f"rollback {name}@{label}")
     create_markdown_artifact(

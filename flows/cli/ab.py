@@ -8,8 +8,6 @@ from typing import Annotated
 import typer
 
 from flywheel.flows.cli.common import JsonOption, app, emit, settings_of
-from flywheel.tasks.ab import build_report
-from flywheel.tasks.ab.summary import text_summary
 from flywheel.tasks.errors import UsageError
 
 ab_app = typer.Typer(help="A/B experiments: statistics, integrity checks, sample size.",
@@ -31,6 +29,9 @@ def report(
 ) -> None:
     """A/B statistics per experiment: checks, arms, per metric the lift with its CI, raw and
     adjusted p-values, chance to win and status."""
+    from flywheel.tasks.ab import build_report
+    from flywheel.tasks.ab.summary import text_summary
+
     try:
         night = date.fromisoformat(run_date) if run_date else None
     except ValueError:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -25,16 +26,28 @@ app = typer.Typer(
 )
 
 
-@dataclass
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
 class GlobalOptions:
     """The options given before the command."""
 
     db: Path | None
     project_dir: Path | None
+    prefect: bool = False
 
     def settings(self) -> Settings:
         """The resolved configuration for this invocation."""
         return load_settings(db=self.db, project_dir=self.project_dir)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from flywheel import __version__
+
+        sys.stdout.write(f"flywheel {__version__}\n")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -52,8 +65,21 @@ def _global_options(
             "(default: $FLYWHEEL_PROJECT_DIR, else the current directory).",
         ),
     ] = None,
+    prefect: Annotated[
+        bool,
+        typer.Option(
+            "--prefect",
+            help="Run one-off commands as Prefect flow runs (the default when a Prefect server "
+            "is configured: PREFECT_API_URL); without it they run in this process.",
+        ),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print flywheel's version and exit.", is_eager=True,
+                     callback=_print_version),
+    ] = False,
 ) -> None:
-    ctx.obj = GlobalOptions(db=db, project_dir=project_dir)
+    ctx.obj = GlobalOptions(db=db, project_dir=project_dir, prefect=prefect)
 
 
 def settings_of(ctx: typer.Context) -> Settings:
@@ -90,6 +116,40 @@ def foreground_prefect() -> Iterator[None]:
         return
     with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         yield
+
+
+def warn(text: str) -> None:
+    """One warning line on stderr (what a flow run would log as a warning)."""
+    sys.stderr.write(f"warning: {text}\n")
+
+
+def configured_prefect_api() -> str | None:
+    """The Prefect server this machine is configured for: ``PREFECT_API_URL`` from the
+    environment, else from the active profile of Prefect's profiles file (read without
+    importing Prefect, which takes a second)."""
+    if os.environ.get("PREFECT_API_URL"):
+        return os.environ["PREFECT_API_URL"]
+    home = Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+    path = Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml").expanduser()
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    active = os.environ.get("PREFECT_PROFILE") or document.get("active") or "ephemeral"
+    profile = (document.get("profiles") or {}).get(active) or {}
+    url = profile.get("PREFECT_API_URL") if isinstance(profile, dict) else None
+    return str(url) if url else None
+
+
+def run_work(ctx: typer.Context, work: Callable[[], T], flow: Callable[[], T]) -> T:
+    """A one-off command's work: ``flow()``, a Prefect flow run, when a Prefect server is
+    configured or ``--prefect`` was given (so manual runs show in the UI); else ``work()``,
+    the same task functions called in this process with no Prefect server to start."""
+    options: GlobalOptions = ctx.obj
+    if options.prefect or configured_prefect_api():
+        with foreground_prefect():
+            return flow()
+    return work()
 
 
 def run_in_foreground(flow_fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:

@@ -16,7 +16,7 @@ from flywheel.flows.cli.common import JsonOption, app, emit, foreground_prefect,
 from flywheel.tasks.config import load_settings
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.lock import nightly_lock
-from flywheel.tasks.sample_data import SampleSpec, write_sample_data
+from flywheel.tasks.sample_data.spec import SampleSpec
 
 
 @app.command("sample-data")
@@ -30,6 +30,8 @@ def sample_data(
     """Write realistic request and feedback logs with a known true effect between variants."""
     if days < 1 or users < 1:
         raise UsageError("--days and --users must be at least 1")
+    from flywheel.tasks.sample_data import write_sample_data
+
     truth = write_sample_data(out, SampleSpec(days=days, users=users, seed=seed))
     result = {"out": str(out.resolve()), "files": truth["files"],
               "truth": str((out / "TRUTH.json").resolve())}
@@ -147,6 +149,8 @@ def demo(
     spec = SampleSpec(days=days, users=users)
     if plant_anomalies:
         spec = replace(spec, latency_regression_day=max(days - 3, 0), input_shift_day=max(days - 2, 0))
+    from flywheel.tasks.sample_data import write_sample_data
+
     truth = write_sample_data(workdir, spec)
     db = workdir / "flywheel.duckdb"
     nights = _dates(spec.start, spec.start + timedelta(days=spec.days - 1))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from flywheel.flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
+from flywheel.flows.cli.common import JsonOption, app, emit, run_work, settings_of
 from flywheel.tasks.errors import UsageError
 
 eval_app = typer.Typer(help="Offline evals of prompt versions on eval sets.",
@@ -29,7 +29,6 @@ def eval_run(
     as_json: JsonOption = False,
 ) -> None:
     """Evaluate prompt versions on an eval set and compare each with the first."""
-    from flywheel.flows.offline_eval import run_offline_eval
     from flywheel.tasks.db import connect
     from flywheel.tasks.evals.evalset import load_evalset
     from flywheel.tasks.evals.report import format_summary
@@ -47,8 +46,22 @@ def eval_run(
     with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
         for ref in prompt:
             endpoint_for(settings, resolve(con, ref).name)
-    summary = run_in_foreground(run_offline_eval, settings, evalset=str(evalset), prompts=list(prompt),
+    def in_process() -> dict[str, Any]:
+        from flywheel.tasks.evals.runner import call_options, in_process_executor, run_eval
+        from flywheel.tasks.progress import progress_bar
+
+        with progress_bar("eval calls", unit="calls", enabled=not as_json) as progress:
+            execute = in_process_executor(call_options(settings, concurrency), progress)
+            return run_eval(settings, str(evalset), list(prompt), execute=execute, repeats=repeats,
+                            no_cache=no_cache, trigger="manual")
+
+    def as_flow_run() -> dict[str, Any]:
+        from flywheel.flows.offline_eval import run_offline_eval
+
+        return run_offline_eval(settings, evalset=str(evalset), prompts=list(prompt),
                                 repeats=repeats, concurrency=concurrency, no_cache=no_cache)
+
+    summary = run_work(ctx, in_process, as_flow_run)
     emit(summary, as_json, format_summary)
     if any(v["cases_scored"] == 0 for v in summary["versions"]):
         raise typer.Exit(1)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from flywheel.flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
+from flywheel.flows.cli.common import JsonOption, app, emit, run_work, settings_of
 
 export_app = typer.Typer(help="Fine-tuning, preference and hard-example exports (validated, "
                               "redacted, deduplicated, never overlapping the eval sets).",
@@ -37,13 +37,21 @@ def _human(summary: dict[str, Any]) -> str:
 
 def _run(ctx: typer.Context, kind: str, out: Path, since: str | None,
          until: str | None, as_json: bool) -> None:
-    from flywheel.flows.export import export_flow
-    from flywheel.tasks.export import Window
+    from flywheel.tasks.export import EXPORTERS, Window
 
-    Window.parse(since, until)
+    window = Window.parse(since, until)  # bad dates: exit 2 before any work starts
     settings = settings_of(ctx)
-    results = run_in_foreground(export_flow, out_dir=str(out), kinds=[kind], db_path=str(settings.db_path),
-                                project_dir=str(settings.project_dir), since=since, until=until)
+
+    def in_process() -> dict[str, Any]:
+        return {kind: EXPORTERS[kind](settings, out, window)}
+
+    def as_flow_run() -> dict[str, Any]:
+        from flywheel.flows.export import export_flow
+
+        return export_flow(out_dir=str(out), kinds=[kind], db_path=str(settings.db_path),
+                           project_dir=str(settings.project_dir), since=since, until=until)
+
+    results = run_work(ctx, in_process, as_flow_run)
     emit(results[kind], as_json, _human)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from flywheel.flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
+from flywheel.flows.cli.common import JsonOption, app, emit, run_work, settings_of
 
 
 def _human(summary: dict[str, Any]) -> str:
@@ -42,18 +42,24 @@ def ingest(
 ) -> None:
     """Ingest request and feedback logs (JSONL, JSONL.gz, Parquet) and trace exports
     (OpenTelemetry OTLP/JSON, Langfuse) into the store."""
-    from flywheel.flows.ingest import ingest_flow
+    from flywheel.tasks.ingest import ingest_paths
     from flywheel.tasks.ingest.files import discover
+    from flywheel.tasks.progress import progress_bar
 
     discover(paths, file_format)  # bad paths or format are a usage error before any work starts
     settings = settings_of(ctx)
-    summary = run_in_foreground(
-        ingest_flow,
-        paths=[str(p) for p in paths],
-        db_path=str(settings.db_path),
-        project_dir=str(settings.project_dir),
-        format=file_format,
-    )
+
+    def in_process() -> dict[str, Any]:
+        with progress_bar("ingest", unit="files", enabled=not as_json) as progress:
+            return ingest_paths(settings, list(paths), file_format, progress=progress).to_dict()
+
+    def as_flow_run() -> dict[str, Any]:
+        from flywheel.flows.ingest import ingest_flow
+
+        return ingest_flow(paths=[str(p) for p in paths], db_path=str(settings.db_path),
+                           project_dir=str(settings.project_dir), format=file_format)
+
+    summary = run_work(ctx, in_process, as_flow_run)
     emit(summary, as_json, _human)
     if summary["files_failed"]:
         raise typer.Exit(1)

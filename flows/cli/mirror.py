@@ -9,8 +9,6 @@ import typer
 from flywheel.flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
 from flywheel.tasks.db import connect
 from flywheel.tasks.errors import FlywheelError, UsageError
-from flywheel.tasks.mlflow_mirror import mirror_status
-from flywheel.tasks.mlflow_mirror.run import OFF_NOTE
 
 mlflow_app = typer.Typer(help="Mirror eval runs, A/B nights, prompt versions and labels into "
                          "MLflow (set MLFLOW_TRACKING_URI).", no_args_is_help=True)
@@ -40,6 +38,7 @@ def sync(
 ) -> None:
     """Mirror now what the nightly step mirrors; exit 1 when MLflow could not take everything."""
     from flywheel.flows.mlflow_mirror import mlflow_mirror_flow
+    from flywheel.tasks.mlflow_mirror.run import OFF_NOTE
 
     settings = settings_of(ctx)
     if not settings.mlflow_tracking_uri:
@@ -52,6 +51,8 @@ def sync(
 
 
 def _status_human(r: dict[str, Any]) -> str:
+    from flywheel.tasks.mlflow_mirror.run import OFF_NOTE
+
     if not r["enabled"]:
         return OFF_NOTE
     if r["message"]:
@@ -63,6 +64,8 @@ def _status_human(r: dict[str, Any]) -> str:
 @mlflow_app.command("status")
 def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Whether MLflow holds what flywheel holds: last success, last error, what is pending."""
+    from flywheel.tasks.mlflow_mirror import mirror_status
+
     settings = settings_of(ctx)
     if not settings.db_path.is_file():
         raise FlywheelError(f"no database at {settings.db_path} (pass --db)")

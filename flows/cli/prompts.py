@@ -1,8 +1,9 @@
 """``flywheel prompts …``: the prompt registry (CONTRACTS §1, §3; docs/registry.md).
 
 Read-only commands and ``hash`` call task functions directly (fast); ``sync``, ``register``,
-``promote`` and ``rollback`` run their Prefect flows, after a quick check of their arguments so
-that a typo fails at once (exit 2) instead of after the flow starts.
+``promote`` and ``rollback`` check their arguments first (a typo fails at once, exit 2), then do
+their work in this process, or as their Prefect flow runs when a server is configured
+(``run_work``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Annotated, Any
 import duckdb
 import typer
 
-from flywheel.flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
+from flywheel.flows.cli.common import JsonOption, app, emit, run_work, settings_of, warn
 from flywheel.tasks.config import Settings
 from flywheel.tasks.db import connect
 from flywheel.tasks.errors import UsageError
@@ -32,7 +33,6 @@ from flywheel.tasks.registry.labels import (
 from flywheel.tasks.registry.links import describe_links, link_report
 from flywheel.tasks.registry.loader import load_prompt_file
 from flywheel.tasks.registry.sync import PromptSyncError, folder_files
-from flywheel.tasks.serving.rollout import parse_stages
 
 prompts_app = typer.Typer(
     name="prompts", no_args_is_help=True,
@@ -75,12 +75,24 @@ def _sync_human(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _run_sync(settings: Settings, as_json: bool, **kwargs: Any) -> None:
-    from flywheel.flows.prompts_sync import prompts_sync_flow
+def _run_sync(ctx: typer.Context, settings: Settings, as_json: bool, folder: str | None = None,
+              files: list[str] | None = None, by: str | None = None) -> None:
+    def in_process() -> dict[str, Any]:
+        from flywheel.tasks.commands import sync_prompt_files
+        from flywheel.tasks.registry.sync import raise_for_errors
+
+        summary = sync_prompt_files(settings, folder, files, by)
+        raise_for_errors(summary)
+        return summary
+
+    def as_flow_run() -> dict[str, Any]:
+        from flywheel.flows.prompts_sync import prompts_sync_flow
+
+        return prompts_sync_flow(folder=folder, files=files, by=by, db_path=str(settings.db_path),
+                                 project_dir=str(settings.project_dir))
 
     try:
-        summary = run_in_foreground(prompts_sync_flow, db_path=str(settings.db_path),
-                                    project_dir=str(settings.project_dir), **kwargs)
+        summary = run_work(ctx, in_process, as_flow_run)
     except PromptSyncError as exc:
         emit(exc.summary, as_json, _sync_human)
         raise
@@ -99,7 +111,7 @@ def sync(
     settings = settings_of(ctx)
     folder = (folder or settings.dir("prompts")).resolve()
     folder_files(folder)  # a missing folder is a usage error before the flow starts
-    _run_sync(settings, as_json, folder=str(folder), by=by)
+    _run_sync(ctx, settings, as_json, folder=str(folder), by=by)
 
 
 @prompts_app.command("register")
@@ -112,7 +124,7 @@ def register(
     """Register one prompt file (and place the labels it declares, if they do not exist)."""
     settings = settings_of(ctx)
     load_prompt_file(file, base=settings.project_dir)  # a bad file fails here: exit 2
-    _run_sync(settings, as_json, files=[str(file.resolve())], by=by)
+    _run_sync(ctx, settings, as_json, files=[str(file.resolve())], by=by)
 
 
 @prompts_app.command("hash")
@@ -203,6 +215,24 @@ def _move_human(r: dict[str, Any]) -> str:
     return head + ("\n" + r["diff"] if r.get("diff") else "")
 
 
+def _published(settings: Settings, name: str, result: dict[str, Any], reason: str, *,
+               snapshot: bool) -> dict[str, Any]:
+    """After a label move in this process, what the promote and rollback flows do after it:
+    rewrite serving.json, and move the MLflow aliases when a mirror is configured."""
+    from flywheel.tasks import commands
+    from flywheel.tasks.serving.snapshot import write_snapshot
+
+    if snapshot:
+        result["serving"] = write_snapshot(settings, reason=reason)
+        for problem in result["serving"]["problems"]:
+            warn(f"serving snapshot: {problem}")
+    if settings.mlflow_tracking_uri and result.get("changed", True):
+        result["mlflow_mirror"] = commands.follow_label_move(settings, name)
+        if result["mlflow_mirror"].get("warning"):
+            warn(result["mlflow_mirror"]["warning"])
+    return result
+
+
 @prompts_app.command("promote")
 def promote(
     ctx: typer.Context,
@@ -220,7 +250,7 @@ def promote(
     as_json: JsonOption = False,
 ) -> None:
     """Point NAME@LABEL at a registered version of NAME (the first promotion creates the label)."""
-    from flywheel.flows.promote import promote_flow
+    from flywheel.tasks.serving.rollout import parse_stages
 
     settings = settings_of(ctx)
     check_label(label)
@@ -230,9 +260,24 @@ def promote(
         if stages is not None and current_label(con, name, label) in (None, version.hash):
             raise UsageError(f"--ramp: {name}@{label} must already point at another version "
                              "(the one users outside the ramp keep)")
-    result = run_in_foreground(promote_flow, name=name, ref=ref, label=label, reason=reason, by=by,
-                               db_path=str(settings.db_path), project_dir=str(settings.project_dir),
-                               ramp=list(stages) if stages else None, min_users_per_stage=min_users)
+    stage_list = list(stages) if stages else None
+
+    def in_process() -> dict[str, Any]:
+        from flywheel.tasks import commands
+
+        result = commands.move_label_forward(settings, name, ref, label, reason, by, stage_list,
+                                             min_users)
+        return _published(settings, name, result, f"promote {name}@{label}",
+                          snapshot=result["changed"])
+
+    def as_flow_run() -> dict[str, Any]:
+        from flywheel.flows.promote import promote_flow
+
+        return promote_flow(name=name, ref=ref, label=label, reason=reason, by=by,
+                            db_path=str(settings.db_path), project_dir=str(settings.project_dir),
+                            ramp=stage_list, min_users_per_stage=min_users)
+
+    result = run_work(ctx, in_process, as_flow_run)
     emit(result, as_json, _move_human)
 
 
@@ -246,13 +291,23 @@ def rollback(
     as_json: JsonOption = False,
 ) -> None:
     """Move NAME@LABEL back to where it was before its last promotion not yet rolled back."""
-    from flywheel.flows.rollback import rollback_flow
-
     settings = settings_of(ctx)
     with _registry(settings) as con:
         rollback_target(con, name, label)  # nothing to roll back: exit 2 before the flow starts
-    result = run_in_foreground(rollback_flow, name=name, label=label, reason=reason, by=by,
-                               db_path=str(settings.db_path), project_dir=str(settings.project_dir))
+
+    def in_process() -> dict[str, Any]:
+        from flywheel.tasks import commands
+
+        result = commands.move_label_back(settings, name, label, reason, by)
+        return _published(settings, name, result, f"rollback {name}@{label}", snapshot=True)
+
+    def as_flow_run() -> dict[str, Any]:
+        from flywheel.flows.rollback import rollback_flow
+
+        return rollback_flow(name=name, label=label, reason=reason, by=by,
+                             db_path=str(settings.db_path), project_dir=str(settings.project_dir))
+
+    result = run_work(ctx, in_process, as_flow_run)
     emit(result, as_json, _move_human)
 
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from flywheel.flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
+from flywheel.flows.cli.common import JsonOption, app, emit, run_work, settings_of
 from flywheel.tasks.errors import UsageError
 
 reports_app = typer.Typer(help="Promotion reports: open the latest.", no_args_is_help=True)
@@ -46,10 +46,20 @@ def report(
         except ValueError:
             raise UsageError(f"--date: {run_date!r} is not a date (YYYY-MM-DD)") from None
     settings = settings_of(ctx)
-    from flywheel.flows.report import report_flow
 
-    result = run_in_foreground(report_flow, run_date=run_date, db_path=str(settings.db_path),
-                               project_dir=str(settings.project_dir))
+    def in_process() -> dict[str, Any]:
+        from flywheel.tasks.reports import build_night, default_night
+
+        night = date.fromisoformat(run_date) if run_date else default_night(settings)
+        return build_night(settings, night)
+
+    def as_flow_run() -> dict[str, Any]:
+        from flywheel.flows.report import report_flow
+
+        return report_flow(run_date=run_date, db_path=str(settings.db_path),
+                           project_dir=str(settings.project_dir))
+
+    result = run_work(ctx, in_process, as_flow_run)
     emit(result, as_json, _human)
 
 

@@ -8,10 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from flywheel.flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
+from flywheel.flows.cli.common import JsonOption, app, emit, run_work, settings_of, warn
 from flywheel.tasks.db import connect
 from flywheel.tasks.errors import UsageError
-from flywheel.tasks.serving.rollout import restart_experiment_rollout, rollout_history, rollout_states
 from flywheel.tasks.serving.snapshot_format import SnapshotError, decode
 
 serving_app = typer.Typer(help="The serving snapshot (serving.json) applications read.",
@@ -31,12 +30,24 @@ def _snapshot_human(r: dict[str, Any]) -> str:
 @serving_app.command("snapshot")
 def snapshot(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Write serving.json now (the nightly run and every promote/rollback also write it)."""
-    from flywheel.flows.serving import serving_snapshot_flow
-
     settings = settings_of(ctx)
-    result = run_in_foreground(serving_snapshot_flow, reason="flywheel serving snapshot",
-                               db_path=str(settings.db_path),
-                               project_dir=str(settings.project_dir))
+    reason = "flywheel serving snapshot"
+
+    def in_process() -> dict[str, Any]:
+        from flywheel.tasks.serving.snapshot import write_snapshot
+
+        result = write_snapshot(settings, reason=reason)
+        for problem in result["problems"]:
+            warn(f"serving snapshot: {problem}")
+        return result
+
+    def as_flow_run() -> dict[str, Any]:
+        from flywheel.flows.serving import serving_snapshot_flow
+
+        return serving_snapshot_flow(reason=reason, db_path=str(settings.db_path),
+                                     project_dir=str(settings.project_dir))
+
+    result = run_work(ctx, in_process, as_flow_run)
     emit(result, as_json, _snapshot_human)
 
 
@@ -88,6 +99,8 @@ def _states_human(r: dict[str, Any]) -> str:
 @rollout_app.command("status")
 def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Every ramp with its status and current stage."""
+    from flywheel.tasks.serving.rollout import rollout_states
+
     with connect(settings_of(ctx).db_path) as con:
         emit({"rollouts": rollout_states(con)}, as_json, _states_human)
 
@@ -110,6 +123,8 @@ def history_(
     as_json: JsonOption = False,
 ) -> None:
     """Every ramp decision (start, advance, hold, rollback, ...) with its reason and evidence."""
+    from flywheel.tasks.serving.rollout import rollout_history
+
     with connect(settings_of(ctx).db_path) as con:
         emit({"events": rollout_history(con, subject)}, as_json, _history_human)
 
@@ -122,6 +137,8 @@ def restart(
 ) -> None:
     """Start a rolled-back (or completed) experiment ramp again from its first stage (at the
     next serving snapshot or night)."""
+    from flywheel.tasks.serving.rollout import restart_experiment_rollout
+
     with connect(settings_of(ctx).db_path) as con:
         event = restart_experiment_rollout(con, experiment)
     emit(event, as_json, lambda e: f"ramp {e['rollout_id']} of {experiment} cancelled; the next "

@@ -22,11 +22,19 @@ from flywheel.tasks.config import Settings
 from flywheel.tasks.db import connect, run, transaction
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.evals import cache
-from flywheel.tasks.evals.client import BatchOutcome, CallOptions, CallResult, CallSpec, Endpoint
+from flywheel.tasks.evals.client import (
+    BatchOutcome,
+    CallOptions,
+    CallResult,
+    CallSpec,
+    Endpoint,
+    run_calls,
+)
 from flywheel.tasks.evals.compare import summarize
 from flywheel.tasks.evals.evalset import EvalCase, EvalSet, load_evalset
 from flywheel.tasks.evals.judge import MalformedVerdict, Verdict, judge_messages, parse_verdict
 from flywheel.tasks.evals.scorers import PythonChecks, ScorerError, score_case
+from flywheel.tasks.progress import Progress
 from flywheel.tasks.registry.render import render_messages
 from flywheel.tasks.registry.store import PromptVersion, resolve
 
@@ -87,6 +95,18 @@ class EvalPlan:
         return [{"ref": ref, "name": v.name, "hash": v.hash, "short": v.short,
                  "model": v.content.get("model"), "base_url": e.base_url}
                 for ref, v, e in zip(self.refs, self.versions, self.endpoints, strict=True)]
+
+
+def in_process_executor(options: CallOptions, progress: Progress | None = None) -> Executor:
+    """An :data:`Executor` that makes every call of a phase in this process, on one event loop
+    with ``options.concurrency`` calls in flight (what a command without Prefect uses)."""
+    progress = progress or Progress()
+
+    def execute(specs: Sequence[CallSpec], label: str) -> BatchOutcome:
+        progress.set_total(len(specs), f"eval {label} calls")
+        return run_calls(list(specs), options, progress.advance)
+
+    return execute
 
 
 def call_options(settings: Settings, concurrency: int | None = None) -> CallOptions:

@@ -7,6 +7,7 @@ deduplicates, keeps eval-set cases out, and writes atomically with manifest.json
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,14 @@ from flywheel.tasks.export.preferences import export_preferences
 from flywheel.tasks.export.select import Window
 from flywheel.tasks.export.validate import Validator, validate_jsonl
 
-__all__ = ["Window", "export_finetune", "export_hard_examples", "export_preferences",
+# what each `flywheel export KIND` writes: KIND -> exporter(settings, out_dir, window) -> summary
+EXPORTERS: dict[str, Callable[[Settings, str | Path, Window | None], dict[str, Any]]] = {
+    "finetune": export_finetune,
+    "preferences": export_preferences,
+    "hard-examples": export_hard_examples,
+}
+
+__all__ = ["EXPORTERS", "Window", "export_finetune", "export_hard_examples", "export_preferences",
            "validate_file"]
 
 

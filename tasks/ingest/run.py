@@ -21,6 +21,7 @@ from flywheel.tasks.ingest.stage import (
     stage_single,
 )
 from flywheel.tasks.ingest.traces import TRACE_KINDS, ingest_trace_file
+from flywheel.tasks.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +57,14 @@ class _Pending:
     size: int
 
 
-def ingest_paths(settings: Settings, paths: list[str | Path], fmt: str = "auto") -> IngestSummary:
+def ingest_paths(settings: Settings, paths: list[str | Path], fmt: str = "auto",
+                 progress: Progress | None = None) -> IngestSummary:
     """Ingest every log file under ``paths`` into the store at ``settings.db_path``.
 
     ``fmt``: ``auto`` (names, and trace exports by content), ``native``, ``otel``, ``langfuse``.
+    ``progress`` hears of each batch of new files as it is stored.
     """
+    progress = progress or Progress()
     files, unreadable = discover([Path(p) for p in paths], fmt)
     summary = IngestSummary(files_seen=len(files) + len(unreadable))
     now = datetime.now(UTC)
@@ -70,8 +74,10 @@ def ingest_paths(settings: Settings, paths: list[str | Path], fmt: str = "auto")
         for bad in unreadable:
             _record_failure(con, summary, bad.path, bad.reason, now)
         pending = _new_files(con, files, summary, now)
+        progress.set_total(len(pending))
         for batch in _batches(pending, settings.ingest_batch_bytes):
             _ingest_batch(con, settings, batch, summary, now)
+            progress.advance(len(batch))
         summary.feedback_orphaned = int(run(con, "ingest/orphan_feedback_count").fetchone()[0])
     return summary
 

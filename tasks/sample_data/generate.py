@@ -38,6 +38,7 @@ import yaml
 from flywheel.tasks.registry.hashing import prompt_hash
 from flywheel.tasks.registry.render import render_messages
 from flywheel.tasks.sample_data import content
+from flywheel.tasks.sample_data.spec import SampleSpec
 from flywheel.tasks.stats import assign_variant
 
 EXAMPLE_FOLDERS = ("prompts", "experiments", "evalsets")  # package data of flywheel.sample_project
@@ -65,26 +66,6 @@ ERRORS = ["upstream timeout after 30s", "rate_limited: 429 from provider", "cont
 PRICE_IN, PRICE_OUT = 0.15, 0.60  # gpt-4o-mini, USD per 1M tokens
 
 
-@dataclass(frozen=True)
-class SampleSpec:
-    """What to generate. Equal specs give byte-identical files."""
-
-    days: int = 10
-    users: int = 3000
-    seed: int = 7
-    start: date = date(2026, 11, 1)
-    experiment_start_day: int = 2  # days of pre-period before the experiments start
-    malformed: bool = True
-    messages_share: float = 0.5  # share of requests that log their rendered messages
-    # Planted production anomalies for the monitoring (off when None; they draw no random
-    # numbers, so everything else stays byte-identical whether they are on or off).
-    latency_regression_day: int | None = None  # from this day (0-based) one version is slower
-    latency_regression_prompt: str = "support/v1.yaml"  # the version's prompt file
-    latency_regression_factor: float = 2.0  # its latencies are multiplied by this
-    input_shift_day: int | None = None  # from this day (0-based) one prompt's inputs get longer
-    input_shift_prompt: str = "summarizer"  # the prompt name (every version of it)
-
-
 @dataclass
 class _Prompt:
     name: str
@@ -105,8 +86,9 @@ def _copy_tree(source: Traversable, target: Path) -> None:
             (target / item.name).write_bytes(item.read_bytes())
 
 
-def write_sample_data(out: Path, spec: SampleSpec = SampleSpec()) -> dict[str, Any]:
+def write_sample_data(out: Path, spec: SampleSpec | None = None) -> dict[str, Any]:
     """Write a complete sample project into ``out``; returns what was written (also TRUTH.json)."""
+    spec = spec or SampleSpec()
     out.mkdir(parents=True, exist_ok=True)
     for folder in EXAMPLE_FOLDERS:
         _copy_tree(resources.files(f"flywheel.sample_project.{folder}"), out / folder)
