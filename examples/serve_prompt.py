@@ -15,14 +15,14 @@ import time
 
 from openai import OpenAI
 
-from flywheel.tasks.serving.client import RequestLogger, Router
+from flywheel import serving
 
 subject, user_id, *pairs = sys.argv[1:]
 variables = dict(pair.split("=", 1) for pair in pairs)
-router = Router.load(os.environ.get("FLYWHEEL_SERVING_PATH", "serving.json"))
+router = serving.Router.load(os.environ.get("FLYWHEEL_SERVING_PATH", "serving.json"))
 client = OpenAI(max_retries=2, timeout=30.0)  # the client retries 429s, 5xx and timeouts
 
-with RequestLogger(os.environ.get("FLYWHEEL_LANDING_DIR", "landing")) as logger:
+with serving.RequestLogger(os.environ.get("FLYWHEEL_LANDING_DIR", "landing")) as logger:
     choice = router.choose(subject, user_id)
     messages = router.render(choice, variables)
     started = time.perf_counter()
