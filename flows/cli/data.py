@@ -16,6 +16,7 @@ from flywheel.flows.cli.common import JsonOption, app, emit, foreground_prefect,
 from flywheel.tasks.config import load_settings
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.lock import nightly_lock
+from flywheel.tasks.progress import Progress, progress_bar
 from flywheel.tasks.sample_data.spec import SampleSpec
 
 
@@ -45,12 +46,14 @@ def _dates(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def run_nights(db: str, project_dir: str, nights: list[date]) -> list[dict[str, Any]]:
+def run_nights(db: str, project_dir: str, nights: list[date],
+               progress: Progress | None = None) -> list[dict[str, Any]]:
     """Run the nightly flow for each date in order; a failed night does not stop the next.
 
     The database's nightly lock is held across all the nights, so no other nightly run can slip
     in between two nights of a backfill. Returns, per night: ``run_date``, ``ok``, ``summary``
     (every step's status; also for a failed night) and ``error`` (for a failed night).
+    ``progress`` hears of each night as it ends.
     """
     from flywheel.flows.nightly import NightlyFailed, nightly_flywheel
 
@@ -59,11 +62,14 @@ def run_nights(db: str, project_dir: str, nights: list[date]) -> list[dict[str, 
     purpose = f"nightly {nights[0]}" + (f" .. {nights[-1]}" if len(nights) > 1 else "")
     with nightly_lock(settings.db_path, timeout_s=settings.nightly_lock_timeout_s, purpose=purpose), \
             foreground_prefect():
+        progress = progress or Progress()
+        progress.set_total(len(nights))
         for night in nights:
             state = nightly_flywheel(
                 run_date=night.isoformat(), db_path=db, project_dir=project_dir, return_state=True
             )
             value = state.result(raise_on_failure=False)
+            progress.advance()
             if state.is_completed():
                 results.append({"run_date": night.isoformat(), "ok": True, "summary": value})
                 continue
@@ -106,7 +112,8 @@ def nightly(
         from flywheel.flows.nightly import default_run_date
 
         nights = [default_run_date()]
-    results = run_nights(str(settings.db_path), str(settings.project_dir), nights)
+    with progress_bar("nights", unit="nights", enabled=not as_json and len(nights) > 1) as bar:
+        results = run_nights(str(settings.db_path), str(settings.project_dir), nights, bar)
     emit({"nights": results}, as_json, lambda r: "\n".join(_night_line(n) for n in r["nights"]))
     if not all(n["ok"] for n in results):
         raise typer.Exit(1)
@@ -154,8 +161,9 @@ def demo(
     truth = write_sample_data(workdir, spec)
     db = workdir / "flywheel.duckdb"
     nights = _dates(spec.start, spec.start + timedelta(days=spec.days - 1))
-    with _model_endpoint() as model_url:
-        results = run_nights(str(db), str(workdir), nights)
+    with _model_endpoint() as model_url, \
+            progress_bar("demo nights", unit="nights", enabled=not as_json) as bar:
+        results = run_nights(str(db), str(workdir), nights, bar)
     alerts = [a for n in results for a in ((n.get("summary") or {}).get("monitoring") or {}).get("alert_list", [])]
     result = {
         "workdir": str(workdir), "db": str(db), "landing": str(workdir / "landing"),
