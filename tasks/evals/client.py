@@ -37,18 +37,16 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-import openai
-from openai.types.chat import ChatCompletion
 
 from flywheel.tasks.errors import FlywheelError
 
-try:  # the aiohttp transport of openai[aiohttp]
-    from httpx_aiohttp import HttpxAiohttpClient
-except ImportError:  # pragma: no cover - plain httpx works, with more CPU per call
-    HttpxAiohttpClient = None  # type: ignore[assignment,misc]
+if TYPE_CHECKING:
+    import openai
+# ``openai`` takes half a second to import: the methods that make calls import it, so a run that
+# the cache answers entirely (a rerun) never pays for it.
 
 RETRY_STATUSES = frozenset({408, 409, 429})
 POOL_CONNECTIONS = 8
@@ -189,6 +187,12 @@ class _Caller:
         less CPU per call than httpx's own transport). Without it, calls are spread round-robin
         over httpx clients of at most ``POOL_CONNECTIONS`` connections, because httpcore's pool
         scans every connection for each request it schedules (quadratic in the pool size)."""
+        import openai
+
+        try:  # the aiohttp transport of openai[aiohttp]
+            from httpx_aiohttp import HttpxAiohttpClient
+        except ImportError:  # pragma: no cover - plain httpx works, with more CPU per call
+            HttpxAiohttpClient = None
         pools = 1 if HttpxAiohttpClient is not None else max(
             1, math.ceil(self.options.concurrency / POOL_CONNECTIONS))
         self.turn += 1
@@ -225,6 +229,8 @@ class _Caller:
             await asyncio.sleep(gate)
 
     async def one(self, spec: CallSpec) -> CallResult:
+        import openai
+
         result = CallResult(key=spec.key)
         secrets = [api_key(spec.endpoint)]
         error = "not attempted"
@@ -272,6 +278,9 @@ class _Caller:
         return result
 
     async def attempt(self, spec: CallSpec, result: CallResult) -> None:
+        import openai
+        from openai.types.chat import ChatCompletion
+
         client = self.client(spec.endpoint)
         try:
             if self.options.stream:

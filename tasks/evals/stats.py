@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats as sps
+from scipy import special  # not scipy.stats: a command that only compares pays 0.2 s, not 0.7 s
 
 BOOTSTRAP_SEED = 20_241_101
 BOOTSTRAP_SAMPLES = 4000
@@ -18,7 +18,7 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     """Wilson score interval for a binomial proportion (``(nan, nan)`` for n = 0)."""
     if n == 0:
         return (math.nan, math.nan)
-    z = float(sps.norm.ppf(0.5 + confidence / 2))
+    z = float(special.ndtri(0.5 + confidence / 2))
     p = successes / n
     denominator = 1 + z * z / n
     center = (p + z * z / (2 * n)) / denominator
@@ -34,7 +34,7 @@ def mean_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[fl
     mean = float(data.mean())
     if data.size == 1:
         return (mean, mean)
-    half = float(sps.t.ppf(0.5 + confidence / 2, data.size - 1) * data.std(ddof=1)
+    half = float(special.stdtrit(data.size - 1, 0.5 + confidence / 2) * data.std(ddof=1)
                  / math.sqrt(data.size))
     return (mean - half, mean + half)
 
@@ -79,7 +79,7 @@ def mcnemar_exact(baseline_only: int, candidate_only: int) -> float:
     n = baseline_only + candidate_only
     if n == 0:
         return 1.0
-    return float(min(1.0, 2 * sps.binom.cdf(min(baseline_only, candidate_only), n, 0.5)))
+    return float(min(1.0, 2 * special.bdtr(min(baseline_only, candidate_only), n, 0.5)))
 
 
 def consistency(passes: int, scored: int) -> float:
