@@ -4,12 +4,34 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+# Tests never reach a real model API, MLflow store or Prefect server configured on this machine:
+# the session starts without the settings that would point flywheel at one (cleared here, when
+# pytest loads this file, before any test module imports flywheel, openai or prefect). A test
+# that needs one sets it itself (monkeypatch.setenv, a subprocess's env); the integration tier
+# sets PREFECT_API_URL to its own server (tests/integration/conftest.py).
+CLEARED_PREFIXES = ("OPENAI_", "FLYWHEEL_")
+CLEARED_NAMES = ("MLFLOW_TRACKING_URI", "PREFECT_API_URL")
+# switches of the test suite itself, not flywheel settings: .ci/run sets FLYWHEEL_REQUIRE_BROWSER,
+# tests/integration/test_report_browser.py reads both
+KEPT_NAMES = ("FLYWHEEL_REQUIRE_BROWSER", "FLYWHEEL_SCREENSHOT_DIR")
+
+
+def clear_outside_settings(environ: MutableMapping[str, str] = os.environ) -> list[str]:
+    """Remove the model API, flywheel, MLflow and Prefect server settings; return their names."""
+    names = [name for name in environ
+             if (name.startswith(CLEARED_PREFIXES) or name in CLEARED_NAMES) and name not in KEPT_NAMES]
+    for name in names:
+        del environ[name]
+    return sorted(names)
+
+
+clear_outside_settings()
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 REPO = Path(__file__).resolve().parents[1]

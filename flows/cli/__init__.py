@@ -26,10 +26,14 @@ def _quiet_expected_tracebacks() -> None:
 
 def main() -> None:
     """Entry point: run the app; a FlywheelError becomes one line on stderr and an exit status."""
+    from flywheel.flows.cli.prefect_start import prefect_start_errors, prepare_prefect_start
+
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     _quiet_expected_tracebacks()
+    prepare_prefect_start()  # a first run's slow database build; imports no Prefect
     try:
-        app()
+        with prefect_start_errors():  # Prefect that cannot start: one line saying what to set
+            app()
     except FlywheelError as exc:
         sys.stderr.write(f"error: {exc}\n")
         sys.exit(exc.exit_code)
