@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from flywheel.flows.cli.prefect_start import configured_api_url
 from flywheel.tasks.config import Settings, load_settings
 
 app = typer.Typer(
@@ -123,30 +123,12 @@ def warn(text: str) -> None:
     sys.stderr.write(f"warning: {text}\n")
 
 
-def configured_prefect_api() -> str | None:
-    """The Prefect server this machine is configured for: ``PREFECT_API_URL`` from the
-    environment, else from the active profile of Prefect's profiles file (read without
-    importing Prefect, which takes a second)."""
-    if os.environ.get("PREFECT_API_URL"):
-        return os.environ["PREFECT_API_URL"]
-    home = Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
-    path = Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml").expanduser()
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    active = os.environ.get("PREFECT_PROFILE") or document.get("active") or "ephemeral"
-    profile = (document.get("profiles") or {}).get(active) or {}
-    url = profile.get("PREFECT_API_URL") if isinstance(profile, dict) else None
-    return str(url) if url else None
-
-
 def run_work(ctx: typer.Context, work: Callable[[], T], flow: Callable[[], T]) -> T:
     """A one-off command's work: ``flow()``, a Prefect flow run, when a Prefect server is
     configured or ``--prefect`` was given (so manual runs show in the UI); else ``work()``,
     the same task functions called in this process with no Prefect server to start."""
     options: GlobalOptions = ctx.obj
-    if options.prefect or configured_prefect_api():
+    if options.prefect or configured_api_url():
         with foreground_prefect():
             return flow()
     return work()
