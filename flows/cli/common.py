@@ -123,12 +123,14 @@ def warn(text: str) -> None:
     sys.stderr.write(f"warning: {text}\n")
 
 
-def run_work(ctx: typer.Context, work: Callable[[], T], flow: Callable[[], T]) -> T:
+def run_work(ctx: typer.Context, work: Callable[[], T], flow: Callable[[], T], *,
+             needs_prefect: bool = False) -> T:
     """A one-off command's work: ``flow()``, a Prefect flow run, when a Prefect server is
-    configured or ``--prefect`` was given (so manual runs show in the UI); else ``work()``,
-    the same task functions called in this process with no Prefect server to start."""
+    configured, ``--prefect`` was given (so manual runs show in the UI) or the work
+    ``needs_prefect`` (a Dask task runner); else ``work()``, the same task functions called in
+    this process with no Prefect server to start."""
     options: GlobalOptions = ctx.obj
-    if options.prefect or configured_api_url():
+    if options.prefect or needs_prefect or configured_api_url():
         with foreground_prefect():
             return flow()
     return work()

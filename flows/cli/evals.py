@@ -61,7 +61,9 @@ def eval_run(
         return run_offline_eval(settings, evalset=str(evalset), prompts=list(prompt),
                                 repeats=repeats, concurrency=concurrency, no_cache=no_cache)
 
-    summary = run_work(ctx, in_process, as_flow_run)
+    # the Dask task runner is a Prefect task runner: a Dask-configured eval runs as its flow
+    summary = run_work(ctx, in_process, as_flow_run,
+                       needs_prefect=settings.eval_task_runner != "local")
     emit(summary, as_json, format_summary)
     if any(v["cases_scored"] == 0 for v in summary["versions"]):
         raise typer.Exit(1)
