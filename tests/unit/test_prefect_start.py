@@ -31,16 +31,21 @@ pytestmark = pytest.mark.unit
 
 
 @pytest.fixture(autouse=True)
-def _restore_log_record_factory(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    caplog.set_level(logging.INFO, logger="prefect")  # as Prefect's logging configuration sets it
+def _restore_log_record_factory() -> Iterator[None]:
     factory = logging.getLogRecordFactory()
     yield
     logging.setLogRecordFactory(factory)
 
 
-def announce_server(logger: str = "prefect") -> None:
+def log(message: str, logger: str = "prefect") -> None:
+    """Make the log record Prefect's logger makes for ``message`` (whatever the levels and
+    handlers earlier tests left on the logger)."""
+    logging.getLogger(logger).makeRecord(logger, logging.INFO, __file__, 1, message, (), None)
+
+
+def announce_server() -> None:
     """What Prefect logs when it starts its temporary server."""
-    logging.getLogger(logger).info("Starting temporary server on http://127.0.0.1:8123\nSee ...")
+    log("Starting temporary server on http://127.0.0.1:8123\nSee ...")
 
 
 def write_profile(home: Path, **settings: str) -> None:
@@ -129,7 +134,7 @@ def test_the_first_run_is_announced_once_when_the_server_starts(tmp_path: Path) 
     out = io.StringIO()
     prepare_prefect_start({"PREFECT_HOME": str(tmp_path)}, out)
     assert out.getvalue() == ""  # not before Prefect starts its server: --help says nothing
-    logging.getLogger("prefect").info("Beginning flow run 'x'")
+    log("Beginning flow run 'x'")
     assert out.getvalue() == ""
     announce_server()
     announce_server()
@@ -156,7 +161,7 @@ def test_the_notice_keeps_the_log_record_factory_before_it(tmp_path: Path) -> No
 
     logging.setLogRecordFactory(earlier)
     prepare_prefect_start({"PREFECT_HOME": str(tmp_path)}, io.StringIO())
-    logging.getLogger("prefect").warning("still seen")
+    log("still seen")
     assert "still seen" in seen
 
 
