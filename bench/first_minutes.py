@@ -417,7 +417,7 @@ def main() -> None:
         install_promptfoo()
     work = Path(tempfile.mkdtemp(prefix="flywheel-first-minutes-"))
     bench = Bench(work)
-    started = time.perf_counter()
+    started, at_commit = time.perf_counter(), commit()
     load_before = os.getloadavg()[0]
     out = []
     try:
@@ -447,7 +447,7 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     load_after = os.getloadavg()[0]
-    print(f"Measured {dt.date.today().isoformat()} at commit {commit()}; {os.cpu_count()} cores "
+    print(f"Measured {dt.date.today().isoformat()} at commit {at_commit}; {os.cpu_count()} cores "
           f"({platform.machine()}), {platform.system()}, Python {platform.python_version()}, "
           f"DuckDB {duckdb.__version__}; {args.runs} runs of each command; load average (1 min) "
           f"{load_before:.1f} before, {load_after:.1f} after; this bench took "
