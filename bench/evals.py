@@ -28,6 +28,9 @@ sys.path.insert(0, str(REPO))
 
 import yaml  # noqa: E402
 
+# the same eval cases as the whole-command bench (this folder is on sys.path when run as a script)
+from first_minutes import support_cases as _cases  # noqa: E402
+
 from flywheel.tasks.config import load_settings  # noqa: E402
 from flywheel.tasks.db import connect  # noqa: E402
 from flywheel.tasks.evals.cache import cache_key  # noqa: E402
@@ -35,20 +38,6 @@ from flywheel.tasks.evals.client import CallSpec, Endpoint, run_calls  # noqa: E
 from flywheel.tasks.evals.runner import call_options  # noqa: E402
 from flywheel.tasks.registry.render import render_messages  # noqa: E402
 from flywheel.tasks.registry.store import register_version  # noqa: E402
-from flywheel.tasks.sample_data import content  # noqa: E402
-
-
-def _cases(n: int) -> list[dict]:
-    cases = []
-    for i in range(n):
-        question, _, corrected = content.SUPPORT_QA[i % len(content.SUPPORT_QA)]
-        order_id = f"B-{i:06d}"
-        cases.append({"id": f"case-{i:05d}", "vars": {"question": question, "order_id": order_id},
-                      "reference": corrected,
-                      "assert": [{"type": "similar", "threshold": 0.75},
-                                 {"type": "contains", "value": order_id}],
-                      "tags": [f"group-{i % 5}"]})
-    return cases
 
 
 def _start_server(latency_ms: float) -> tuple[subprocess.Popen[str], str]:
