@@ -19,6 +19,7 @@ import sys
 import tomllib
 from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
@@ -139,24 +140,39 @@ def prepare_prefect_start(env: MutableMapping[str, str] | None = None, stderr: T
     _notice_first_run_when_server_starts(env, stderr)
 
 
+@dataclass
+class _NoticeTarget:
+    """What the installed log-record hook reports to: the latest call's environment and stream."""
+
+    env: Mapping[str, str]
+    stderr: TextIO | None
+    said: bool = False
+
+
+_notice: _NoticeTarget | None = None
+
+
 def _notice_first_run_when_server_starts(env: Mapping[str, str], stderr: TextIO | None) -> None:
     """Print :data:`FIRST_RUN_NOTICE` when Prefect logs that it starts its temporary server and
     the database file does not exist yet. Hooked into log record creation, which Prefect's
-    logging configuration (applied when Prefect is imported) leaves alone."""
+    logging configuration (applied when Prefect is imported) leaves alone. Each call points the
+    hook at its own environment and stream and re-arms it; the hook is installed again only when
+    the current factory is not already it."""
+    global _notice
+    _notice = _NoticeTarget(env, stderr)
     make_record = logging.getLogRecordFactory()
     if getattr(make_record, "_flywheel_first_run_notice", False):
         return
-    said = False
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        nonlocal said
         record = make_record(*args, **kwargs)
-        if not said and record.name.startswith("prefect") and isinstance(record.msg, str) \
-                and record.msg.startswith(_SERVER_START_MESSAGE):
-            said = True
-            database = database_file(env)
+        target = _notice
+        if target is not None and not target.said and record.name.startswith("prefect") \
+                and isinstance(record.msg, str) and record.msg.startswith(_SERVER_START_MESSAGE):
+            target.said = True
+            database = database_file(target.env)
             if database is not None and not database.exists():
-                out = stderr or sys.stderr
+                out = target.stderr or sys.stderr
                 out.write(FIRST_RUN_NOTICE + "\n")
                 out.flush()
         return record
