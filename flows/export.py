@@ -1,28 +1,19 @@
 """The ``export`` flow: fine-tuning JSONL, preference pairs and hard examples, with an artifact
-of what was written and what was dropped (and why)."""
+of what was written and what was dropped (and why); and the night's ``export`` step."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, task
-from prefect.artifacts import create_table_artifact
+from prefect import flow
 
-from flywheel.tasks.config import load_settings
+from flywheel.flows.night import Night, publish_table
+from flywheel.tasks.config import Settings, load_settings
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.export import EXPORTERS, Window
 
 KINDS = tuple(EXPORTERS)
-
-
-@task(name="export-one")
-def export_one(
-    kind: str, out_dir: str, db_path: str, project_dir: str, since: str | None, until: str | None
-) -> dict[str, Any]:
-    """Write one export into ``out_dir``; returns its summary."""
-    settings = load_settings(db=db_path, project_dir=project_dir)
-    return EXPORTERS[kind](settings, out_dir, Window.parse(since, until))
 
 
 def _rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -38,6 +29,26 @@ def _rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
         else:
             rows.append({"export": kind, "measure": f"dropped: {category}", "value": value})
     return rows
+
+
+def write_exports(settings: Settings, out_dir: Path, kinds: list[str], window: Window
+                  ) -> dict[str, Any]:
+    """Write each export of ``kinds``: one kind into ``out_dir`` itself, several into
+    ``out_dir/<kind>/``; publish what was written and dropped; return each kind's summary."""
+    results = {kind: EXPORTERS[kind](settings, str(out_dir if len(kinds) == 1 else out_dir / kind),
+                                     window)
+               for kind in kinds}
+    publish_table("export-summary", [row for s in results.values() for row in _rows(s)],
+                  "Examples written per export file, and candidates dropped by reason.")
+    return results
+
+
+def export_night(night: Night) -> dict[str, Any]:
+    """The night's step: every export of the feedback up to the end of the night, into
+    ``<project>/exports/<date>/``."""
+    out_dir = night.settings.project_dir / "exports" / night.run_date.isoformat()
+    return write_exports(night.settings, out_dir, list(KINDS),
+                         Window.parse(None, night.run_date.isoformat()))
 
 
 @flow(name="export")
@@ -56,16 +67,6 @@ def export_flow(
     unknown = [k for k in kinds if k not in EXPORTERS]
     if unknown:
         raise UsageError(f"unknown export kind(s) {', '.join(unknown)}; known: {', '.join(KINDS)}")
-    Window.parse(since, until)  # bad dates are a usage error before any work starts
-    settings = load_settings(db=db_path, project_dir=project_dir)
-    db, proj = str(settings.db_path), str(settings.project_dir)
-    results: dict[str, Any] = {}
-    for kind in kinds:
-        target = Path(out_dir) if len(kinds) == 1 else Path(out_dir) / kind
-        results[kind] = export_one(kind, str(target), db, proj, since, until)
-    create_table_artifact(
-        key="export-summary",
-        table=[row for summary in results.values() for row in _rows(summary)],
-        description="Examples written per export file, and candidates dropped by reason.",
-    )
-    return results
+    window = Window.parse(since, until)  # bad dates are a usage error before any work starts
+    return write_exports(load_settings(db=db_path, project_dir=project_dir), Path(out_dir), kinds,
+                         window)

@@ -1,23 +1,41 @@
-"""The ``ingest`` flow: load log files into the store and publish the summary."""
+"""The ``ingest`` flow: load log files into the store and publish the summary; and the night's
+``ingest`` step (the landing folder)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, task
-from prefect.artifacts import create_table_artifact
+from prefect import flow
 
-from flywheel.tasks.config import load_settings
+from flywheel.flows.night import Night, StepIncomplete, publish_table
+from flywheel.tasks.config import Settings, load_settings
 from flywheel.tasks.ingest import ingest_paths
 
 
-@task(name="ingest-files")
-def ingest_files(
-    paths: list[str], db_path: str, project_dir: str | None, format: str = "auto"
-) -> dict[str, Any]:
-    """Ingest the files under ``paths``; returns the run summary."""
-    settings = load_settings(db=db_path, project_dir=project_dir)
-    return ingest_paths(settings, list(paths), format).to_dict()
+def ingest_files(settings: Settings, paths: list[str], format: str = "auto") -> dict[str, Any]:
+    """Ingest the files under ``paths``; publish and return the run summary."""
+    summary = ingest_paths(settings, list(paths), format).to_dict()
+    counts = {k: v for k, v in summary.items() if isinstance(v, int)}
+    publish_table(
+        "ingest-summary",
+        [{"measure": k, "value": v} for k, v in counts.items()]
+        + [{"measure": f"unreadable: {f['path']}", "value": f["reason"]} for f in summary["failures"]],
+        "What the ingest run loaded, skipped and quarantined.",
+    )
+    return summary
+
+
+def ingest_landing(night: Night) -> dict[str, Any]:
+    """The night's step: ingest the landing folder; unreadable files make the step fail (the
+    rows of the readable ones are kept)."""
+    settings = night.settings
+    if not settings.landing.exists():
+        return {"note": f"no landing folder at {settings.landing}"}
+    summary = ingest_files(settings, [str(settings.landing)])
+    if summary.get("files_failed"):
+        unreadable = "; ".join(f"{f['path']}: {f['reason']}" for f in summary["failures"][:5])
+        raise StepIncomplete(f"{summary['files_failed']} unreadable file(s): {unreadable}", summary)
+    return summary
 
 
 @flow(name="ingest")
@@ -32,13 +50,4 @@ def ingest_flow(
     content), or ``native``, ``otel``, ``langfuse`` to read every file as that.
     """
     settings = load_settings(db=db_path, project_dir=project_dir)
-    paths = list(paths) if paths else [str(settings.landing)]
-    summary = ingest_files(paths, str(settings.db_path), str(settings.project_dir), format)
-    counts = {k: v for k, v in summary.items() if isinstance(v, int)}
-    create_table_artifact(
-        key="ingest-summary",
-        table=[{"measure": k, "value": v} for k, v in counts.items()]
-        + [{"measure": f"unreadable: {f['path']}", "value": f["reason"]} for f in summary["failures"]],
-        description="What the ingest run loaded, skipped and quarantined.",
-    )
-    return summary
+    return ingest_files(settings, list(paths) if paths else [str(settings.landing)], format)

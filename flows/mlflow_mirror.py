@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact
+from prefect import flow
 
+from flywheel.flows.night import Night, publish_markdown, warning
 from flywheel.tasks import commands
 from flywheel.tasks.config import Settings, load_settings
 from flywheel.tasks.mlflow_mirror import run_mirror
+from flywheel.tasks.mlflow_mirror.run import OFF_NOTE
 
 
 def _markdown(result: dict[str, Any]) -> str:
@@ -24,6 +25,25 @@ def _markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def mirror(settings: Settings, *, full: bool = False, names: list[str] | None = None,
+           runs: bool = True) -> dict[str, Any]:
+    """Mirror into MLflow; MLflow trouble is a logged warning in the result, never an error."""
+    result = run_mirror(settings, full=full, names=names, runs=runs)
+    if not result["enabled"]:
+        return result
+    if result["warning"]:
+        warning("%s", result["warning"])
+    publish_markdown("mlflow-mirror", _markdown(result), "MLflow mirror")
+    return result
+
+
+def mirror_night(night: Night) -> dict[str, Any]:
+    """The night's step: what is not mirrored yet (a note when no MLflow store is set)."""
+    if not night.settings.mlflow_tracking_uri:
+        return {"note": OFF_NOTE}
+    return mirror(night.settings)
+
+
 @flow(name="mlflow-mirror")
 def mlflow_mirror_flow(
     db_path: str | None = None, project_dir: str | None = None, full: bool = False,
@@ -34,15 +54,8 @@ def mlflow_mirror_flow(
     ``full`` re-checks every item against MLflow, not only those not mirrored yet;
     ``prompts_only`` with ``names`` mirrors just those prompts' versions and aliases.
     """
-    settings = load_settings(db=db_path, project_dir=project_dir)
-    result = run_mirror(settings, full=full, names=names, runs=not prompts_only)
-    if not result["enabled"]:
-        return result
-    if result["warning"]:
-        get_run_logger().warning("%s", result["warning"])
-    create_markdown_artifact(key="mlflow-mirror", markdown=_markdown(result),
-                             description="MLflow mirror")
-    return result
+    return mirror(load_settings(db=db_path, project_dir=project_dir), full=full, names=names,
+                  runs=not prompts_only)
 
 
 def follow_label_move(settings: Settings, name: str) -> dict[str, Any]:
@@ -50,5 +63,5 @@ def follow_label_move(settings: Settings, name: str) -> dict[str, Any]:
     next nightly mirror (a few seconds; a warning, never an error, when MLflow is unusable)."""
     result = commands.follow_label_move(settings, name)
     if result.get("warning"):
-        get_run_logger().warning("%s", result["warning"])
+        warning("%s", result["warning"])
     return result

@@ -1,66 +1,53 @@
-"""The ``monitoring`` flow: one night's production metrics per prompt version, drift alerts, a
-Prefect artifact and (when configured) a webhook message. Alerts are findings, not failures: the
-flow fails only when it cannot compute; a webhook that fails is noted, never raised."""
+"""The ``monitoring`` flow and step: one night's production metrics per prompt version, drift
+alerts, a Prefect artifact and (when configured) a webhook message. Alerts are findings, not
+failures: the step fails only when it cannot compute; a webhook that fails is noted, never raised."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
-from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect import flow
 
+from flywheel.flows.night import Night, publish_markdown, publish_table, warning
 from flywheel.tasks.config import load_settings
 from flywheel.tasks.monitor import Alert, alert_text, post_text, run_monitoring
 
 
-@task(name="monitor-night")
-def monitor_night(run_date: str, db_path: str, project_dir: str | None) -> dict[str, Any]:
-    """Compute, judge and persist the night's monitoring; returns its summary."""
-    settings = load_settings(db=db_path, project_dir=project_dir)
-    return run_monitoring(settings, date.fromisoformat(run_date)).summary()
+def _publish_alerts(night: date, alerts: list[Alert], summary: dict[str, Any]) -> None:
+    description = f"Monitoring alerts of the night of {night}"
+    if alerts:
+        publish_table("monitoring-alerts",
+                      [{"severity": a.severity, "kind": a.kind, "metric": a.metric,
+                        "message": a.message} for a in alerts], description)
+    else:
+        publish_markdown("monitoring-alerts",
+                         f"# Monitoring {night}\n\nNo alerts over {summary['versions']} prompt "
+                         f"versions and {summary['requests']} requests.", description)
 
 
-@task(name="send-alerts")
-def send_alerts(url: str, text: str, timeout_s: float) -> dict[str, Any]:
-    """POST the alerts to the webhook; never raises."""
-    return post_text(url, text, timeout_s=timeout_s)
-
-
-def _alerts(summary: dict[str, Any]) -> list[Alert]:
-    return [Alert(**{**a, "run_date": date.fromisoformat(a["run_date"])}) for a in summary["alert_list"]]
+def monitor_night(night: Night) -> dict[str, Any]:
+    """Compute, judge and persist the night's monitoring; publish and send its alerts."""
+    settings = night.settings
+    outcome = run_monitoring(settings, night.run_date)
+    summary = outcome.summary()
+    alerts = list(outcome.alerts)
+    _publish_alerts(night.run_date, alerts, summary)
+    summary["webhook"] = "not configured"
+    if alerts and settings.alert_webhook_url:
+        sent = post_text(settings.alert_webhook_url, alert_text(night.run_date, alerts),
+                         timeout_s=settings.alert_webhook_timeout_s)
+        summary["webhook"] = "sent" if sent["sent"] else f"failed: {sent['error']}"
+        if not sent["sent"]:
+            warning("alert webhook failed (the night goes on): %s", sent["error"])
+    elif settings.alert_webhook_url:
+        summary["webhook"] = "nothing to send"
+    return summary
 
 
 @flow(name="monitoring")
 def monitoring_flow(
-    run_date: str, db_path: str | None = None, project_dir: str | None = None
+    run_date: date, db_path: str | None = None, project_dir: str | None = None
 ) -> dict[str, Any]:
     """Monitor production for the night of ``run_date`` (YYYY-MM-DD)."""
-    settings = load_settings(db=db_path, project_dir=project_dir)
-    night = date.fromisoformat(run_date)
-    summary = monitor_night(night.isoformat(), str(settings.db_path), str(settings.project_dir))
-    alerts = _alerts(summary)
-    if alerts:
-        create_table_artifact(
-            key="monitoring-alerts",
-            table=[{"severity": a.severity, "kind": a.kind, "metric": a.metric,
-                    "message": a.message} for a in alerts],
-            description=f"Monitoring alerts of the night of {night}",
-        )
-    else:
-        create_markdown_artifact(
-            key="monitoring-alerts",
-            markdown=f"# Monitoring {night}\n\nNo alerts over {summary['versions']} prompt "
-                     f"versions and {summary['requests']} requests.",
-            description=f"Monitoring alerts of the night of {night}",
-        )
-    summary["webhook"] = "not configured"
-    if alerts and settings.alert_webhook_url:
-        sent = send_alerts(settings.alert_webhook_url, alert_text(night, alerts),
-                           settings.alert_webhook_timeout_s)
-        summary["webhook"] = "sent" if sent["sent"] else f"failed: {sent['error']}"
-        if not sent["sent"]:
-            get_run_logger().warning("alert webhook failed (the night goes on): %s", sent["error"])
-    elif settings.alert_webhook_url:
-        summary["webhook"] = "nothing to send"
-    return summary
+    return monitor_night(Night.of(load_settings(db=db_path, project_dir=project_dir), run_date))

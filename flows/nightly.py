@@ -1,14 +1,13 @@
-"""The nightly flywheel: every step of one night, as subflows, for one date.
+"""The nightly flywheel: every step of :data:`~flywheel.flows.steps.STEPS` for one date, as a DAG.
 
-Steps run in this order (``STEP_ORDER``): ingest → prompts-sync → ab-analysis → offline-eval →
-export → monitoring → rollout → serving-snapshot → mlflow-mirror → report. Each is one
-``_step(results, name, fn)`` call: a name and a zero-argument callable that runs the step's
-subflow. ``_step`` records the step's status, duration, row counts and error (in the returned
-summary, the runs table and the logs) and never lets one step's failure stop the steps that do
-not depend on it; a step given ``needs=`` is skipped, with the reason, when a step it needs did
-not succeed. The night's final state is failed when any step failed or was skipped, and the
-summary of every step is still returned (as the data of the failed state) and published as an
-artifact.
+Each step is a Prefect task submitted with the futures of the steps it waits for (``wait_for``),
+so Prefect records the dependencies (the flow-run graph shows the DAG) and steps whose upstream
+steps are done run at the same time, in threads of this one process (DuckDB allows one writing
+process per file; each step opens its own connection). A step records its status, duration, row
+counts and error (in the returned summary, the runs table and the logs) and never stops the steps
+that do not need it: a step whose ``needs`` did not succeed is skipped with the reason. The night's
+final state is failed when any step failed or was skipped; the summary of every step is still
+returned (as the data of the failed state) and published as an artifact.
 
 The whole night holds the database's nightly lock (``tasks/lock.py``), so two nightly runs on one
 database never interleave, with or without a Prefect server. Every step is idempotent for its
@@ -17,38 +16,36 @@ date, so re-running a night (``flywheel nightly --date D``) replaces what that n
 
 from __future__ import annotations
 
+import threading
 import time
-import uuid
-from collections.abc import Callable, Iterable
-from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
-from prefect import flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact
-from prefect.context import FlowRunContext
-from prefect.states import Failed, State
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
+from prefect.states import Completed, Failed, State
+from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import allow_failure
 
-from flywheel.flows.ab_analysis import ab_analysis_flow
-from flywheel.flows.export import export_flow
-from flywheel.flows.ingest import ingest_flow
-from flywheel.flows.mlflow_mirror import mlflow_mirror_flow
-from flywheel.flows.monitoring import monitoring_flow
-from flywheel.flows.offline_eval import offline_eval_nightly
-from flywheel.flows.prompts_sync import prompts_sync_flow
-from flywheel.flows.report import report_flow
-from flywheel.flows.rollout import rollout_flow
-from flywheel.flows.serving import serving_snapshot_flow
+from flywheel.flows.night import (
+    Night,
+    StepIncomplete,
+    current_run_id,
+    default_run_date,
+    log,
+    publish_markdown,
+)
+from flywheel.flows.steps import STEPS, Step
 from flywheel.tasks.config import Settings, load_settings
-from flywheel.tasks.errors import FlywheelError, UsageError
+from flywheel.tasks.db import held_open
+from flywheel.tasks.errors import FlywheelError
 from flywheel.tasks.lock import nightly_lock
-from flywheel.tasks.mlflow_mirror.run import OFF_NOTE
 from flywheel.tasks.runs import StepRecord, details_of, mark_crashed, now, record_step
 from flywheel.tasks.serving.report import rollout_lines
 
-STEP_ORDER = ("ingest", "prompts-sync", "ab-analysis", "offline-eval", "export", "monitoring",
-              "rollout", "serving-snapshot", "mlflow-mirror", "report")
+__all__ = ["NightlyFailed", "StepOutcome", "default_run_date", "nightly_flywheel", "run_steps"]
 
 
 class NightlyFailed(FlywheelError):
@@ -63,32 +60,49 @@ class NightlyFailed(FlywheelError):
         return self.message
 
 
-class StepIncomplete(FlywheelError):
-    """Raised by a step that did part of its work: the step counts as failed, its result is kept."""
-
-    def __init__(self, message: str, value: Any) -> None:
-        super().__init__(message, value)
-        self.message = message
-        self.value = value
-
-    def __str__(self) -> str:
-        return self.message
-
-
 @dataclass(frozen=True)
-class _Night:
-    run_id: str
-    run_date: date
-    settings: Settings
+class StepOutcome:
+    """What one step of a night did."""
+
+    step: str
+    status: str  # ok | failed | skipped
+    seconds: float
+    error: str | None = None
+    value: Any = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the step succeeded."""
+        return self.status == "ok"
+
+    def entry(self) -> dict[str, Any]:
+        """The step's line of the night's summary."""
+        entry: dict[str, Any] = {"step": self.step, "status": self.status, "seconds": self.seconds}
+        if self.error:
+            entry["error"] = self.error
+        return entry
 
 
-_night: ContextVar[_Night | None] = ContextVar("flywheel_night", default=None)
+class _Board:
+    """The outcomes of a night's finished steps, shared by the step threads (opaque to Prefect,
+    which would otherwise walk it for futures while other threads write to it)."""
+
+    __slots__ = ("_lock", "_outcomes")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._outcomes: dict[str, StepOutcome] = {}
+
+    def put(self, outcome: StepOutcome) -> None:
+        with self._lock:
+            self._outcomes[outcome.step] = outcome
+
+    def get(self, name: str) -> StepOutcome | None:
+        with self._lock:
+            return self._outcomes.get(name)
+
+
 _LOG_FIELDS = frozenset({"event", "run_date", "step", "status", "seconds", "error", "reason"})
-
-
-def default_run_date() -> date:
-    """Yesterday, UTC: the night's run covers the day that just ended."""
-    return datetime.now(UTC).date() - timedelta(days=1)
 
 
 def _logfmt(fields: dict[str, Any]) -> str:
@@ -99,95 +113,87 @@ def _logfmt(fields: dict[str, Any]) -> str:
     return " ".join(f"{key}={quoted(value)}" for key, value in fields.items() if value is not None)
 
 
-def _log(level: str, event: str, **fields: Any) -> None:
+def _log(night: Night, level: str, event: str, **fields: Any) -> None:
     """One structured log line (logfmt text; the same fields as record attributes)."""
-    night = _night.get()
-    base = {"event": event, "run_date": night.run_date.isoformat() if night else None}
-    payload = {**base, **fields}
-    getattr(get_run_logger(), level)(_logfmt(payload), extra={"flywheel": payload})
+    payload = {"event": event, "run_date": night.run_date.isoformat(), **fields}
+    log(level, "%s", _logfmt(payload), extra={"flywheel": payload})
 
 
-def _record(record: StepRecord) -> None:
-    night = _night.get()
-    if night is None:
-        return
+def _record(night: Night, record: StepRecord) -> None:
     try:
         record_step(night.settings.db_path, record, timeout_s=night.settings.db_lock_timeout_s)
     except Exception as exc:  # bookkeeping never fails the night
-        _log("warning", "runs_table_write_failed", step=record.step, error=str(exc))
+        _log(night, "warning", "runs_table_write_failed", step=record.step, error=str(exc))
 
 
-def _step(
-    results: list[dict[str, Any]], name: str, fn: Callable[[], Any], *, needs: Iterable[str] = ()
-) -> Any:
-    """Run one step of the night; record it; return its result (None if it failed or was skipped).
-
-    ``needs`` names earlier steps this one cannot run without: if one of them failed or was
-    skipped, this step is skipped with the reason.
-    """
-    night = _night.get()
-    run_id = night.run_id if night else ""
-    run_date = night.run_date if night else date.today()
-    started_at = now()
-    blocked = [r for r in results if r["step"] in set(needs) and r["status"] != "ok"]
-    if blocked:
-        reason = "needs " + ", ".join(f"{r['step']} ({r['status']})" for r in blocked)
-        results.append({"step": name, "status": "skipped", "seconds": 0.0, "error": reason})
-        _record(StepRecord(run_id, run_date, name, "skipped", started_at, started_at, 0.0, {}, reason))
-        _log("warning", "step_skipped", step=name, status="skipped", reason=reason)
+def _skip_reason(step: Step, board: _Board) -> str | None:
+    blocked = [(name, outcome.status) for name in step.needs
+               if (outcome := board.get(name)) is None or not outcome.ok]
+    if not blocked:
         return None
-    _record(StepRecord(run_id, run_date, name, "running", started_at))
-    _log("info", "step_started", step=name)
+    return "needs " + ", ".join(f"{name} ({status})" for name, status in blocked)
+
+
+def execute_step(step: Step, night: Night, board: _Board) -> StepOutcome:
+    """Run one step (or skip it when a step it needs did not succeed); record it in the runs
+    table and the log; never raise."""
+    started_at = now()
+    reason = _skip_reason(step, board)
+    if reason:
+        _record(night, StepRecord(night.run_id, night.run_date, step.name, "skipped", started_at,
+                                  started_at, 0.0, {}, reason))
+        _log(night, "warning", "step_skipped", step=step.name, status="skipped", reason=reason)
+        return StepOutcome(step.name, "skipped", 0.0, reason)
+    _record(night, StepRecord(night.run_id, night.run_date, step.name, "running", started_at))
+    _log(night, "info", "step_started", step=step.name)
     clock = time.perf_counter()
     value: Any = None
     error: str | None = None
     try:
-        value = fn()
+        value = step.run(night)
     except StepIncomplete as exc:
         value, error = exc.value, str(exc)
     except Exception as exc:  # a failed step is recorded; the independent ones still run
         error = f"{type(exc).__name__}: {exc}"
-    seconds = time.perf_counter() - clock
-    entry: dict[str, Any] = {"step": name, "status": "failed" if error else "ok", "seconds": seconds}
-    if error:
-        entry["error"] = error
-    results.append(entry)
+    outcome = StepOutcome(step.name, "failed" if error else "ok", time.perf_counter() - clock,
+                          error, value)
     details = details_of(value)
-    _record(StepRecord(run_id, run_date, name, entry["status"], started_at, now(), seconds,
-                       details, error))
+    _record(night, StepRecord(night.run_id, night.run_date, step.name, outcome.status, started_at,
+                              now(), outcome.seconds, details, error))
     counts = {k: v for k, v in details.items()
               if isinstance(v, int) and not isinstance(v, bool) and k not in _LOG_FIELDS}
-    _log("error" if error else "info", "step_finished", step=name, status=entry["status"],
-         seconds=seconds, error=error, **counts)
-    return value
+    _log(night, "error" if error else "info", "step_finished", step=step.name,
+         status=outcome.status, seconds=outcome.seconds, error=error, **counts)
+    return outcome
 
 
-def _ingest_landing(settings: Settings) -> dict[str, Any]:
-    """Ingest the landing folder; unreadable files make the step fail (their rows are kept)."""
-    if not settings.landing.exists():
-        return {"note": f"no landing folder at {settings.landing}"}
-    summary = ingest_flow(paths=[str(settings.landing)], db_path=str(settings.db_path),
-                          project_dir=str(settings.project_dir))
-    if summary.get("files_failed"):
-        unreadable = "; ".join(f"{f['path']}: {f['reason']}" for f in summary["failures"][:5])
-        raise StepIncomplete(f"{summary['files_failed']} unreadable file(s): {unreadable}", summary)
-    return summary
+@task(cache_policy=NO_CACHE, persist_result=False)
+def _step_task(step: Step, night: Night, board: _Board) -> State:
+    outcome = execute_step(step, night, board)
+    board.put(outcome)
+    if outcome.status == "failed":
+        return Failed(message=outcome.error, data=outcome)
+    return Completed(name="Skipped" if outcome.status == "skipped" else "Completed",
+                     message=outcome.error, data=outcome)
 
 
-def _run_id() -> str:
-    context = FlowRunContext.get()
-    if context is not None and context.flow_run is not None:
-        return str(context.flow_run.id)
-    return str(uuid.uuid4())
+_STEP_TASKS = {step.name: _step_task.with_options(name=step.name, task_run_name=step.name)
+               for step in STEPS}
 
 
-def _parse_date(run_date: str | None) -> date:
-    if not run_date:
-        return default_run_date()
-    try:
-        return date.fromisoformat(run_date)
-    except ValueError:
-        raise UsageError(f"run_date {run_date!r} is not a date (YYYY-MM-DD)") from None
+def run_steps(night: Night, steps: tuple[Step, ...] = STEPS) -> list[StepOutcome]:
+    """Submit every step with its upstream steps' futures (``wait_for``); return the outcomes
+    in the table's order once all have finished. Must run inside a flow."""
+    board = _Board()
+    futures: dict[str, PrefectFuture[Any]] = {}
+    for step in steps:
+        task_ = _STEP_TASKS.get(step.name) or _step_task.with_options(name=step.name)
+        futures[step.name] = task_.submit(
+            step, night, board, wait_for=[allow_failure(futures[name]) for name in step.upstream])
+    for future in futures.values():
+        future.wait()
+    return [board.get(step.name) or StepOutcome(step.name, "failed", 0.0, "did not run")
+            for step in steps]
 
 
 def _artifact(night: date, summary: dict[str, Any]) -> None:
@@ -196,89 +202,52 @@ def _artifact(night: date, summary: dict[str, Any]) -> None:
     lines += [f"| {s['step']} | {s['status']} | {s['seconds']:.1f} | "
               f"{(s.get('error') or '').replace('|', '/')[:300]} |" for s in summary["steps"]]
     lines += rollout_lines(summary.get("rollout"))
-    create_markdown_artifact(key="nightly-summary", markdown="\n".join(lines),
-                             description=f"Steps of the night of {night}")
+    publish_markdown("nightly-summary", "\n".join(lines), f"Steps of the night of {night}")
 
 
-def _ab_brief(report: dict[str, Any] | None) -> list[dict[str, Any]] | None:
-    """What the night's summary keeps of the A/B report: each experiment's verdict."""
-    if report is None:
-        return None
-    return [{"name": e["name"], "status": e["status"], "trustworthy": e["trustworthy"],
-             "winner": e["winner"]} for e in report["experiments"]]
+def _summary(night: Night, outcomes: list[StepOutcome]) -> dict[str, Any]:
+    by_name = {step.name: step for step in STEPS}
+    summary: dict[str, Any] = {"run_date": night.run_date.isoformat(), "run_id": night.run_id,
+                               "steps": [o.entry() for o in outcomes]}
+    for outcome in outcomes:
+        step = by_name.get(outcome.step)
+        if step is not None:
+            keep = step.brief if (step.brief and outcome.value is not None) else None
+            summary[step.summary_key] = keep(outcome.value) if keep else outcome.value
+    summary["failed"] = [o.step for o in outcomes if not o.ok]
+    return summary
 
 
-@flow(name="nightly-flywheel")
+@flow(name="nightly-flywheel", task_runner=ThreadPoolTaskRunner(max_workers=len(STEPS)))
 def nightly_flywheel(
-    run_date: str | None = None, db_path: str | None = None, project_dir: str | None = None
+    run_date: date | None = None, db_path: str | None = None, project_dir: str | None = None,
+    settings: Settings | None = None,
 ) -> dict[str, Any] | State:
-    """Run every step of the night for ``run_date`` (YYYY-MM-DD; default: yesterday, UTC)."""
-    settings = load_settings(db=db_path, project_dir=project_dir)
-    night = _parse_date(run_date)
-    db, proj = str(settings.db_path), str(settings.project_dir)
-    run_id = _run_id()
+    """Run every step of the night for ``run_date`` (default: yesterday, UTC). ``settings``
+    (resolved once by the caller) wins over ``db_path``/``project_dir``."""
+    settings = settings or load_settings(db=db_path, project_dir=project_dir)
+    night = Night(current_run_id(), run_date or default_run_date(), settings)
     with nightly_lock(settings.db_path, timeout_s=settings.nightly_lock_timeout_s,
-                      purpose=f"nightly {night}"):
-        token = _night.set(_Night(run_id, night, settings))
-        try:
-            started_at, clock = now(), time.perf_counter()
-            crashed = mark_crashed(db, run_id, timeout_s=settings.db_lock_timeout_s)
-            for row in crashed:
-                _log("warning", "earlier_run_crashed", step=row["step"], run_id=row["run_id"],
-                     crashed_run_date=row["run_date"])
-            _record(StepRecord(run_id, night, "nightly", "running", started_at))
-            steps: list[dict[str, Any]] = []
-            ingest = _step(steps, "ingest", lambda: _ingest_landing(settings))
-            prompts_dir = settings.dir("prompts")
-            prompts = _step(
-                steps, "prompts-sync",
-                lambda: prompts_sync_flow(db_path=db, project_dir=proj)
-                if prompts_dir.is_dir() else {"note": f"no prompts folder at {prompts_dir}"},
-            )
-            ab = _step(
-                steps, "ab-analysis",
-                lambda: ab_analysis_flow(run_date=night.isoformat(), db_path=db, project_dir=proj),
-            )
-            offline_eval = _step(steps, "offline-eval",
-                                 lambda: offline_eval_nightly(db_path=db, project_dir=proj))
-            export = _step(
-                steps, "export",
-                lambda: export_flow(out_dir=str(settings.project_dir / "exports" / night.isoformat()),
-                                    db_path=db, project_dir=proj, until=night.isoformat()),
-            )
-            monitoring = _step(
-                steps, "monitoring",
-                lambda: monitoring_flow(run_date=night.isoformat(), db_path=db, project_dir=proj),
-                needs=("ingest",),
-            )
-            rollout = _step(steps, "rollout", lambda: rollout_flow(
-                run_date=night.isoformat(), db_path=db, project_dir=proj), needs=("ingest",))
-            serving = _step(steps, "serving-snapshot", lambda: serving_snapshot_flow(
-                reason=f"nightly {night.isoformat()}", db_path=db, project_dir=proj))
-            mirror = _step(  # never fails: MLflow trouble is a warning in its result
-                steps, "mlflow-mirror", lambda: mlflow_mirror_flow(db_path=db, project_dir=proj)
-                if settings.mlflow_tracking_uri else {"note": OFF_NOTE})
-            # report goes last: it shows every step's status (flywheel.tasks.runs) and the alerts.
-            report = _step(steps, "report", lambda: report_flow(
-                run_date=night.isoformat(), db_path=db, project_dir=proj), needs=("ab-analysis",))
-            failed = [s["step"] for s in steps if s["status"] != "ok"]
-            summary = {"run_date": night.isoformat(), "run_id": run_id, "steps": steps,
-                       "ingest": ingest, "prompts": prompts, "ab": _ab_brief(ab),
-                       "offline_eval": offline_eval, "export": export, "monitoring": monitoring,
-                       "rollout": rollout, "serving": serving, "mlflow_mirror": mirror,
-                       "report": report,
-                       "failed": failed}
-            seconds = time.perf_counter() - clock
-            _record(StepRecord(run_id, night, "nightly", "failed" if failed else "ok", started_at,
-                               now(), seconds, {"steps": len(steps), "failed": len(failed)},
-                               ", ".join(failed) or None))
-            _log("error" if failed else "info", "night_finished", status="failed" if failed else "ok",
-                 seconds=seconds, failed=",".join(failed) or None)
-        finally:
-            _night.reset(token)
-    _artifact(night, summary)
+                      purpose=f"nightly {night.run_date}"), \
+            held_open(settings.db_path, timeout_s=settings.db_lock_timeout_s):
+        started_at, clock = now(), time.perf_counter()
+        for row in mark_crashed(settings.db_path, night.run_id, timeout_s=settings.db_lock_timeout_s):
+            _log(night, "warning", "earlier_run_crashed", step=row["step"], run_id=row["run_id"],
+                 crashed_run_date=row["run_date"])
+        _record(night, StepRecord(night.run_id, night.run_date, "nightly", "running", started_at))
+        outcomes = run_steps(night)
+        summary = _summary(night, outcomes)
+        failed = summary["failed"]
+        seconds = time.perf_counter() - clock
+        _record(night, StepRecord(night.run_id, night.run_date, "nightly",
+                                  "failed" if failed else "ok", started_at, now(), seconds,
+                                  {"steps": len(outcomes), "failed": len(failed)},
+                                  ", ".join(failed) or None))
+        _log(night, "error" if failed else "info", "night_finished",
+             status="failed" if failed else "ok", seconds=seconds, failed=",".join(failed) or None)
+    _artifact(night.run_date, summary)
     if failed:
-        message = f"nightly run {night}: failed steps: " + "; ".join(
-            f"{s['step']}: {s.get('error', s['status'])}" for s in steps if s["status"] != "ok")
+        message = f"nightly run {night.run_date}: failed steps: " + "; ".join(
+            f"{o.step}: {o.error or o.status}" for o in outcomes if not o.ok)
         return Failed(message=message, data=NightlyFailed(message, summary))
     return summary

@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 from prefect.artifacts import (
     create_markdown_artifact,
     create_progress_artifact,
@@ -22,12 +22,13 @@ from prefect.futures import wait
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from flywheel.flows.night import Night, StepIncomplete, default_run_date, error, publish_markdown
 from flywheel.tasks.config import Settings, load_settings
 from flywheel.tasks.errors import FlywheelError, UsageError
 from flywheel.tasks.evals.client import BatchOutcome, CallOptions, CallSpec, run_calls
-from flywheel.tasks.evals.nightly import candidate_jobs
+from flywheel.tasks.evals.nightly import EvalJob, candidate_jobs
 from flywheel.tasks.evals.report import format_summary
-from flywheel.tasks.evals.runner import call_options, run_eval
+from flywheel.tasks.evals.runner import call_options, in_process_executor, run_eval
 
 
 class CallBatch:
@@ -188,21 +189,30 @@ def run_offline_eval(settings: Settings, **parameters: Any) -> dict[str, Any]:
         db_path=str(settings.db_path), project_dir=str(settings.project_dir), **parameters)
 
 
-@flow(name="offline-eval-nightly")
-def offline_eval_nightly(db_path: str | None = None,
-                         project_dir: str | None = None) -> dict[str, Any]:
-    """Every prompt with a ``candidate`` and a ``production`` label and an eval set: the
-    candidate evaluated against production. A failed eval does not stop the others."""
-    settings = load_settings(db=db_path, project_dir=project_dir)
-    logger = get_run_logger()
+def _eval_job(settings: Settings, job: EvalJob) -> dict[str, Any]:
+    """One nightly eval: in this thread on the local runner (no flow run of its own), else as
+    the ``offline-eval`` flow on its Dask task runner."""
+    if settings.eval_task_runner != "local":
+        return run_offline_eval(settings, evalset=str(job.evalset), prompts=job.refs,
+                                trigger="nightly")
+    summary = run_eval(settings, str(job.evalset), job.refs,
+                       execute=in_process_executor(call_options(settings)), trigger="nightly")
+    publish_markdown("offline-eval", format_summary(summary), f"Offline eval {summary['run_id']}")
+    return summary
+
+
+def evaluate_candidates(night: Night) -> dict[str, Any]:
+    """The night's step: every prompt with a ``candidate`` and a ``production`` label and an
+    eval set: the candidate evaluated against production. A failed eval does not stop the
+    others; the step fails after the others ran."""
+    settings = night.settings
     plan = candidate_jobs(settings)
     runs, failed = [], []
     for job in plan.jobs:
         try:
-            summary = run_offline_eval(settings, evalset=str(job.evalset), prompts=job.refs,
-                                       trigger="nightly")
+            summary = _eval_job(settings, job)
         except FlywheelError as exc:
-            logger.error("offline eval of %s on %s failed: %s", job.prompt, job.evalset, exc)
+            error("offline eval of %s on %s failed: %s", job.prompt, job.evalset, exc)
             failed.append({"prompt": job.prompt, "evalset": str(job.evalset), "error": str(exc)})
             continue
         comparison = summary["comparisons"][0]
@@ -216,6 +226,14 @@ def offline_eval_nightly(db_path: str | None = None,
                      "demo_model": summary["demo_model"]})
     result = {"runs": runs, "failed": failed, "skipped": plan.skipped}
     if failed:
-        raise FlywheelError(f"offline evals failed for: "
-                            f"{', '.join(f['prompt'] for f in failed)}")
+        raise StepIncomplete(f"offline evals failed for: "
+                             f"{', '.join(f['prompt'] for f in failed)}", result)
     return result
+
+
+@flow(name="offline-eval-nightly")
+def offline_eval_nightly(db_path: str | None = None,
+                         project_dir: str | None = None) -> dict[str, Any]:
+    """The nightly evals (:func:`evaluate_candidates`) as a flow of their own."""
+    settings = load_settings(db=db_path, project_dir=project_dir)
+    return evaluate_candidates(Night.of(settings, default_run_date()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flywheel.flows.mlflow_mirror import follow_label_move
@@ -13,17 +13,6 @@ from flywheel.tasks.commands import move_label_forward
 from flywheel.tasks.config import load_settings
 from flywheel.tasks.registry.labels import DEFAULT_LABEL
 from flywheel.tasks.registry.markdown import artifact_key, move_markdown
-
-
-@task(name="promote-label")
-def promote_label(
-    db_path: str, project_dir: str, name: str, ref: str, label: str, reason: str | None,
-    by: str | None, ramp: list[float] | None = None, min_users_per_stage: int | None = None,
-) -> dict[str, Any]:
-    """Move ``name@label`` to ``ref`` in one transaction; returns the move and the content diff.
-    With ``ramp`` (stage fractions), also start a promotion ramp (docs/serving.md)."""
-    return move_label_forward(load_settings(db=db_path, project_dir=project_dir), name, ref,
-                              label, reason, by, ramp, min_users_per_stage)
 
 
 @flow(name="promote")
@@ -39,11 +28,9 @@ def promote_flow(
     artifact of what changed and rewrites serving.json.
     """
     settings = load_settings(db=db_path, project_dir=project_dir)
-    result = promote_label(str(settings.db_path), str(settings.project_dir), name, ref, label,
-                           reason, by, ramp, min_users_per_stage)
+    result = move_label_forward(settings, name, ref, label, reason, by, ramp, min_users_per_stage)
     if result["changed"]:
-        result["serving"] = write_serving_snapshot(
-            str(settings.db_path), str(settings.project_dir), f"promote {name}@{label}")
+        result["serving"] = write_serving_snapshot(settings, f"promote {name}@{label}")
     create_markdown_artifact(
         key=artifact_key("promote", name, label), markdown=move_markdown(result),
         description=f"promote {name}@{label}",

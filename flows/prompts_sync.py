@@ -1,24 +1,37 @@
-"""The ``prompts-sync`` flow: register every prompt file of a folder (or the given files)."""
+"""The ``prompts-sync`` flow: register every prompt file of a folder (or the given files); and
+the night's ``prompts-sync`` step (the project's prompts/ folder)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, task
-from prefect.artifacts import create_markdown_artifact
+from prefect import flow
 
+from flywheel.flows.night import Night, publish_markdown
 from flywheel.tasks.commands import sync_prompt_files
-from flywheel.tasks.config import load_settings
+from flywheel.tasks.config import Settings, load_settings
 from flywheel.tasks.registry.markdown import artifact_key, sync_markdown
 from flywheel.tasks.registry.sync import raise_for_errors
 
 
-@task(name="register-prompt-files")
 def register_prompt_files(
-    db_path: str, project_dir: str, folder: str | None, files: list[str] | None, by: str | None,
+    settings: Settings, folder: str | None, files: list[str] | None, by: str | None,
 ) -> dict[str, Any]:
-    """Validate and register the files; returns the sync summary with the request-link report."""
-    return sync_prompt_files(load_settings(db=db_path, project_dir=project_dir), folder, files, by)
+    """Validate and register the files; publish the sync summary (with the request-link report);
+    raise :class:`PromptSyncError` after registering the valid ones when any file is invalid."""
+    summary = sync_prompt_files(settings, folder, files, by)
+    publish_markdown(artifact_key("prompts-sync"), sync_markdown(summary),
+                     "Prompt versions registered, labels placed, files refused.")
+    raise_for_errors(summary)
+    return summary
+
+
+def sync_project_prompts(night: Night) -> dict[str, Any]:
+    """The night's step: register the project's prompts/ folder (a note when there is none)."""
+    folder = night.settings.dir("prompts")
+    if not folder.is_dir():
+        return {"note": f"no prompts folder at {folder}"}
+    return register_prompt_files(night.settings, str(folder), None, None)
 
 
 @flow(name="prompts-sync")
@@ -34,11 +47,4 @@ def prompts_sync_flow(
     settings = load_settings(db=db_path, project_dir=project_dir)
     if folder is None and not files:
         folder = str(settings.dir("prompts"))
-    summary = register_prompt_files(str(settings.db_path), str(settings.project_dir), folder,
-                                    files, by)
-    create_markdown_artifact(
-        key=artifact_key("prompts-sync"), markdown=sync_markdown(summary),
-        description="Prompt versions registered, labels placed, files refused.",
-    )
-    raise_for_errors(summary)
-    return summary
+    return register_prompt_files(settings, folder, files, by)

@@ -1,6 +1,6 @@
-"""The ``report`` flow: one night's promotion reports (reports/DATE/*.html|.md and index.html),
-a Markdown artifact per prompt with the decision and its key numbers, and link artifacts to
-the HTML files."""
+"""The ``report`` flow and step: one night's promotion reports (reports/DATE/*.html|.md and
+index.html), a Markdown artifact per prompt with the decision and its key numbers, and link
+artifacts to the HTML files."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, task
-from prefect.artifacts import create_link_artifact, create_markdown_artifact
+from prefect import flow
 
+from flywheel.flows.night import Night, publish_link, publish_markdown
 from flywheel.tasks.config import load_settings
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.registry.markdown import artifact_key
@@ -19,11 +19,21 @@ from flywheel.tasks.reports.artifact import artifact_markdown
 from flywheel.tasks.reports.text import md
 
 
-@task(name="build-reports")
-def build_reports(run_date: str, db_path: str, project_dir: str) -> dict[str, Any]:
-    """Gather, decide, render and write every report of the night; store the decisions."""
-    settings = load_settings(db=db_path, project_dir=project_dir)
-    return build_night(settings, date.fromisoformat(run_date))
+def build_reports(night: Night) -> dict[str, Any]:
+    """Gather, decide, render and write every report of the night; store the decisions;
+    publish an artifact per prompt and a link to the night's index."""
+    result = build_night(night.settings, night.run_date)
+    for report in result["prompts"]:
+        name = md(report["prompt"])  # the UI renders these as Markdown: escaped like the files
+        title = f"{name}: {report['decision']} ({result['run_date']})"
+        publish_markdown(artifact_key("report", report["prompt"]),
+                         artifact_markdown(report, result["run_date"]), title)
+        publish_link(artifact_key("report-html", report["prompt"]), Path(report["html"]).as_uri(),
+                     title, f"Promotion report of {name}, night of {result['run_date']}")
+    publish_link("report-index", Path(result["index"]).as_uri(),
+                 f"Promotion reports of {result['run_date']}",
+                 "Every report of the night and the nights before")
+    return result
 
 
 @flow(name="report")
@@ -36,19 +46,4 @@ def report_flow(run_date: str | None = None, db_path: str | None = None,
         night = date.fromisoformat(run_date) if run_date else default_night(settings)
     except ValueError:
         raise UsageError(f"run_date {run_date!r} is not a date (YYYY-MM-DD)") from None
-    result = build_reports(night.isoformat(), str(settings.db_path), str(settings.project_dir))
-    for report in result["prompts"]:
-        name = md(report["prompt"])  # the UI renders these as Markdown: escaped like the files
-        create_markdown_artifact(
-            key=artifact_key("report", report["prompt"]),
-            markdown=artifact_markdown(report, result["run_date"]),
-            description=f"{name}: {report['decision']} ({result['run_date']})")
-        create_link_artifact(
-            key=artifact_key("report-html", report["prompt"]),
-            link=Path(report["html"]).as_uri(),
-            link_text=f"{name}: {report['decision']} ({result['run_date']})",
-            description=f"Promotion report of {name}, night of {result['run_date']}")
-    create_link_artifact(key="report-index", link=Path(result["index"]).as_uri(),
-                         link_text=f"Promotion reports of {result['run_date']}",
-                         description="Every report of the night and the nights before")
-    return result
+    return build_reports(Night.of(settings, night))

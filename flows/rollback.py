@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flywheel.flows.mlflow_mirror import follow_label_move
@@ -13,15 +13,6 @@ from flywheel.tasks.commands import move_label_back
 from flywheel.tasks.config import load_settings
 from flywheel.tasks.registry.labels import DEFAULT_LABEL
 from flywheel.tasks.registry.markdown import artifact_key, move_markdown
-
-
-@task(name="rollback-label")
-def rollback_label(
-    db_path: str, project_dir: str, name: str, label: str, reason: str | None, by: str | None
-) -> dict[str, Any]:
-    """Roll ``name@label`` back one promotion in one transaction; returns the move and diff."""
-    return move_label_back(load_settings(db=db_path, project_dir=project_dir), name, label,
-                           reason, by)
 
 
 @flow(name="rollback")
@@ -34,10 +25,8 @@ def rollback_flow(
     Publishes a Markdown artifact of what changed and rewrites serving.json.
     """
     settings = load_settings(db=db_path, project_dir=project_dir)
-    result = rollback_label(str(settings.db_path), str(settings.project_dir), name, label,
-                            reason, by)
-    result["serving"] = write_serving_snapshot(
-        str(settings.db_path), str(settings.project_dir), f"rollback {name}@{label}")
+    result = move_label_back(settings, name, label, reason, by)
+    result["serving"] = write_serving_snapshot(settings, f"rollback {name}@{label}")
     create_markdown_artifact(
         key=artifact_key("rollback", name, label), markdown=move_markdown(result),
         description=f"rollback {name}@{label}",

@@ -1,25 +1,32 @@
-"""The ``serving-snapshot`` flow: write serving.json (docs/serving.md) and publish what it holds."""
+"""The ``serving-snapshot`` flow and step: write serving.json (docs/serving.md) and publish what
+it holds."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect import flow
 
-from flywheel.tasks.config import load_settings
+from flywheel.flows.night import Night, publish_markdown, warning
+from flywheel.tasks.config import Settings, load_settings
 from flywheel.tasks.serving.report import snapshot_markdown
 from flywheel.tasks.serving.snapshot import write_snapshot
 
 
-@task(name="write-serving-snapshot")
-def write_serving_snapshot(db_path: str, project_dir: str, reason: str) -> dict[str, Any]:
-    """Build serving.json from the registry, experiment files and ramps; write it atomically."""
-    settings = load_settings(db=db_path, project_dir=project_dir)
+def write_serving_snapshot(settings: Settings, reason: str) -> dict[str, Any]:
+    """Build serving.json from the registry, experiment files and ramps; write it atomically;
+    publish what it holds."""
     result = write_snapshot(settings, reason=reason)
     for problem in result["problems"]:
-        get_run_logger().warning("serving snapshot: %s", problem)
+        warning("serving snapshot: %s", problem)
+    publish_markdown("serving-snapshot", snapshot_markdown(result),
+                     f"serving.json generation {result['generation']}")
     return result
+
+
+def snapshot_night(night: Night) -> dict[str, Any]:
+    """The night's step: the snapshot with the night's labels, experiments and ramps."""
+    return write_serving_snapshot(night.settings, f"nightly {night.run_date.isoformat()}")
 
 
 @flow(name="serving-snapshot")
@@ -27,8 +34,4 @@ def serving_snapshot_flow(
     reason: str = "manual", db_path: str | None = None, project_dir: str | None = None
 ) -> dict[str, Any]:
     """Write the serving snapshot (``serving_path``, default ``<project>/serving.json``)."""
-    settings = load_settings(db=db_path, project_dir=project_dir)
-    result = write_serving_snapshot(str(settings.db_path), str(settings.project_dir), reason)
-    create_markdown_artifact(key="serving-snapshot", markdown=snapshot_markdown(result),
-                             description=f"serving.json generation {result['generation']}")
-    return result
+    return write_serving_snapshot(load_settings(db=db_path, project_dir=project_dir), reason)

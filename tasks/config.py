@@ -1,6 +1,9 @@
 """All configuration, read in one place: defaults → flywheel.toml → environment → CLI flags.
 
-Environment variables (every one flywheel reads):
+Environment variables: every scalar field of :class:`Settings` is read from
+``FLYWHEEL_<FIELD>`` (``FLYWHEEL_EVAL_MAX_ATTEMPTS=3``); the documented names below are aliases
+(``ENV_ALIASES``; ``env_variables()`` lists them all, ``tests/unit/test_nightly_config.py`` checks
+this table against it):
 
 | variable                 | meaning                                                   | default              |
 |--------------------------|-----------------------------------------------------------|----------------------|
@@ -34,6 +37,8 @@ from __future__ import annotations
 
 import os
 import tomllib
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -170,25 +175,69 @@ class Settings:
         return self.project_dir / name
 
 
-_SCALARS = {"db_lock_timeout_s": float, "reject_raw_max_chars": int, "ingest_batch_bytes": int,
-            "prompt_cache_ttl_s": float, "ab_srm_p_threshold": float,
-            "ab_max_mismatch_share": float, "ab_max_multi_arm_share": float,
-            "ab_cuped_lookback_days": int, "ab_target_power": float,
-            "openai_base_url": str, "openai_api_key_env": str, "eval_concurrency": int,
-            "eval_timeout_s": float, "eval_max_attempts": int, "eval_backoff_base_s": float,
-            "eval_backoff_max_s": float, "eval_stream": bool, "eval_judge_model": str,
-            "eval_task_runner": str, "eval_dask_address": str, "eval_dask_workers": int,
-            "eval_shards": int, "rollout_min_users_per_stage": int,
-            "nightly_lock_timeout_s": float, "monitor_baseline_nights": int,
-            "monitor_min_baseline_nights": int, "monitor_min_count": int,
-            "monitor_min_relative_change": float, "monitor_psi_min_count": int,
-            "alert_webhook_url": str, "alert_webhook_timeout_s": float,
-            "mlflow_tracking_uri": str, "mlflow_experiment_prefix": str,
-            "mlflow_artifact_location": str, "mlflow_timeout_s": float}
-_ENV = {"OPENAI_BASE_URL": "openai_base_url", "FLYWHEEL_EVAL_CONCURRENCY": "eval_concurrency",
-        "FLYWHEEL_EVAL_TIMEOUT": "eval_timeout_s", "FLYWHEEL_JUDGE_MODEL": "eval_judge_model",
-        "FLYWHEEL_EVAL_RUNNER": "eval_task_runner", "FLYWHEEL_DASK_ADDRESS": "eval_dask_address",
-        "MLFLOW_TRACKING_URI": "mlflow_tracking_uri"}
+# Every field of Settings with a scalar type (a number, a string, a flag or a path, possibly
+# None) may be set in flywheel.toml under its own name and in the environment as FLYWHEEL_<FIELD>
+# (upper case). The documented variables that are not FLYWHEEL_<FIELD> are aliases, below.
+ENV_PREFIX = "FLYWHEEL_"
+ENV_ALIASES: dict[str, str] = {
+    "FLYWHEEL_DB": "db_path",
+    "FLYWHEEL_DB_TIMEOUT": "db_lock_timeout_s",
+    "FLYWHEEL_LANDING_DIR": "landing_dir",
+    "FLYWHEEL_PROMPT_CACHE_TTL": "prompt_cache_ttl_s",
+    "FLYWHEEL_SERVING_PATH": "serving_path",
+    "FLYWHEEL_NIGHTLY_LOCK_TIMEOUT": "nightly_lock_timeout_s",
+    "OPENAI_BASE_URL": "openai_base_url",
+    "FLYWHEEL_EVAL_TIMEOUT": "eval_timeout_s",
+    "FLYWHEEL_JUDGE_MODEL": "eval_judge_model",
+    "FLYWHEEL_EVAL_RUNNER": "eval_task_runner",
+    "FLYWHEEL_DASK_ADDRESS": "eval_dask_address",
+    "MLFLOW_TRACKING_URI": "mlflow_tracking_uri",
+}
+_SCALAR_TYPES = (bool, int, float, str, Path)
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _scalar_type(annotation: Any) -> type | None:
+    """The scalar type of a field's annotation (``X`` of ``X | None``), else None."""
+    options = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
+    return options[0] if len(options) == 1 and options[0] in _SCALAR_TYPES else None
+
+
+_FIELD_TYPES: dict[str, type] = {
+    name: kind for name, hint in typing.get_type_hints(Settings).items()
+    if (kind := _scalar_type(hint)) is not None
+}
+
+
+def env_variables() -> dict[str, str]:
+    """Every environment variable flywheel reads for its settings, variable → field name: the
+    documented aliases, then FLYWHEEL_<FIELD> for every scalar field."""
+    derived = {ENV_PREFIX + name.upper(): name for name in _FIELD_TYPES}
+    return {**ENV_ALIASES, **{v: n for v, n in derived.items() if v not in ENV_ALIASES}}
+
+
+def _converted(name: str, value: Any, where: str, base: Path) -> Any:
+    """A setting's value of the field's type, from a TOML value or an environment variable's text."""
+    kind = _FIELD_TYPES[name]
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text not in _TRUE + _FALSE:
+                raise ValueError(value)
+            return text in _TRUE
+        if kind is Path:
+            return (base / str(value)).resolve()
+        if kind is not str and isinstance(value, bool):
+            raise ValueError(value)
+        return kind(value)
+    except (TypeError, ValueError):
+        expected = {int: "a whole number", float: "a number", bool: "true or false",
+                    str: "text", Path: "a path"}[kind]
+        raise UsageError(f"{where} = {value!r}: expected {expected}") from None
+
+
 _EXPORT_SCALARS = {"model": str, "validation_share": float, "include_rated": bool,
                    "leakage_threshold": float, "hard_examples_per_prompt": int}
 
@@ -246,12 +295,10 @@ def _from_toml(project_dir: Path) -> dict[str, Any]:
             out["prices"] = {
                 str(m): (float(p["input"]), float(p["output"])) for m, p in value.items()
             }
-        elif key in _SCALARS:
-            out[key] = _SCALARS[key](value)
+        elif key in _FIELD_TYPES:
+            out[key] = _converted(key, value, f"{path}: {key}", project_dir)
         elif key == "trace_scores":
             out[key] = _trace_scores(path, value)
-        elif key in ("landing_dir", "serving_path"):
-            out[key] = (project_dir / value).resolve()
         elif key == "export":
             out[key] = _export_from_toml(path, value)
         elif key == "redact":
@@ -261,43 +308,33 @@ def _from_toml(project_dir: Path) -> dict[str, Any]:
     return out
 
 
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """The settings the environment sets (empty variables are ignored)."""
+    out: dict[str, Any] = {}
+    for variable, name in env_variables().items():
+        if env.get(variable) and name not in out:
+            out[name] = _converted(name, env[variable], variable, Path.cwd())
+    return out
+
+
 def load_settings(
     db: str | Path | None = None, project_dir: str | Path | None = None, **overrides: Any
 ) -> Settings:
-    """Resolve the configuration: defaults, then flywheel.toml, then environment, then arguments."""
-    env = os.environ
-    proj = Path(project_dir or env.get("FLYWHEEL_PROJECT_DIR") or Path.cwd()).resolve()
-    db_path = Path(db or env.get("FLYWHEEL_DB") or "flywheel.duckdb").resolve()
+    """Resolve the configuration once: defaults, then flywheel.toml, then the environment
+    (:func:`env_variables`), then the arguments. Pass the result down; never re-read."""
+    from_env = _from_env(os.environ)
+    proj = Path(project_dir).resolve() if project_dir else from_env.pop("project_dir", Path.cwd())
+    db_path = Path(db).resolve() if db else from_env.pop("db_path", Path("flywheel.duckdb").resolve())
+    from_env.pop("project_dir", None)
+    from_env.pop("db_path", None)
     settings = Settings(db_path=db_path, project_dir=proj)
-    toml_values = _from_toml(proj)
+    toml_values = {k: v for k, v in _from_toml(proj).items() if k not in ("db_path", "project_dir")}
     prices = {**settings.prices, **toml_values.pop("prices", {})}
     trace_scores = {**settings.trace_scores, **toml_values.pop("trace_scores", {})}
-    settings = replace(settings, prices=prices, trace_scores=trace_scores, **toml_values)
-    if "FLYWHEEL_DB_TIMEOUT" in env:
-        settings = replace(settings, db_lock_timeout_s=float(env["FLYWHEEL_DB_TIMEOUT"]))
-    if env.get("FLYWHEEL_PROMPT_CACHE_TTL"):
-        try:
-            ttl = float(env["FLYWHEEL_PROMPT_CACHE_TTL"])
-        except ValueError:
-            raise UsageError("FLYWHEEL_PROMPT_CACHE_TTL: expected seconds, got "
-                             f"{env['FLYWHEEL_PROMPT_CACHE_TTL']!r}") from None
-        settings = replace(settings, prompt_cache_ttl_s=ttl)
-    if "FLYWHEEL_NIGHTLY_LOCK_TIMEOUT" in env:
-        settings = replace(settings, nightly_lock_timeout_s=float(env["FLYWHEEL_NIGHTLY_LOCK_TIMEOUT"]))
-    if env.get("FLYWHEEL_ALERT_WEBHOOK_URL"):
-        settings = replace(settings, alert_webhook_url=env["FLYWHEEL_ALERT_WEBHOOK_URL"])
-    if env.get("FLYWHEEL_LANDING_DIR"):
-        settings = replace(settings, landing_dir=Path(env["FLYWHEEL_LANDING_DIR"]).resolve())
-    for variable, name in _ENV.items():
-        if env.get(variable):
-            try:
-                settings = replace(settings, **{name: _SCALARS[name](env[variable])})
-            except ValueError:
-                raise UsageError(f"{variable}={env[variable]!r}: not a valid value") from None
-    if settings.openai_base_url is None and env.get(settings.openai_api_key_env):
+    settings = replace(settings, prices=prices, trace_scores=trace_scores,
+                       **{**toml_values, **from_env})
+    if settings.openai_base_url is None and os.environ.get(settings.openai_api_key_env):
         settings = replace(settings, openai_base_url=OPENAI_URL)
-    if env.get("FLYWHEEL_SERVING_PATH"):
-        settings = replace(settings, serving_path=Path(env["FLYWHEEL_SERVING_PATH"]).resolve())
     given = {k: v for k, v in overrides.items() if v is not None}
     return replace(settings, **given)
 

@@ -9,6 +9,7 @@ connection for the span of one unit of work with :func:`connect`.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -25,6 +26,9 @@ from flywheel.tasks.errors import DatabaseBusyError, FlywheelError, SchemaVersio
 SQL_DIR: Traversable = resources.files("flywheel.sql")
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+_MIGRATING = threading.Lock()
+_HELD: dict[Path, int] = {}  # files held open by held_open in this process (nesting depth)
+_HELD_LOCK = threading.Lock()
 
 Params = Mapping[str, Any] | Sequence[Any] | None
 
@@ -160,6 +164,14 @@ def connect(
     migrating it (several read-only processes may share it, but none while a writer holds it).
     """
     path = Path(db_path)
+    if path.resolve() in _HELD:  # opened and migrated by held_open: reuse the open instance
+        con = _open(path, timeout_s)
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            yield con
+        finally:
+            con.close()
+        return
     if read_only and not path.is_file():
         raise FlywheelError(f"no database at {path}: run `flywheel prompts sync` to create it")
     if not read_only:
@@ -170,7 +182,31 @@ def connect(
         if read_only:
             _check_schema_read_only(con, path)
         else:
-            migrate(con, path)
+            with _MIGRATING:  # threads of one process (a night's steps) share the instance
+                migrate(con, path)
         yield con
     finally:
         con.close()
+
+
+@contextmanager
+def held_open(db_path: str | Path, *, timeout_s: float = 30.0) -> Iterator[None]:
+    """Keep the database open (and migrated) in this process for the span of a night.
+
+    Opening the file costs tens of milliseconds (the instance, its catalog, the schema check);
+    every :func:`connect` inside the span reuses the open instance instead (a night opens
+    connections a hundred times). Connections asked for ``read_only`` get the open read-write
+    instance (DuckDB allows one configuration per file and process). Other processes cannot open
+    the file during the span: the nightly lock already keeps other writers out.
+    """
+    path = Path(db_path).resolve()
+    with connect(path, timeout_s=timeout_s):
+        with _HELD_LOCK:
+            _HELD[path] = _HELD.get(path, 0) + 1
+        try:
+            yield
+        finally:
+            with _HELD_LOCK:
+                _HELD[path] -= 1
+                if not _HELD[path]:
+                    del _HELD[path]

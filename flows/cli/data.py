@@ -6,16 +6,15 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from flywheel.flows.cli.common import JsonOption, app, emit, foreground_prefect, settings_of
-from flywheel.tasks.config import load_settings
+from flywheel.tasks.config import Settings, load_settings
 from flywheel.tasks.errors import UsageError
-from flywheel.tasks.lock import nightly_lock
 from flywheel.tasks.progress import Progress, progress_bar
 from flywheel.tasks.sample_data.spec import SampleSpec
 
@@ -40,43 +39,19 @@ def sample_data(
          f"the true effects and the planted malformed lines are in {r['truth']}")
 
 
-def _dates(first: date, last: date) -> list[date]:
-    if last < first:
-        raise UsageError(f"--to {last} is before --from {first}")
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
-
-
-def run_nights(db: str, project_dir: str, nights: list[date],
+def run_nights(settings: Settings, first: date, last: date,
                progress: Progress | None = None) -> list[dict[str, Any]]:
-    """Run the nightly flow for each date in order; a failed night does not stop the next.
+    """Run the ``nightly-range`` flow from ``first`` to ``last`` (heartbeats off: a foreground
+    command); returns each night's result as data (``run_date``, ``ok``, ``summary``, ``error``)."""
+    from flywheel.flows.backfill import nightly_range
 
-    The database's nightly lock is held across all the nights, so no other nightly run can slip
-    in between two nights of a backfill. Returns, per night: ``run_date``, ``ok``, ``summary``
-    (every step's status; also for a failed night) and ``error`` (for a failed night).
-    ``progress`` hears of each night as it ends.
-    """
-    from flywheel.flows.nightly import NightlyFailed, nightly_flywheel
-
-    settings = load_settings(db=db, project_dir=project_dir)
-    results: list[dict[str, Any]] = []
-    purpose = f"nightly {nights[0]}" + (f" .. {nights[-1]}" if len(nights) > 1 else "")
-    with nightly_lock(settings.db_path, timeout_s=settings.nightly_lock_timeout_s, purpose=purpose), \
-            foreground_prefect():
-        progress = progress or Progress()
-        progress.set_total(len(nights))
-        for night in nights:
-            state = nightly_flywheel(
-                run_date=night.isoformat(), db_path=db, project_dir=project_dir, return_state=True
-            )
-            value = state.result(raise_on_failure=False)
-            progress.advance()
-            if state.is_completed():
-                results.append({"run_date": night.isoformat(), "ok": True, "summary": value})
-                continue
-            summary = value.summary if isinstance(value, NightlyFailed) else None
-            results.append({"run_date": night.isoformat(), "ok": False, "summary": summary,
-                            "error": str(value)})
-    return results
+    with foreground_prefect():
+        state = nightly_range(first=first, last=last, settings=settings, progress=progress,
+                              return_state=True)
+    results = state.result(raise_on_failure=False)
+    if isinstance(results, BaseException):
+        raise results
+    return [r.to_dict() for r in results]
 
 
 def _night_line(night: dict[str, Any]) -> str:
@@ -89,6 +64,28 @@ def _night_line(night: dict[str, Any]) -> str:
     return f"{night['run_date']}: FAILED: {night['error']}" + (f" ({steps})" if steps else "")
 
 
+def _night_range(run_date: str | None, date_from: str | None, date_to: str | None
+                 ) -> tuple[date, date]:
+    """The first and last night the options ask for (checked before the flows are imported)."""
+    try:
+        if date_from or date_to:
+            if run_date or not (date_from and date_to):
+                raise UsageError("give either --date, or both --from and --to")
+            first, last = date.fromisoformat(date_from), date.fromisoformat(date_to)
+        else:
+            first = last = date.fromisoformat(run_date) if run_date else _yesterday()
+    except ValueError as exc:
+        raise UsageError(f"bad date: {exc}") from None
+    if last < first:
+        raise UsageError(f"--to {last} is before --from {first}")
+    return first, last
+
+
+def _yesterday() -> date:
+    """Yesterday, UTC (the nightly flow's default; not imported from it: that takes seconds)."""
+    return datetime.now(UTC).date() - timedelta(days=1)
+
+
 @app.command()
 def nightly(
     ctx: typer.Context,
@@ -99,41 +96,26 @@ def nightly(
 ) -> None:
     """Run the whole nightly flow for a date, or each date of a range (backfill)."""
     settings = settings_of(ctx)
-    try:
-        if date_from or date_to:
-            if run_date or not (date_from and date_to):
-                raise UsageError("give either --date, or both --from and --to")
-            nights = _dates(date.fromisoformat(date_from), date.fromisoformat(date_to))
-        else:
-            nights = [date.fromisoformat(run_date)] if run_date else None
-    except ValueError as exc:
-        raise UsageError(f"bad date: {exc}") from None
-    if nights is None:  # checked first: importing the flows takes seconds
-        from flywheel.flows.nightly import default_run_date
-
-        nights = [default_run_date()]
-    with progress_bar("nights", unit="nights", enabled=not as_json and len(nights) > 1) as bar:
-        results = run_nights(str(settings.db_path), str(settings.project_dir), nights, bar)
+    first, last = _night_range(run_date, date_from, date_to)
+    with progress_bar("nights", unit="nights", enabled=not as_json and last > first) as bar:
+        results = run_nights(settings, first, last, bar)
     emit({"nights": results}, as_json, lambda r: "\n".join(_night_line(n) for n in r["nights"]))
     if not all(n["ok"] for n in results):
         raise typer.Exit(1)
 
 
 @contextmanager
-def _model_endpoint() -> Iterator[str]:
-    """OPENAI_BASE_URL when set; else flywheel's demo model on a free loopback port, for the
-    span of the demo (stopped at the end)."""
-    if os.environ.get("OPENAI_BASE_URL"):
-        yield os.environ["OPENAI_BASE_URL"]
+def _model_endpoint(settings: Settings) -> Iterator[tuple[Settings, str]]:
+    """The settings' model endpoint (OPENAI_BASE_URL) when set; else flywheel's demo model on a
+    free loopback port for the span of the demo (stopped at the end), in the settings."""
+    if settings.openai_base_url:
+        yield settings, settings.openai_base_url
         return
     from flywheel.tasks.demo_model import DemoModelServer
 
     with DemoModelServer() as server:
-        os.environ["OPENAI_BASE_URL"] = server.base_url
-        try:
-            yield f"{server.base_url} (flywheel demo model)"
-        finally:
-            del os.environ["OPENAI_BASE_URL"]
+        yield (replace(settings, openai_base_url=server.base_url),
+               f"{server.base_url} (flywheel demo model)")
 
 
 @app.command()
@@ -160,10 +142,9 @@ def demo(
 
     truth = write_sample_data(workdir, spec)
     db = workdir / "flywheel.duckdb"
-    nights = _dates(spec.start, spec.start + timedelta(days=spec.days - 1))
-    with _model_endpoint() as model_url, \
+    with _model_endpoint(load_settings(db=db, project_dir=workdir)) as (settings, model_url), \
             progress_bar("demo nights", unit="nights", enabled=not as_json) as bar:
-        results = run_nights(str(db), str(workdir), nights, bar)
+        results = run_nights(settings, spec.start, spec.start + timedelta(days=spec.days - 1), bar)
     alerts = [a for n in results for a in ((n.get("summary") or {}).get("monitoring") or {}).get("alert_list", [])]
     result = {
         "workdir": str(workdir), "db": str(db), "landing": str(workdir / "landing"),

@@ -28,9 +28,10 @@ from mlflow.entities import ViewType
 from typer.testing import CliRunner
 
 from flywheel.flows.cli import app
-from flywheel.flows.nightly import STEP_ORDER, nightly_flywheel
+from flywheel.flows.nightly import nightly_flywheel
 from flywheel.flows.promote import promote_flow
 from flywheel.flows.rollback import rollback_flow
+from flywheel.flows.steps import STEP_ORDER
 from flywheel.tasks.config import load_settings
 from flywheel.tasks.db import connect
 from flywheel.tasks.demo_model import DemoModelServer

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,10 @@ from prefect import flow
 from prefect.client.orchestration import get_client
 
 from flywheel.flows.monitoring import monitoring_flow
-from flywheel.flows.nightly import STEP_ORDER, NightlyFailed, _step, nightly_flywheel
+from flywheel.flows.night import Night
+from flywheel.flows.nightly import NightlyFailed, nightly_flywheel, run_steps
+from flywheel.flows.steps import STEP_ORDER, STEPS, Step
+from flywheel.tasks.config import load_settings
 from flywheel.tasks.db import connect
 from flywheel.tasks.registry.store import register_version
 from flywheel.tasks.runs import runs_for_date
@@ -44,7 +48,7 @@ def _landing(tmp_path: Path, write_jsonl: Callable[..., Path], n: int = 3) -> di
     return {"run_date": NIGHT, "db_path": str(tmp_path / "f.duckdb"), "project_dir": str(tmp_path)}
 
 
-def test_the_night_runs_its_steps_in_order_and_records_them(
+def test_the_night_runs_its_steps_after_their_upstream_steps_and_records_them(
     tmp_path: Path, write_jsonl: Callable[..., Path]
 ) -> None:
     kwargs = _landing(tmp_path, write_jsonl)
@@ -57,9 +61,14 @@ def test_the_night_runs_its_steps_in_order_and_records_them(
     assert summary["failed"] == [] and summary["monitoring"]["requests"] == 3
     assert summary["run_id"] == str(state.state_details.flow_run_id)
     rows = runs_for_date(kwargs["db_path"], NIGHT)
-    assert [(r["step"], r["status"]) for r in rows] == [("nightly", "ok")] + [(n, "ok") for n in names]
+    assert (rows[0]["step"], rows[0]["status"]) == ("nightly", "ok")
+    assert sorted((r["step"], r["status"]) for r in rows[1:]) == sorted((n, "ok") for n in names)
     assert {r["run_id"] for r in rows} == {summary["run_id"]}
-    assert rows[1]["details"]["requests_inserted"] == 3 and rows[1]["seconds"] > 0
+    by_step = {r["step"]: r for r in rows}
+    for step in STEPS:  # each step started once every step it waits for had finished
+        assert all(by_step[step.name]["started_at"] >= by_step[up]["finished_at"]
+                   for up in step.upstream), step.name
+    assert by_step["ingest"]["details"]["requests_inserted"] == 3 and by_step["ingest"]["seconds"] > 0
     assert rows[0]["finished_at"] >= rows[-1]["finished_at"]
     artifacts = _artifacts()
     assert "| monitoring | ok |" in artifacts["nightly-summary"].data
@@ -89,25 +98,36 @@ def test_an_unreadable_file_fails_ingest_skips_monitoring_and_fails_the_night_wi
         nightly_flywheel(**kwargs)
 
 
-def test_step_isolates_failures_and_skips_dependents_with_the_reason() -> None:
+def test_steps_isolate_failures_and_skip_dependents_with_the_reason(tmp_path: Path) -> None:
     calls: list[str] = []
 
-    @flow(name="steps-under-test")
-    def night() -> list[dict[str, Any]]:
-        steps: list[dict[str, Any]] = []
-        _step(steps, "evals", lambda: 1 / 0)
-        # a result whose counts share names with the log fields is still logged
-        _step(steps, "ab-analysis", lambda: calls.append("ab") or {"experiments": 2, "seconds": 9, "step": 1})
-        _step(steps, "report", lambda: calls.append("report"), needs=("evals",))
-        _step(steps, "export", lambda: calls.append("export"), needs=("ab-analysis", "not-merged-yet"))
-        return steps
+    def fail(night: Night) -> None:
+        raise ZeroDivisionError("division by zero")
 
-    steps = night()
-    assert [(s["step"], s["status"]) for s in steps] == [
+    steps = (
+        Step("evals", fail, "evals", "fails"),
+        # a result whose counts share names with the log fields is still logged
+        Step("ab-analysis", lambda n: calls.append("ab") or {"experiments": 2, "seconds": 9, "step": 1},
+             "ab", "ok"),
+        Step("report", lambda n: calls.append("report"), "report", "needs evals",
+             needs=("evals",)),
+        Step("export", lambda n: calls.append("export"), "export", "waits for a failed step",
+             needs=("ab-analysis",), after=("evals",)),
+    )
+    settings = load_settings(db=tmp_path / "f.duckdb", project_dir=tmp_path)
+
+    @flow(name="steps-under-test")
+    def night() -> list[Any]:
+        return run_steps(Night("run-1", date(2026, 11, 2), settings), steps)
+
+    outcomes = night()
+    assert [(o.step, o.status) for o in outcomes] == [
         ("evals", "failed"), ("ab-analysis", "ok"), ("report", "skipped"), ("export", "ok")]
-    assert steps[0]["error"] == "ZeroDivisionError: division by zero"
-    assert steps[2]["error"] == "needs evals (failed)"
-    assert calls == ["ab", "export"]
+    assert outcomes[0].error == "ZeroDivisionError: division by zero"
+    assert outcomes[2].error == "needs evals (failed)"
+    assert sorted(calls) == ["ab", "export"]
+    rows = {r["step"]: r["status"] for r in runs_for_date(settings.db_path, "2026-11-02")}
+    assert rows == {"evals": "failed", "ab-analysis": "ok", "report": "skipped", "export": "ok"}
 
 
 def test_rerunning_a_night_gives_the_same_tables(tmp_path: Path, write_jsonl: Callable[..., Path]) -> None:

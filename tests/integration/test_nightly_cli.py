@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flywheel.flows.nightly import STEP_ORDER
+from flywheel.flows.steps import STEP_ORDER
 from flywheel.tasks.sample_data import SampleSpec, write_sample_data
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -98,7 +98,7 @@ def reference(project: Path) -> dict[str, tuple[int, str]]:
     assert [n["run_date"] for n in nights] == ["2026-11-01", "2026-11-02", "2026-11-03", "2026-11-04"]
     assert all(n["ok"] for n in nights)
     steps = [s["step"] for s in nights[0]["summary"]["steps"]]
-    assert steps == [n for n in STEP_ORDER if n in steps] and {"ingest", "monitoring"} <= set(steps)
+    assert steps == list(STEP_ORDER)  # the summary lists the steps in the table's order
     con = duckdb.connect(str(db), read_only=True)
     try:
         order = [str(r[0]) for r in con.execute(
@@ -122,7 +122,7 @@ def test_rerunning_one_date_keeps_the_tables_and_logs_are_structured(
     events = [r["flywheel"] for r in records if "flywheel" in r]
     finished = [(e["run_date"], e["step"], e["status"]) for e in events if e["event"] == "step_finished"]
     steps = [step for _, step, _ in finished]
-    assert steps == [n for n in STEP_ORDER if n in steps] and {"ingest", "monitoring"} <= set(steps)
+    assert sorted(steps) == sorted(STEP_ORDER)  # each step once (concurrent steps in any order)
     assert {(night, status) for night, _, status in finished} == {("2026-11-03", "ok")}
     assert all(r["flow_run_id"] for r in records if "flywheel" in r)
 
@@ -158,8 +158,10 @@ def test_a_run_killed_mid_way_then_rerun_gives_the_tables_of_an_uninterrupted_ru
         left = con.execute("SELECT run_date, step, status FROM runs ORDER BY started_at").fetchall()
     finally:
         con.close()
-    assert [(str(d), s) for d, s, st in left if st == "running"][-2:] == [
-        ("2026-11-03", "nightly"), ("2026-11-03", "monitoring")], left
+    running = {(str(d), s) for d, s, st in left if st == "running"}
+    # the night and the steps running at once when it died (monitoring among them)
+    assert {("2026-11-03", "nightly"), ("2026-11-03", "monitoring")} <= running, left
+    assert {d for d, _ in running} == {"2026-11-03"}, left
     assert _checksums(db) != reference, "the kill landed before the end: the tables are not complete"
 
     code, _, err = _finish(_flywheel("nightly", "--from", FIRST, "--to", LAST, db=db,
@@ -172,5 +174,5 @@ def test_a_run_killed_mid_way_then_rerun_gives_the_tables_of_an_uninterrupted_ru
             "SELECT status, count(*) FROM runs WHERE run_date = '2026-11-03' GROUP BY status").fetchall())
     finally:
         con.close()
-    assert statuses.get("crashed") == 2 and "running" not in statuses
+    assert statuses.get("crashed") == len(running) and "running" not in statuses
     # Reports are compared here too once the report step exists (reports/<date>/ file hashes).

@@ -28,3 +28,26 @@ def test_defaults_toml_then_environment(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("FLYWHEEL_NIGHTLY_LOCK_TIMEOUT", "0.5")
     from_env = load_settings(db=tmp_path / "f.duckdb", project_dir=tmp_path)
     assert (from_env.alert_webhook_url, from_env.nightly_lock_timeout_s) == ("http://127.0.0.1:9/hook", 0.5)
+
+
+def test_every_scalar_setting_has_one_environment_route_and_the_documented_aliases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import re
+
+    from flywheel.tasks import config
+
+    documented = set(re.findall(r"``([A-Z][A-Z_]+)``\s*\|", config.__doc__ or ""))
+    variables = config.env_variables()
+    assert set(config.ENV_ALIASES) <= documented
+    assert documented - set(variables) == {"OPENAI_API_KEY"}  # the key is read where calls are made
+    monkeypatch.setenv("FLYWHEEL_EVAL_MAX_ATTEMPTS", "3")
+    monkeypatch.setenv("FLYWHEEL_EVAL_STREAM", "true")
+    monkeypatch.setenv("FLYWHEEL_DB_TIMEOUT", "2.5")  # an alias of db_lock_timeout_s
+    monkeypatch.setenv("FLYWHEEL_LANDING_DIR", str(tmp_path / "in"))
+    settings = load_settings(db=tmp_path / "f.duckdb", project_dir=tmp_path)
+    assert (settings.eval_max_attempts, settings.eval_stream, settings.db_lock_timeout_s) == (3, True, 2.5)
+    assert settings.landing == tmp_path / "in"
+    monkeypatch.setenv("FLYWHEEL_EVAL_MAX_ATTEMPTS", "three")
+    with pytest.raises(config.UsageError, match="FLYWHEEL_EVAL_MAX_ATTEMPTS = 'three': expected a whole number"):
+        load_settings(db=tmp_path / "f.duckdb", project_dir=tmp_path)
