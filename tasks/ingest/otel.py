@@ -23,7 +23,7 @@ from flywheel.tasks.ingest.trace_text import load_trace_lines
 # Lines are converted in slices of about this many bytes: DuckDB's JSON functions take several
 # times the size of the text they parse, and one line can hold thousands of spans.
 SLICE_BYTES = 4 * 1024 * 1024
-SLICE_STEPS = ("otel_documents", "otel_spans", "otel_requests", "otel_slice_records")
+SLICE_STEPS = ("ingest/otel_documents", "ingest/otel_spans", "ingest/otel_requests", "ingest/otel_slice_records")
 
 
 def stage_records(con: duckdb.DuckDBPyConnection, log: LogFile) -> None:
@@ -37,8 +37,8 @@ def stage_records(con: duckdb.DuckDBPyConnection, log: LogFile) -> None:
     slices = run(con, "ingest/trace_line_slices", {"max_bytes": SLICE_BYTES}).fetchall()
     for first_line, last_line in slices:
         for step in SLICE_STEPS:
-            params = {"first_line": first_line, "last_line": last_line} if step == "otel_documents" else None
-            run(con, f"ingest/{step}", params)
+            params = {"first_line": first_line, "last_line": last_line} if step == "ingest/otel_documents" else None
+            run(con, step, params)
     run(con, "ingest/otel_feedback")
     for line_no, raw, reason in bad_lines:
         run(con, "ingest/trace_add_rejected", {"line_no": line_no, "raw": raw, "reason": reason})

@@ -12,6 +12,7 @@ import duckdb
 
 from flywheel.tasks.config import Settings
 from flywheel.tasks.db import connect, run, transaction
+from flywheel.tasks.ingest._statements import STATEMENTS
 from flywheel.tasks.ingest.files import LogFile, discover, sha256_of
 from flywheel.tasks.ingest.stage import (
     StagedCounts,
@@ -181,7 +182,7 @@ def _write_file(
 ) -> None:
     """Insert one staged file's new records, its rejects and its ledger row (caller's transaction)."""
     path, kind = str(item.log.path), item.log.kind
-    inserted = int(run(con, f"ingest/insert_{kind}", {"file": path, "now": now}).fetchone()[0])
+    inserted = int(run(con, STATEMENTS[kind].insert, {"file": path, "now": now}).fetchone()[0])
     run(
         con,
         "ingest/insert_rejected",

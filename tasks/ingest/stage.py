@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from flywheel.tasks.db import run
+from flywheel.tasks.ingest._statements import STATEMENTS
 from flywheel.tasks.ingest.files import LogFile
 
 
@@ -41,7 +42,7 @@ def stage_batch(con: duckdb.DuckDBPyConnection, kind: str, paths: list[str]) -> 
     A file missing from the result has no records (an empty file).
     """
     try:
-        run(con, f"ingest/stage_{kind}_json", {"paths": paths})
+        run(con, STATEMENTS[kind].stage_json, {"paths": paths})
     except duckdb.Error:
         return None
     return _counts(con, kind)
@@ -60,11 +61,11 @@ def stage_single(con: duckdb.DuckDBPyConnection, log: LogFile, *, try_fast: bool
 
 def remove_repeats(con: duckdb.DuckDBPyConnection, kind: str) -> None:
     """Delete the later copies of a record repeated inside one file (the first wins)."""
-    run(con, f"ingest/stage_dedupe_{kind}")
+    run(con, STATEMENTS[kind].dedupe)
 
 
 def _counts(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, StagedCounts]:
-    rows = run(con, f"ingest/stage_counts_{kind}").fetchall()
+    rows = run(con, STATEMENTS[kind].counts).fetchall()
     return {path: StagedCounts(int(n), int(bad), int(rep)) for path, n, bad, rep in rows}
 
 
@@ -75,7 +76,7 @@ def _stage_lines(con: duckdb.DuckDBPyConnection, log: LogFile) -> None:
             run(con, "ingest/lines_from_parquet", {"path": str(log.path)})
         except duckdb.Error as exc:
             raise UnreadableFileError(f"not a readable Parquet file: {_first_line(exc)}") from None
-        run(con, f"ingest/stage_{log.kind}_lines", file_param)
+        run(con, STATEMENTS[log.kind].stage_lines, file_param)
         return
     with tempfile.TemporaryDirectory(prefix="flywheel-ingest-") as tmp:
         text_path = _decompressed(log, Path(tmp)) if log.compressed else log.path
@@ -90,7 +91,7 @@ def _stage_lines(con: duckdb.DuckDBPyConnection, log: LogFile) -> None:
             run(con, "ingest/lines_from_text", {"path": str(clean)})
         except duckdb.Error as exc:
             raise UnreadableFileError(f"cannot read: {_first_line(exc)}") from None
-    run(con, f"ingest/stage_{log.kind}_lines", file_param)
+    run(con, STATEMENTS[log.kind].stage_lines, file_param)
     for line_no, raw, reason in bad_lines:
         run(con, "ingest/stage_add_rejected", {**file_param, "line_no": line_no, "raw": raw, "reason": reason})
 

@@ -18,6 +18,7 @@ import duckdb
 from flywheel.tasks.config import Settings
 from flywheel.tasks.db import run, transaction
 from flywheel.tasks.ingest import langfuse, otel
+from flywheel.tasks.ingest._statements import STATEMENTS
 from flywheel.tasks.ingest.detect import TRACE_FORMATS, TRACE_LEDGER_FORMATS
 from flywheel.tasks.ingest.files import LogFile
 from flywheel.tasks.ingest.stage import UnreadableFileError
@@ -129,12 +130,13 @@ def _load_kind(
 ) -> KindCounts:
     """Stage one kind of the file's records, insert the new ones, quarantine the bad ones."""
     params: dict[str, Any] = {"file": path, **(modes if kind == "feedback" else {})}
-    run(con, f"ingest/trace_stage_{kind}", params)
-    staged = {p: (int(n), int(bad), int(rep)) for p, n, bad, rep in run(con, f"ingest/stage_counts_{kind}").fetchall()}
+    statements = STATEMENTS[kind]
+    run(con, statements.trace_stage, params)
+    staged = {p: (int(n), int(bad), int(rep)) for p, n, bad, rep in run(con, statements.counts).fetchall()}
     rows, rejected, repeated = staged.get(path, (0, 0, 0))
     if repeated:
-        run(con, f"ingest/stage_dedupe_{kind}")
-    inserted = int(run(con, f"ingest/insert_{kind}", {"file": path, "now": now}).fetchone()[0])
+        run(con, statements.dedupe)
+    inserted = int(run(con, statements.insert, {"file": path, "now": now}).fetchone()[0])
     run(con, "ingest/insert_rejected",
         {"file": path, "sha256": sha256, "kind": kind, "now": now,
          "max_chars": settings.reject_raw_max_chars})
