@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
 from flywheel.tasks.config import Settings
 from flywheel.tasks.db import connect, run, transaction
 from flywheel.tasks.ingest._statements import STATEMENTS
+from flywheel.tasks.ingest._summary import IngestSummary
 from flywheel.tasks.ingest.files import LogFile, discover, sha256_of
 from flywheel.tasks.ingest.stage import (
     StagedCounts,
@@ -25,30 +25,6 @@ from flywheel.tasks.ingest.traces import TRACE_KINDS, ingest_trace_file
 from flywheel.tasks.progress import Progress
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class IngestSummary:
-    """What one ingest run did. The first eight fields are the §1 contract of ``--json``."""
-
-    files_seen: int = 0
-    files_ingested: int = 0
-    files_skipped: int = 0
-    requests_inserted: int = 0
-    requests_duplicate: int = 0
-    feedback_inserted: int = 0
-    feedback_duplicate: int = 0
-    rejected: int = 0
-    files_failed: int = 0
-    feedback_orphaned: int = 0
-    spans_skipped: int = 0  # trace exports: spans/observations that are not model calls
-    scores_skipped: int = 0  # trace exports: scores whose [trace_scores] mode is "skip"
-    failures: list[dict[str, str]] = field(default_factory=list)
-    files: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The summary as plain JSON-ready data."""
-        return asdict(self)
 
 
 @dataclass(frozen=True)

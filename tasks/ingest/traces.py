@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 
@@ -19,12 +19,10 @@ from flywheel.tasks.config import Settings
 from flywheel.tasks.db import run, transaction
 from flywheel.tasks.ingest import langfuse, otel
 from flywheel.tasks.ingest._statements import STATEMENTS
+from flywheel.tasks.ingest._summary import IngestSummary
 from flywheel.tasks.ingest.detect import TRACE_FORMATS, TRACE_LEDGER_FORMATS
 from flywheel.tasks.ingest.files import LogFile
 from flywheel.tasks.ingest.stage import UnreadableFileError
-
-if TYPE_CHECKING:
-    from flywheel.tasks.ingest.run import IngestSummary
 
 TRACE_KINDS = frozenset(TRACE_FORMATS)
 RECORD_KINDS = ("requests", "feedback")

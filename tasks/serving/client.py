@@ -33,13 +33,14 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from flywheel.tasks.registry.render import render_messages
+from flywheel.tasks.serving._choice import Choice
 from flywheel.tasks.serving.assignment import cumulative_weights, in_rollout, pick, variant_bucket
 from flywheel.tasks.serving.logger import RequestLogger
 from flywheel.tasks.serving.snapshot_format import SnapshotError, decode
@@ -50,45 +51,6 @@ log = logging.getLogger(__name__)
 DEFAULT_LABEL = "production"
 DEFAULT_CHECK_INTERVAL_S = 1.0
 _MISSING = (-1, -1, -1)  # the file id of a file that could not be stat'ed
-
-
-@dataclass(frozen=True, slots=True)
-class Choice:
-    """The version chosen for one request. Unpacks to ``(variant, hash)``.
-
-    ``experiment`` is what to log in the request's ``experiment`` field (None: the request is
-    not part of an experiment; then ``variant`` is the label or the control's name and is not
-    logged). ``content`` is the version's canonical content (read it, do not change it).
-    """
-
-    subject: str
-    variant: str
-    hash: str
-    prompt_name: str
-    experiment: str | None
-    content: Mapping[str, Any]
-    generation: int
-
-    def __iter__(self) -> Iterator[str]:
-        yield self.variant
-        yield self.hash
-
-    @property
-    def model(self) -> str:
-        """The model the version names."""
-        return str(self.content.get("model", ""))
-
-    @property
-    def params(self) -> dict[str, Any]:
-        """The version's call parameters (temperature, max_tokens, ...), for the model call."""
-        return dict(self.content.get("params") or {})
-
-    def log_fields(self) -> dict[str, str]:
-        """The §2 request fields that say what was served."""
-        fields = {"prompt_name": self.prompt_name, "prompt_hash": self.hash}
-        if self.experiment is not None:
-            fields |= {"experiment": self.experiment, "variant": self.variant}
-        return fields
 
 
 @dataclass(frozen=True)

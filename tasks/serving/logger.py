@@ -38,10 +38,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from flywheel.tasks.serving.client import Choice
+from flywheel.tasks.serving._choice import Choice
 
 log = logging.getLogger(__name__)
 
