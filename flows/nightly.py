@@ -43,7 +43,7 @@ from flywheel.flows.serving import serving_snapshot_flow
 from flywheel.tasks.config import Settings, load_settings
 from flywheel.tasks.errors import FlywheelError, UsageError
 from flywheel.tasks.lock import nightly_lock
-from flywheel.tasks.mlflow_mirror.run import OFF_NOTE
+from flywheel.tasks.mlflow_mirror import OFF_NOTE
 from flywheel.tasks.runs import StepRecord, details_of, mark_crashed, now, record_step
 from flywheel.tasks.serving.report import rollout_lines
 

@@ -24,10 +24,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from flywheel.tasks.config import Settings, load_settings
 from flywheel.tasks.errors import FlywheelError, UsageError
-from flywheel.tasks.evals.client import BatchOutcome, CallOptions, CallSpec, run_calls
-from flywheel.tasks.evals.nightly import candidate_jobs
-from flywheel.tasks.evals.report import format_summary
-from flywheel.tasks.evals.runner import call_options, run_eval
+from flywheel.tasks.evals import (
+    BatchOutcome,
+    CallOptions,
+    CallSpec,
+    call_options,
+    candidate_jobs,
+    format_summary,
+    run_calls,
+    run_eval,
+)
 
 
 class CallBatch:
@@ -101,7 +107,7 @@ class _Counter:
 
 
 class FanOut:
-    """The executor of :func:`flywheel.tasks.evals.runner.run_eval`: splits calls into shards submitted
+    """The executor of :func:`flywheel.tasks.evals._runner.run_eval`: splits calls into shards submitted
     to the flow's task runner, with the concurrency divided between the shards."""
 
     def __init__(self, options: CallOptions, shards: int, in_process: bool,

@@ -9,8 +9,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from flywheel.tasks.commands import sync_prompt_files
 from flywheel.tasks.config import load_settings
-from flywheel.tasks.registry.markdown import artifact_key, sync_markdown
-from flywheel.tasks.registry.sync import raise_for_errors
+from flywheel.tasks.registry import artifact_key, raise_for_errors, sync_markdown
 
 
 @task(name="register-prompt-files")

@@ -8,8 +8,8 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
 from flywheel.tasks.config import load_settings
+from flywheel.tasks.serving import write_snapshot
 from flywheel.tasks.serving.report import snapshot_markdown
-from flywheel.tasks.serving.snapshot import write_snapshot
 
 
 @task(name="write-serving-snapshot")

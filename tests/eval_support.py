@@ -10,8 +10,8 @@ from typing import Any
 import yaml
 
 from flywheel.tasks.db import connect
-from flywheel.tasks.registry.store import register_version
-from flywheel.tasks.sample_data import content
+from flywheel.tasks.registry._store import register_version
+from flywheel.tasks.sample_data import _content as content
 
 REPO = Path(__file__).resolve().parents[1]
 API_KEY = "sk-test-SECRET-4f1c2d9e8b7a6c5d"

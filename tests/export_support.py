@@ -13,7 +13,7 @@ import yaml
 from flywheel.tasks.config import Settings, load_settings
 from flywheel.tasks.db import connect
 from flywheel.tasks.ingest import ingest_paths
-from flywheel.tasks.registry.store import register_version
+from flywheel.tasks.registry._store import register_version
 from flywheel.tasks.sample_data import SampleSpec, write_sample_data
 
 

@@ -16,11 +16,11 @@ import yaml
 
 from flywheel.tasks.config import Settings, load_settings
 from flywheel.tasks.db import connect
-from flywheel.tasks.evals.client import run_calls
-from flywheel.tasks.evals.runner import call_options, run_eval
+from flywheel.tasks.evals._client import run_calls
+from flywheel.tasks.evals._runner import call_options, run_eval
 from flywheel.tasks.ingest import ingest_paths
-from flywheel.tasks.registry.labels import place_initial_label, promote
-from flywheel.tasks.registry.store import PromptVersion, register_version
+from flywheel.tasks.registry._labels import place_initial_label, promote
+from flywheel.tasks.registry._store import PromptVersion, register_version
 
 REPO = Path(__file__).resolve().parents[1]
 START = datetime(2026, 10, 1, tzinfo=UTC)

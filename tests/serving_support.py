@@ -22,11 +22,11 @@ from flywheel.tasks.ab import run_nightly_analysis
 from flywheel.tasks.config import Settings, load_settings
 from flywheel.tasks.db import connect
 from flywheel.tasks.ingest import ingest_paths
-from flywheel.tasks.registry.sync import folder_files, sync_paths
-from flywheel.tasks.serving.client import Router
-from flywheel.tasks.serving.logger import RequestLogger
+from flywheel.tasks.registry._sync import folder_files, sync_paths
+from flywheel.tasks.serving._client import Router
+from flywheel.tasks.serving._logger import RequestLogger
+from flywheel.tasks.serving._snapshot import write_snapshot
 from flywheel.tasks.serving.rollout import advance_rollouts
-from flywheel.tasks.serving.snapshot import write_snapshot
 from tests.conftest import REPO
 
 FIRST_DAY = date(2026, 11, 1)

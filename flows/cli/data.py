@@ -17,7 +17,7 @@ from flywheel.tasks.config import load_settings
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.lock import nightly_lock
 from flywheel.tasks.progress import Progress, progress_bar
-from flywheel.tasks.sample_data.spec import SampleSpec
+from flywheel.tasks.sample_data import SampleSpec
 
 
 @app.command("sample-data")

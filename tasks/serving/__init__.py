@@ -13,3 +13,17 @@ For flywheel itself (DuckDB):
   rollout     ramps: start, the nightly advance / hold / rollback decision, history
   report      Markdown and query functions for the night's summary and the reports
 """
+
+from flywheel.tasks._faces import lazy_face
+
+# the public name -> the private module that defines it; other packages import only these
+_EXPORTS = {
+    "Choice": "flywheel.tasks.serving._choice",
+    "Router": "flywheel.tasks.serving._client",
+    "RequestLogger": "flywheel.tasks.serving._logger",
+    "write_snapshot": "flywheel.tasks.serving._snapshot",
+    "SnapshotError": "flywheel.tasks.serving._snapshot_format",
+    "decode": "flywheel.tasks.serving._snapshot_format",
+}
+
+__all__, __getattr__ = lazy_face(__name__, _EXPORTS)

@@ -21,7 +21,7 @@ from prefect.client.orchestration import get_client
 from flywheel.flows.monitoring import monitoring_flow
 from flywheel.flows.nightly import STEP_ORDER, NightlyFailed, _step, nightly_flywheel
 from flywheel.tasks.db import connect
-from flywheel.tasks.registry.store import register_version
+from flywheel.tasks.registry._store import register_version
 from flywheel.tasks.runs import runs_for_date
 from tests.conftest import request_record
 from tests.webhook_receiver import webhook_receiver

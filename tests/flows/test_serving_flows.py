@@ -15,7 +15,7 @@ from flywheel.flows.nightly import nightly_flywheel
 from flywheel.flows.promote import promote_flow
 from flywheel.flows.rollback import rollback_flow
 from flywheel.tasks.errors import UsageError
-from flywheel.tasks.serving.client import Router
+from flywheel.tasks.serving._client import Router
 from tests.serving_support import (
     FIRST_DAY,
     SUMMARIZER_V1,

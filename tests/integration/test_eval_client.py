@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from flywheel.tasks.demo_model import DemoModelServer, FaultPlan
-from flywheel.tasks.demo_model.rules import DEMO_FINGERPRINT, DEMO_MODEL
-from flywheel.tasks.evals.client import (
+from flywheel.tasks.demo_model._rules import DEMO_FINGERPRINT, DEMO_MODEL
+from flywheel.tasks.evals._client import (
     CallOptions,
     CallSpec,
     Endpoint,
