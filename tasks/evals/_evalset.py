@@ -1,4 +1,4 @@
-"""Eval sets (CONTRACTS §8): loading, validation, content-hash version, matching to prompts.
+"""Eval sets (docs/contracts.md, "Eval sets"): loading, validation, content-hash version, matching to prompts.
 
 An eval set is a JSON Lines file. Every line is one case::
 
@@ -7,7 +7,7 @@ An eval set is a JSON Lines file. Every line is one case::
 
 A bad line is a :class:`UsageError` naming the file, the line and the key, raised before any
 model is called. The version of a set is the SHA-256 of the canonical JSON of its records sorted
-by ``id`` (the canonical JSON of §3), so reordering lines keeps the version and editing one
+by ``id`` (the canonical JSON of "Prompt files and the version hash"), so reordering lines keeps the version and editing one
 changes it.
 
 Which eval sets belong to a prompt (used by the nightly step): ``evalsets/<prompt>.jsonl``,
@@ -42,7 +42,7 @@ _PYTHON_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 @dataclass(frozen=True)
 class Assertion:
-    """One check of an output: its §8 type, value and optional threshold (0–1)."""
+    """One check of an output: its "Eval sets" type, value and optional threshold (0–1)."""
 
     type: str
     value: Any = None
@@ -79,7 +79,7 @@ class EvalSet:
 
 
 def evalset_hash(records: list[dict[str, Any]]) -> str:
-    """SHA-256 of the canonical JSON of the records sorted by ``id`` (CONTRACTS §8)."""
+    """SHA-256 of the canonical JSON of the records sorted by ``id`` (docs/contracts.md, "Eval sets")."""
     ordered = sorted(records, key=lambda r: str(r["id"]))
     return hashlib.sha256(canonical_json(ordered).encode("utf-8")).hexdigest()
 

@@ -1,4 +1,4 @@
-"""Scorers for every §8 assertion type. A scorer returns a pass and a 0–1 score, or raises
+"""Scorers for every assertion type of docs/contracts.md, "Eval sets". A scorer returns a pass and a 0–1 score, or raises
 :class:`ScorerError`: a scorer that could not decide is an error, never a failure.
 
 * ``equals``: the output, stripped of surrounding white space, equals the value.

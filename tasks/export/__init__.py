@@ -1,4 +1,4 @@
-"""Flywheel exports: fine-tuning JSONL, preference pairs and hard examples (CONTRACTS §5).
+"""Flywheel exports: fine-tuning JSONL, preference pairs and hard examples (docs/contracts.md, "Exports").
 
 Every export selects in DuckDB, rebuilds messages from the registry when they were not logged,
 redacts PII and secrets (tasks/redact.py), validates with OpenAI's data-preparation checks,

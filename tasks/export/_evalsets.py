@@ -1,6 +1,6 @@
 """The eval-leakage guard: no exported example may be (nearly) an eval-set case.
 
-An eval case (CONTRACTS §8) is compared through the text of its ``vars`` (string values in key
+An eval case (docs/contracts.md, "Eval sets") is compared through the text of its ``vars`` (string values in key
 order, :func:`~flywheel.tasks.export._text.vars_text`), redacted and normalized like the examples. An
 example leaks when one of its texts (its last user message, and the text of its logged input)
 matches a case:
@@ -46,7 +46,7 @@ class EvalCase:
 def read_eval_cases(folder: Path) -> list[EvalCase]:
     """Every case of every ``*.jsonl`` eval set under ``folder`` (none if it does not exist).
 
-    A deliberately small reader of the §8 format, kept in this one function so that it can be
+    A deliberately small reader of the "Eval sets" format, kept in this one function so that it can be
     replaced by the project's eval-set loader (tasks/evals/) without touching the guard.
     """
     if not folder.is_dir():

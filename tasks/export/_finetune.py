@@ -1,4 +1,4 @@
-"""``export finetune``: corrected requests → OpenAI chat fine-tuning JSONL (CONTRACTS §5).
+"""``export finetune``: corrected requests → OpenAI chat fine-tuning JSONL (docs/contracts.md, "Exports").
 
 Per candidate, in order: rebuild the messages (dropped if impossible), append the correction as
 the assistant message, redact every content, validate (invalid and too-long dropped), drop

@@ -1,4 +1,4 @@
-"""``export hard-examples``: requests users disliked or corrected → candidate eval cases (§8).
+"""``export hard-examples``: requests users disliked or corrected → candidate eval cases (docs/contracts.md, "Eval sets").
 
 A request qualifies with a thumbs-down, a rating <= 2 or a correction. Its logged ``input``
 becomes the case's ``vars`` and its latest correction the ``reference``; everything is redacted.
@@ -6,7 +6,7 @@ Candidates with the same prompt and the same normalized vars are one case (the s
 wins: corrected > low rating > thumbs-down, then the most recent). A case already in an eval set
 is dropped. Per prompt at most ``hard_examples_per_prompt`` cases are kept, strongest first.
 
-Files: ``hard_examples.jsonl`` (strict §8 lines, ready to be appended to an eval set),
+Files: ``hard_examples.jsonl`` (strict "Eval sets" lines, ready to be appended to an eval set),
 ``provenance.jsonl`` (per case id: request, signals, the redacted original output) and
 ``manifest.json``. The review flow is in docs/exports.md.
 """
@@ -55,7 +55,7 @@ class HardCase:
     duplicates: int = 0
 
     def item(self) -> dict[str, Any]:
-        """The §8 eval-set line."""
+        """The eval-set line ("Eval sets")."""
         record: dict[str, Any] = {"id": self.id, "vars": self.vars}
         if self.reference is not None:
             record["reference"] = self.reference

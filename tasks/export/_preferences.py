@@ -1,5 +1,5 @@
 """``export preferences``: (original output, corrected output) pairs in OpenAI's preference
-fine-tuning format (CONTRACTS §5), with the same rebuild, redaction, validation, dedup and
+fine-tuning format (docs/contracts.md, "Exports"), with the same rebuild, redaction, validation, dedup and
 leakage guard as the fine-tuning export. A pair whose two outputs are equal after normalization
 (whitespace and case) teaches nothing and is skipped.
 """

@@ -8,7 +8,7 @@ from typing import Any
 
 @dataclass
 class IngestSummary:
-    """What one ingest run did. The first eight fields are the §1 contract of ``--json``."""
+    """What one ingest run did. The first eight fields are what docs/contracts.md, "Command line", promises of ``--json``."""
 
     files_seen: int = 0
     files_ingested: int = 0

@@ -1,10 +1,14 @@
 """The content-addressed prompt registry (docs/registry.md, docs/hashing.md).
 
-hashing   the version hash (CONTRACTS §3)        loader   prompt files, full validation
-render    chat messages from a version            store    register versions, resolve REFs
-sync      register files, initial labels          labels   promote, rollback, history
-links     requests → versions (the SQL view)      catalog  list, show, diff
-api       get/render for applications (cache)     markdown artifacts of changes
+Its modules are private; other packages import the names below from this face.
+
+_hashing   the version hash                        _loader    prompt files, full validation
+_render    chat messages from a version            _store     register versions, resolve REFs
+_sync      register files, initial labels          _labels    promote, rollback, history
+_links     requests → versions (the SQL view)      _catalog   list, show, diff
+_api       get/render for applications (cache)     _markdown  artifacts of changes
+
+The prompt file and the hash: docs/contracts.md, "Prompt files and the version hash".
 """
 
 from flywheel.tasks._faces import lazy_face

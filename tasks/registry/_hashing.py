@@ -1,4 +1,4 @@
-"""The version hash of a prompt (CONTRACTS §3): SHA-256 of the canonical JSON of its content."""
+"""The version hash of a prompt (docs/contracts.md, "Prompt files and the version hash"): SHA-256 of the canonical JSON of its content."""
 
 from __future__ import annotations
 

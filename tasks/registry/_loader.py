@@ -1,4 +1,4 @@
-"""Loading prompt files (CONTRACTS §3) with full validation.
+"""Loading prompt files (docs/contracts.md, "Prompt files and the version hash") with full validation.
 
 Every problem is reported as ``FILE:LINE: KEY: message`` (the line comes from the YAML node
 marks; it is left out when there is no line to point at, e.g. a missing key). All problems of a
@@ -99,7 +99,7 @@ class PromptFile:
 
     @property
     def hash(self) -> str:
-        """The full version hash (§3)."""
+        """The full version hash ("Prompt files and the version hash")."""
         return prompt_hash(self.spec)
 
     @property

@@ -1,6 +1,6 @@
 """Prompt versions and labels in DuckDB: registering content and resolving a REF.
 
-REF syntax (CONTRACTS §1): ``NAME@LABEL``, ``NAME:HASH`` (a unique prefix of >= 6 hex
+REF syntax (docs/contracts.md, "Command line"): ``NAME@LABEL``, ``NAME:HASH`` (a unique prefix of >= 6 hex
 characters), or ``HASH`` alone (>= 6 hex characters).
 """
 

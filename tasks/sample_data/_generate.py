@@ -1,4 +1,4 @@
-"""Writes several days of request and feedback logs (CONTRACTS §2) with known true effects.
+"""Writes several days of request and feedback logs (docs/contracts.md, "Log formats") with known true effects.
 
 The world it simulates (all of it is written to ``TRUTH.json`` beside the data):
 

@@ -39,7 +39,7 @@ class Choice:
         return dict(self.content.get("params") or {})
 
     def log_fields(self) -> dict[str, str]:
-        """The §2 request fields that say what was served."""
+        """The request fields (docs/contracts.md, "Log formats") that say what was served."""
         fields = {"prompt_name": self.prompt_name, "prompt_hash": self.hash}
         if self.experiment is not None:
             fields |= {"experiment": self.experiment, "variant": self.variant}

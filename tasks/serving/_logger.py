@@ -1,4 +1,4 @@
-"""RequestLogger: request and feedback records (CONTRACTS §2) into rotating JSONL landing files.
+"""RequestLogger: request and feedback records (docs/contracts.md, "Log formats") into rotating JSONL landing files.
 
 Guarantees (docs/serving.md):
 
@@ -93,7 +93,7 @@ _REQUEST_NUMBERS = (("latency_ms", False), ("cost_usd", False), ("prompt_tokens"
 
 
 def check_request(record: Mapping[str, Any]) -> None:
-    """Raise ValueError naming the field if ``record`` breaks the §2 request rules."""
+    """Raise ValueError naming the field if ``record`` breaks the "Log formats" request rules."""
     get = record.get
     for key in _REQUEST_REQUIRED:
         value = get(key)
@@ -121,7 +121,7 @@ def check_request(record: Mapping[str, Any]) -> None:
 
 
 def check_feedback(record: Mapping[str, Any]) -> None:
-    """Raise ValueError naming the field if ``record`` breaks the §2 feedback rules."""
+    """Raise ValueError naming the field if ``record`` breaks the "Log formats" feedback rules."""
     for key in ("feedback_id", "request_id", "timestamp", "kind"):
         if not isinstance(record.get(key), str) or not record[key]:
             raise ValueError(f"feedback record: {key} is required (a non-empty string)")
@@ -162,7 +162,7 @@ class LoggerStats:
 
 
 class RequestLogger:
-    """Buffered, thread-safe writer of §2 request and feedback records. See the module doc."""
+    """Buffered, thread-safe writer of "Log formats" request and feedback records. See the module doc."""
 
     def __init__(
         self, landing_dir: str | Path, *, max_bytes: int = 64 << 20, max_age_s: float = 300.0,
@@ -213,7 +213,7 @@ class RequestLogger:
         """Log one request; returns its ``request_id`` (a new UUID unless given).
 
         ``choice`` (from :meth:`Router.choose`) fills prompt_name, prompt_hash, experiment,
-        variant and the model; ``fields`` may set those (or any other §2 field) directly.
+        variant and the model; ``fields`` may set those (or any other "Log formats" field) directly.
         """
         record: dict[str, Any] = {"request_id": request_id or uuid.uuid4().hex,
                                   "timestamp": _timestamp(timestamp), "user_id": user_id}
@@ -251,7 +251,7 @@ class RequestLogger:
         return record["feedback_id"]
 
     def write(self, kind: str, record: Mapping[str, Any]) -> None:
-        """Append one complete §2 record of ``kind`` (``requests`` or ``feedback``)."""
+        """Append one complete "Log formats" record of ``kind`` (``requests`` or ``feedback``)."""
         if kind == "requests":
             check_request(record)
         elif kind == "feedback":

@@ -10,7 +10,7 @@ The file is one JSON object::
                             "start": ISO, "end": ISO | null, "rollout": {...} | null}},
      "sha256": "<hex>"}
 
-``sha256`` is the SHA-256 of the canonical JSON (CONTRACTS §3 form: sorted keys, no spaces, no
+``sha256`` is the SHA-256 of the canonical JSON (the form of docs/contracts.md, "Prompt files and the version hash": sorted keys, no spaces, no
 ASCII escaping, UTF-8) of every other key of the object, so the check does not depend on how
 the file is indented. Standard library only: applications import this.
 """
