@@ -26,7 +26,7 @@ from flywheel.tasks.registry._hashing import prompt_hash
 from flywheel.tasks.registry._store import register_version
 from flywheel.tasks.sample_data._content import SUPPORT_QA
 from tests.conftest import feedback_record, request_record
-from tests.export_support import (
+from tests.support.export_support import (
     assistant_of,
     manifest,
     read_jsonl,

@@ -18,7 +18,7 @@ from flywheel.tasks.db import connect
 from flywheel.tasks.registry._sync import folder_files, sync_paths
 from flywheel.tasks.reports import build_night
 from flywheel.tasks.sample_data import SampleSpec, write_sample_data
-from tests.report_support import ingest
+from tests.support.report_support import ingest
 
 pytestmark = pytest.mark.unit
 

@@ -29,7 +29,7 @@ from flywheel.tasks.serving._snapshot import write_snapshot
 from flywheel.tasks.serving._snapshot_format import SCHEMA, encode
 from flywheel.tasks.serving.assignment import assign_variant, in_rollout
 from tests.conftest import REPO
-from tests.serving_support import (
+from tests.support.serving_support import (
     SUMMARIZER_V1,
     SUMMARIZER_V2,
     SUPPORT_V1,

@@ -33,7 +33,7 @@ from flywheel.tasks.serving.rollout import (
     rollout_history,
     rollout_states,
 )
-from tests.serving_support import (
+from tests.support.serving_support import (
     FIRST_DAY,
     SUMMARIZER_V1,
     SUMMARIZER_V2,

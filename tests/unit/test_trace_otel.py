@@ -16,7 +16,7 @@ from flywheel.tasks.ingest import _otel as otel
 from flywheel.tasks.ingest import ingest_paths
 from flywheel.tasks.ingest._chat_messages import input_messages, output_messages, output_text
 from tests.conftest import shared_data
-from tests.otlp import (
+from tests.support.otlp import (
     BASE_NANOS,
     EXAMPLES,
     ExampleSpan,

@@ -13,7 +13,7 @@ from flywheel.tasks.db import connect
 from flywheel.tasks.registry._store import register_version
 from flywheel.tasks.sample_data import _content as content
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 API_KEY = "sk-test-SECRET-4f1c2d9e8b7a6c5d"
 FAST_TOML = """eval_backoff_base_s = 0.01
 eval_backoff_max_s = 0.05

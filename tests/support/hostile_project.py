@@ -16,7 +16,7 @@ from flywheel.tasks.ab import run_nightly_analysis
 from flywheel.tasks.db import connect
 from flywheel.tasks.demo_model import DemoModelServer
 from flywheel.tasks.reports import build_night
-from tests.report_support import (
+from tests.support.report_support import (
     START,
     Period,
     eval_on_demo_model,

@@ -22,7 +22,7 @@ from flywheel.tasks.ingest import ingest_paths
 from flywheel.tasks.registry._labels import place_initial_label, promote
 from flywheel.tasks.registry._store import PromptVersion, register_version
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 START = datetime(2026, 10, 1, tzinfo=UTC)
 
 

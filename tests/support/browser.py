@@ -2,7 +2,7 @@
 exceptions, read the DOM, take a screenshot (Debian's ``chromium`` package; CI installs it).
 
 Usable from tests (:class:`Chromium`) and by hand:
-``python -m tests.browser reports/2026-11-10/support.html /tmp/support.png``.
+``python -m tests.support.browser reports/2026-11-10/support.html /tmp/support.png``.
 """
 
 from __future__ import annotations
