@@ -33,11 +33,17 @@ from first_minutes import support_cases as _cases  # noqa: E402
 
 from flywheel.tasks.config import load_settings  # noqa: E402
 from flywheel.tasks.db import connect  # noqa: E402
-from flywheel.tasks.evals.cache import cache_key  # noqa: E402
-from flywheel.tasks.evals.client import CallSpec, Endpoint, run_calls  # noqa: E402
-from flywheel.tasks.evals.runner import call_options  # noqa: E402
-from flywheel.tasks.registry.render import render_messages  # noqa: E402
-from flywheel.tasks.registry.store import register_version  # noqa: E402
+from flywheel.tasks.evals import (  # noqa: E402
+    CallSpec,
+    Endpoint,
+    call_options,
+    run_calls,
+)
+from flywheel.tasks.evals._cache import cache_key  # noqa: E402
+from flywheel.tasks.registry import (  # noqa: E402
+    register_version,
+    render_messages,
+)
 
 
 def _start_server(latency_ms: float) -> tuple[subprocess.Popen[str], str]:

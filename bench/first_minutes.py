@@ -58,8 +58,8 @@ import duckdb
 import yaml
 
 from flywheel.tasks.db import sql_text
-from flywheel.tasks.registry.render import render_messages
-from flywheel.tasks.sample_data import content
+from flywheel.tasks.registry import render_messages
+from flywheel.tasks.sample_data import _content as content
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -17,7 +17,7 @@ from rapidfuzz import fuzz, process
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from flywheel.tasks.export.text import normalize  # noqa: E402
+from flywheel.tasks.export._text import normalize  # noqa: E402
 
 TASKS = ROOT.parent / "shared/data/feedback/self_instruct_user_oriented_instructions.jsonl"
 

@@ -32,13 +32,12 @@ from flywheel.tasks.ab import run_nightly_analysis
 from flywheel.tasks.config import load_settings
 from flywheel.tasks.db import connect
 from flywheel.tasks.demo_model import DemoModelServer
-from flywheel.tasks.evals.client import run_calls
-from flywheel.tasks.evals.runner import call_options, run_eval
-from flywheel.tasks.ingest.run import ingest_paths
+from flywheel.tasks.evals import call_options, run_calls, run_eval
+from flywheel.tasks.ingest import ingest_paths
 from flywheel.tasks.mlflow_mirror import run_mirror
-from flywheel.tasks.mlflow_mirror.collect import collect
-from flywheel.tasks.mlflow_mirror.records import RunRecord
-from flywheel.tasks.registry.sync import folder_files, sync_paths
+from flywheel.tasks.mlflow_mirror._collect import collect
+from flywheel.tasks.mlflow_mirror._records import RunRecord
+from flywheel.tasks.registry import folder_files, sync_paths
 from flywheel.tasks.sample_data import SampleSpec, write_sample_data
 
 

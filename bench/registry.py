@@ -30,10 +30,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from flywheel.tasks.db import connect, fetch_dicts, run, sql_text  # noqa: E402
-from flywheel.tasks.registry.api import PromptRegistry  # noqa: E402
-from flywheel.tasks.registry.render import render_messages  # noqa: E402
-from flywheel.tasks.registry.store import resolve  # noqa: E402
-from flywheel.tasks.registry.sync import folder_files, sync_paths  # noqa: E402
+from flywheel.tasks.registry import (  # noqa: E402
+    PromptRegistry,
+    folder_files,
+    render_messages,
+    resolve,
+    sync_paths,
+)
 
 REF = "support@production"
 VARIABLES = {"question": "How do I get a refund?", "order_id": "A-1042"}

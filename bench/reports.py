@@ -29,7 +29,7 @@ from flywheel.tasks.ab import run_nightly_analysis
 from flywheel.tasks.config import load_settings
 from flywheel.tasks.db import connect
 from flywheel.tasks.ingest import ingest_paths
-from flywheel.tasks.registry.sync import folder_files, sync_paths
+from flywheel.tasks.registry import folder_files, sync_paths
 from flywheel.tasks.reports import build_night
 from flywheel.tasks.reports.decide import decide
 from flywheel.tasks.reports.evidence import Night, gather

@@ -6,7 +6,7 @@
 1. Per-call median of ``choose`` + ``render`` (targets: under 50 µs) for a plain prompt, an
    experiment, and a prompt under a promotion ramp, over distinct user ids; baselines:
    ``render_messages`` alone (the floor) and the registry's cached ``PromptRegistry.get`` +
-   ``render`` (tasks/registry/api.py).
+   ``render`` (tasks/registry/_api.py).
 2. RequestLogger: ``threads`` threads each log ``records`` request records (about 1 KB each,
    like the example application's) until ``close()`` has written and published everything;
    sustained records/s (target 20,000), and the per-call latency of ``log_request`` (what the
@@ -36,13 +36,18 @@ sys.path.insert(0, str(REPO))
 
 from flywheel.tasks.config import load_settings  # noqa: E402
 from flywheel.tasks.db import connect  # noqa: E402
-from flywheel.tasks.registry.api import PromptRegistry  # noqa: E402
-from flywheel.tasks.registry.render import render_messages  # noqa: E402
-from flywheel.tasks.registry.sync import folder_files, sync_paths  # noqa: E402
-from flywheel.tasks.serving.client import Router  # noqa: E402
-from flywheel.tasks.serving.logger import RequestLogger  # noqa: E402
+from flywheel.tasks.registry import (  # noqa: E402
+    PromptRegistry,
+    folder_files,
+    render_messages,
+    sync_paths,
+)
+from flywheel.tasks.serving import (  # noqa: E402
+    RequestLogger,
+    Router,
+    write_snapshot,
+)
 from flywheel.tasks.serving.rollout import promote_with_ramp  # noqa: E402
-from flywheel.tasks.serving.snapshot import write_snapshot  # noqa: E402
 
 VARIABLES = {"question": "How do I get a refund for my last invoice?", "order_id": "A-1042"}
 SUMMARY = {"text": "The dashboard times out for EU users since 9am. Login works; reports fail."}

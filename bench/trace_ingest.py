@@ -29,7 +29,7 @@ import duckdb
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.otlp import BASE_NANOS, event, export_request, span, trace_id  # noqa: E402
+from tests.support.otlp import BASE_NANOS, event, export_request, span, trace_id  # noqa: E402
 
 CHILD = r"""
 import json, resource, sys, time

@@ -10,8 +10,7 @@ from prefect import flow
 from flywheel.flows.night import Night, publish_markdown, warning
 from flywheel.tasks import commands
 from flywheel.tasks.config import Settings, load_settings
-from flywheel.tasks.mlflow_mirror import run_mirror
-from flywheel.tasks.mlflow_mirror.run import OFF_NOTE
+from flywheel.tasks.mlflow_mirror import OFF_NOTE, run_mirror
 
 
 def _markdown(result: dict[str, Any]) -> str:

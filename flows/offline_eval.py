@@ -25,10 +25,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from flywheel.flows.night import Night, StepIncomplete, default_run_date, error, publish_markdown
 from flywheel.tasks.config import Settings, load_settings
 from flywheel.tasks.errors import FlywheelError, UsageError
-from flywheel.tasks.evals.client import BatchOutcome, CallOptions, CallSpec, run_calls
-from flywheel.tasks.evals.nightly import EvalJob, candidate_jobs
-from flywheel.tasks.evals.report import format_summary
-from flywheel.tasks.evals.runner import call_options, in_process_executor, run_eval
+from flywheel.tasks.evals import (
+    BatchOutcome,
+    CallOptions,
+    CallSpec,
+    EvalJob,
+    call_options,
+    candidate_jobs,
+    format_summary,
+    in_process_executor,
+    run_calls,
+    run_eval,
+)
 
 
 class CallBatch:
@@ -102,7 +110,7 @@ class _Counter:
 
 
 class FanOut:
-    """The executor of :func:`flywheel.tasks.evals.runner.run_eval`: splits calls into shards submitted
+    """The executor of :func:`flywheel.tasks.evals._runner.run_eval`: splits calls into shards submitted
     to the flow's task runner, with the concurrency divided between the shards."""
 
     def __init__(self, options: CallOptions, shards: int, in_process: bool,

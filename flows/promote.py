@@ -11,8 +11,7 @@ from flywheel.flows.mlflow_mirror import follow_label_move
 from flywheel.flows.serving import write_serving_snapshot
 from flywheel.tasks.commands import move_label_forward
 from flywheel.tasks.config import load_settings
-from flywheel.tasks.registry.labels import DEFAULT_LABEL
-from flywheel.tasks.registry.markdown import artifact_key, move_markdown
+from flywheel.tasks.registry import DEFAULT_LABEL, artifact_key, move_markdown
 
 
 @flow(name="promote")

@@ -10,8 +10,7 @@ from prefect import flow
 from flywheel.flows.night import Night, publish_markdown
 from flywheel.tasks.commands import sync_prompt_files
 from flywheel.tasks.config import Settings, load_settings
-from flywheel.tasks.registry.markdown import artifact_key, sync_markdown
-from flywheel.tasks.registry.sync import raise_for_errors
+from flywheel.tasks.registry import artifact_key, raise_for_errors, sync_markdown
 
 
 def register_prompt_files(

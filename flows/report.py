@@ -13,7 +13,7 @@ from prefect import flow
 from flywheel.flows.night import Night, publish_link, publish_markdown
 from flywheel.tasks.config import load_settings
 from flywheel.tasks.errors import UsageError
-from flywheel.tasks.registry.markdown import artifact_key
+from flywheel.tasks.registry import artifact_key
 from flywheel.tasks.reports import build_night, default_night
 from flywheel.tasks.reports.artifact import artifact_markdown
 from flywheel.tasks.reports.text import md

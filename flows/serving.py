@@ -9,8 +9,8 @@ from prefect import flow
 
 from flywheel.flows.night import Night, publish_markdown, warning
 from flywheel.tasks.config import Settings, load_settings
+from flywheel.tasks.serving import write_snapshot
 from flywheel.tasks.serving.report import snapshot_markdown
-from flywheel.tasks.serving.snapshot import write_snapshot
 
 
 def write_serving_snapshot(settings: Settings, reason: str) -> dict[str, Any]:

@@ -9,7 +9,6 @@ The store is ``$FLYWHEEL_DB`` (else ``./flywheel.duckdb``); ``PromptRegistry(pat
 Caching and what happens while the nightly run writes: docs/registry.md.
 """
 
-from flywheel.tasks.registry.api import PromptRegistry, default_registry, get, refresh, render
-from flywheel.tasks.registry.store import PromptVersion
+from flywheel.tasks.registry import PromptRegistry, PromptVersion, default_registry, get, refresh, render
 
 __all__ = ["PromptRegistry", "PromptVersion", "default_registry", "get", "refresh", "render"]

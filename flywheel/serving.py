@@ -13,8 +13,6 @@ feedback for the next night's ingest. Standard library and jinja2 only: no Prefe
 The snapshot format, the routing rules and the log files: docs/serving.md.
 """
 
-from flywheel.tasks.serving.client import Choice, Router
-from flywheel.tasks.serving.logger import RequestLogger
-from flywheel.tasks.serving.snapshot_format import SnapshotError
+from flywheel.tasks.serving import Choice, RequestLogger, Router, SnapshotError
 
 __all__ = ["Choice", "RequestLogger", "Router", "SnapshotError"]

@@ -18,8 +18,7 @@ def sync_prompt_files(settings: Settings, folder: str | None, files: list[str] |
                       by: str | None) -> dict[str, Any]:
     """Validate and register prompt files (a folder's, or the given files); the sync summary
     with the request-link report. Invalid files are listed in it, not raised."""
-    from flywheel.tasks.registry.links import link_report
-    from flywheel.tasks.registry.sync import folder_files, sync_paths
+    from flywheel.tasks.registry import folder_files, link_report, sync_paths
 
     paths = folder_files(Path(folder)) if folder else [Path(f) for f in files or []]
     with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
@@ -33,8 +32,7 @@ def move_label_forward(settings: Settings, name: str, ref: str, label: str, reas
                        min_users_per_stage: int | None = None) -> dict[str, Any]:
     """Move ``name@label`` to ``ref`` in one transaction; the move and the content diff. With
     ``ramp`` (stage fractions), also start a promotion ramp (docs/serving.md)."""
-    from flywheel.tasks.registry.catalog import move_diff
-    from flywheel.tasks.registry.labels import promote
+    from flywheel.tasks.registry import move_diff, promote
     from flywheel.tasks.serving.rollout import promote_with_ramp
 
     with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
@@ -53,8 +51,7 @@ def move_label_forward(settings: Settings, name: str, ref: str, label: str, reas
 def move_label_back(settings: Settings, name: str, label: str, reason: str | None,
                     by: str | None) -> dict[str, Any]:
     """Roll ``name@label`` back one promotion in one transaction; the move and the diff."""
-    from flywheel.tasks.registry.catalog import move_diff
-    from flywheel.tasks.registry.labels import rollback
+    from flywheel.tasks.registry import move_diff, rollback
 
     with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
         result = rollback(con, name, label=label, reason=reason, by=by)

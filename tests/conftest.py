@@ -1,4 +1,5 @@
-"""Shared fixtures. Flow tests get one Prefect test harness per session (tests/flows/conftest.py)."""
+"""Shared fixtures, and the test tiers. Flow tests get one Prefect test harness per session
+(tests/flows/conftest.py); helpers the tests share are in tests/support/."""
 
 from __future__ import annotations
 
@@ -44,6 +45,30 @@ def shared_data(relative: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared data not found: {path}")
     return path
+
+
+# A test's tier is the folder it sits in (the markers are declared in pyproject.toml), so that
+# `pytest -m unit` runs exactly tests/unit/.
+TIER_OF_FOLDER = {"unit": "unit", "flows": "flow", "integration": "integration"}
+TIERS = frozenset(TIER_OF_FOLDER.values())
+
+
+def tier_of(path: Path) -> str | None:
+    """The tier marker of a test file under tests/, by its folder (None outside the tiers)."""
+    parts = path.resolve().relative_to(REPO / "tests").parts
+    return TIER_OF_FOLDER.get(parts[0]) if len(parts) > 1 else None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with its folder's tier; refuse a test left with none or with two."""
+    for item in items:
+        tier = tier_of(Path(str(item.path)))
+        if tier is not None:
+            item.add_marker(getattr(pytest.mark, tier))
+        marked = sorted({mark.name for mark in item.iter_markers() if mark.name in TIERS})
+        if len(marked) != 1:
+            raise pytest.UsageError(f"{item.nodeid} has tier markers {marked}: put it in one of "
+                                    f"tests/{{{','.join(TIER_OF_FOLDER)}}}/")
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from flywheel.flows.cli.common import JsonOption, app, emit, foreground_prefect,
 from flywheel.tasks.config import Settings, load_settings
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.progress import Progress, progress_bar
-from flywheel.tasks.sample_data.spec import SampleSpec
+from flywheel.tasks.sample_data import SampleSpec
 
 
 @app.command("sample-data")

@@ -30,11 +30,8 @@ def eval_run(
 ) -> None:
     """Evaluate prompt versions on an eval set and compare each with the first."""
     from flywheel.tasks.db import connect
-    from flywheel.tasks.evals.evalset import load_evalset
-    from flywheel.tasks.evals.report import format_summary
-    from flywheel.tasks.evals.runner import endpoint_for
-    from flywheel.tasks.evals.scorers import PythonChecks
-    from flywheel.tasks.registry.store import resolve
+    from flywheel.tasks.evals import PythonChecks, endpoint_for, format_summary, load_evalset
+    from flywheel.tasks.registry import resolve
 
     if repeats < 1:
         raise UsageError("--repeats must be at least 1")
@@ -47,7 +44,7 @@ def eval_run(
         for ref in prompt:
             endpoint_for(settings, resolve(con, ref).name)
     def in_process() -> dict[str, Any]:
-        from flywheel.tasks.evals.runner import call_options, in_process_executor, run_eval
+        from flywheel.tasks.evals import call_options, in_process_executor, run_eval
         from flywheel.tasks.progress import progress_bar
 
         with progress_bar("eval calls", unit="calls", enabled=not as_json) as progress:

@@ -42,8 +42,7 @@ def ingest(
 ) -> None:
     """Ingest request and feedback logs (JSONL, JSONL.gz, Parquet) and trace exports
     (OpenTelemetry OTLP/JSON, Langfuse) into the store."""
-    from flywheel.tasks.ingest import ingest_paths
-    from flywheel.tasks.ingest.files import discover
+    from flywheel.tasks.ingest import discover, ingest_paths
     from flywheel.tasks.progress import progress_bar
 
     discover(paths, file_format)  # bad paths or format are a usage error before any work starts

@@ -38,7 +38,7 @@ def sync(
 ) -> None:
     """Mirror now what the nightly step mirrors; exit 1 when MLflow could not take everything."""
     from flywheel.flows.mlflow_mirror import mlflow_mirror_flow
-    from flywheel.tasks.mlflow_mirror.run import OFF_NOTE
+    from flywheel.tasks.mlflow_mirror import OFF_NOTE
 
     settings = settings_of(ctx)
     if not settings.mlflow_tracking_uri:
@@ -51,7 +51,7 @@ def sync(
 
 
 def _status_human(r: dict[str, Any]) -> str:
-    from flywheel.tasks.mlflow_mirror.run import OFF_NOTE
+    from flywheel.tasks.mlflow_mirror import OFF_NOTE
 
     if not r["enabled"]:
         return OFF_NOTE

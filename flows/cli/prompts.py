@@ -20,19 +20,25 @@ from flywheel.flows.cli.common import JsonOption, app, emit, run_work, settings_
 from flywheel.tasks.config import Settings
 from flywheel.tasks.db import connect
 from flywheel.tasks.errors import UsageError
-from flywheel.tasks.registry.catalog import content_lines, diff_versions, list_prompts, short, show
-from flywheel.tasks.registry.hashing import canonical_json
-from flywheel.tasks.registry.labels import (
+from flywheel.tasks.registry import (
     DEFAULT_LABEL,
+    PromptSyncError,
+    canonical_json,
     check_label,
+    content_lines,
     current_label,
+    describe_links,
+    diff_versions,
+    folder_files,
     history,
+    link_report,
+    list_prompts,
+    load_prompt_file,
     resolve_for_name,
     rollback_target,
+    short,
+    show,
 )
-from flywheel.tasks.registry.links import describe_links, link_report
-from flywheel.tasks.registry.loader import load_prompt_file
-from flywheel.tasks.registry.sync import PromptSyncError, folder_files
 
 prompts_app = typer.Typer(
     name="prompts", no_args_is_help=True,
@@ -79,7 +85,7 @@ def _run_sync(ctx: typer.Context, settings: Settings, as_json: bool, folder: str
               files: list[str] | None = None, by: str | None = None) -> None:
     def in_process() -> dict[str, Any]:
         from flywheel.tasks.commands import sync_prompt_files
-        from flywheel.tasks.registry.sync import raise_for_errors
+        from flywheel.tasks.registry import raise_for_errors
 
         summary = sync_prompt_files(settings, folder, files, by)
         raise_for_errors(summary)
@@ -220,7 +226,7 @@ def _published(settings: Settings, name: str, result: dict[str, Any], reason: st
     """After a label move in this process, what the promote and rollback flows do after it:
     rewrite serving.json, and move the MLflow aliases when a mirror is configured."""
     from flywheel.tasks import commands
-    from flywheel.tasks.serving.snapshot import write_snapshot
+    from flywheel.tasks.serving import write_snapshot
 
     if snapshot:
         result["serving"] = write_snapshot(settings, reason=reason)

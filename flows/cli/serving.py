@@ -11,7 +11,7 @@ import typer
 from flywheel.flows.cli.common import JsonOption, app, emit, run_work, settings_of, warn
 from flywheel.tasks.db import connect
 from flywheel.tasks.errors import UsageError
-from flywheel.tasks.serving.snapshot_format import SnapshotError, decode
+from flywheel.tasks.serving import SnapshotError, decode
 
 serving_app = typer.Typer(help="The serving snapshot (serving.json) applications read.",
                           no_args_is_help=True)
@@ -34,7 +34,7 @@ def snapshot(ctx: typer.Context, as_json: JsonOption = False) -> None:
     reason = "flywheel serving snapshot"
 
     def in_process() -> dict[str, Any]:
-        from flywheel.tasks.serving.snapshot import write_snapshot
+        from flywheel.tasks.serving import write_snapshot
 
         result = write_snapshot(settings, reason=reason)
         for problem in result["problems"]:

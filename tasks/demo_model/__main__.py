@@ -9,7 +9,7 @@ import argparse
 import sys
 import threading
 
-from flywheel.tasks.demo_model.server import DemoModelServer, FaultPlan
+from flywheel.tasks.demo_model._server import DemoModelServer, FaultPlan
 
 
 def main() -> None:

@@ -1,1 +1,24 @@
-"""Offline evaluation of prompt versions against eval sets (CONTRACTS §8)."""
+"""Offline evaluation of prompt versions against eval sets (docs/contracts.md, "Offline evaluation")."""
+
+from flywheel.tasks._faces import lazy_face
+
+# the public name -> the private module that defines it; other packages import only these
+_EXPORTS = {
+    "BatchOutcome": "flywheel.tasks.evals._client",
+    "CallOptions": "flywheel.tasks.evals._client",
+    "CallSpec": "flywheel.tasks.evals._client",
+    "Endpoint": "flywheel.tasks.evals._client",
+    "run_calls": "flywheel.tasks.evals._client",
+    "load_evalset": "flywheel.tasks.evals._evalset",
+    "JUDGE_SYSTEM": "flywheel.tasks.evals._judge",
+    "EvalJob": "flywheel.tasks.evals._nightly",
+    "candidate_jobs": "flywheel.tasks.evals._nightly",
+    "format_summary": "flywheel.tasks.evals._report",
+    "call_options": "flywheel.tasks.evals._runner",
+    "endpoint_for": "flywheel.tasks.evals._runner",
+    "in_process_executor": "flywheel.tasks.evals._runner",
+    "run_eval": "flywheel.tasks.evals._runner",
+    "PythonChecks": "flywheel.tasks.evals._scorers",
+}
+
+__all__, __getattr__ = lazy_face(__name__, _EXPORTS)

@@ -1,5 +1,12 @@
-"""Ingest of production logs and user feedback into the DuckDB store."""
+"""Ingest of production logs and user feedback into the DuckDB store (docs/ingest.md)."""
 
-from flywheel.tasks.ingest.run import IngestSummary, ingest_paths
+from flywheel.tasks._faces import lazy_face
 
-__all__ = ["IngestSummary", "ingest_paths"]
+# the public name -> the private module that defines it; other packages import only these
+_EXPORTS = {
+    "discover": "flywheel.tasks.ingest._files",
+    "ingest_paths": "flywheel.tasks.ingest._run",
+    "IngestSummary": "flywheel.tasks.ingest._summary",
+}
+
+__all__, __getattr__ = lazy_face(__name__, _EXPORTS)

@@ -19,9 +19,7 @@ import duckdb
 from flywheel.tasks.ab import as_of_moment
 from flywheel.tasks.db import fetch_dicts
 from flywheel.tasks.errors import UsageError
-from flywheel.tasks.registry.catalog import diff_versions
-from flywheel.tasks.registry.hashing import SHORT_HASH_LEN
-from flywheel.tasks.registry.store import resolve
+from flywheel.tasks.registry import SHORT_HASH_LEN, diff_versions, resolve
 from flywheel.tasks.reports import rollback
 from flywheel.tasks.reports.rules import DecisionRules
 from flywheel.tasks.reports.text import cut

@@ -4,16 +4,14 @@
 writes it.
 """
 
-from typing import Any
+from flywheel.tasks._faces import lazy_face
 
-from flywheel.tasks.sample_data.spec import SampleSpec
+# the public name -> the private module that defines it; other packages import only these
+_EXPORTS = {
+    "FRIENDLY_OPENERS": "flywheel.tasks.sample_data._content",
+    "SUPPORT_QA": "flywheel.tasks.sample_data._content",
+    "write_sample_data": "flywheel.tasks.sample_data._generate",
+    "SampleSpec": "flywheel.tasks.sample_data._spec",
+}
 
-__all__ = ["SampleSpec", "write_sample_data"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "write_sample_data":
-        from flywheel.tasks.sample_data.generate import write_sample_data
-
-        return write_sample_data
-    raise AttributeError(name)
+__all__, __getattr__ = lazy_face(__name__, _EXPORTS)

@@ -41,7 +41,7 @@ from flywheel.tasks.ab.run import as_of_moment
 from flywheel.tasks.config import Settings
 from flywheel.tasks.db import connect, fetch_dicts, run, transaction
 from flywheel.tasks.errors import FlywheelError, UsageError
-from flywheel.tasks.registry.labels import (
+from flywheel.tasks.registry import (
     DEFAULT_LABEL,
     MoveResult,
     current_label,

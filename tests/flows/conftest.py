@@ -17,8 +17,3 @@ def prefect_harness() -> Iterator[None]:
     with prefect_test_harness(server_startup_timeout=60), foreground_prefect():
         yield
 
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/flows/" in str(item.fspath):
-            item.add_marker(pytest.mark.flow)

@@ -10,7 +10,7 @@ from prefect.client.orchestration import get_client
 from flywheel.flows.export import export_flow
 from flywheel.flows.nightly import nightly_flywheel
 from flywheel.tasks.sample_data import SampleSpec, write_sample_data
-from tests.export_support import manifest, read_jsonl, sample_project
+from tests.support.export_support import manifest, read_jsonl, sample_project
 
 
 def _artifact_rows(key: str) -> list[dict[str, object]]:

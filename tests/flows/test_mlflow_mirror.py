@@ -36,8 +36,8 @@ from flywheel.tasks.config import load_settings
 from flywheel.tasks.db import connect
 from flywheel.tasks.demo_model import DemoModelServer
 from flywheel.tasks.mlflow_mirror import mirror_status, run_mirror
-from flywheel.tasks.mlflow_mirror.records import KEY_TAG, RunRecord
-from flywheel.tasks.mlflow_mirror.target import MlflowTarget, preflight
+from flywheel.tasks.mlflow_mirror._records import KEY_TAG, RunRecord
+from flywheel.tasks.mlflow_mirror._target import MlflowTarget, preflight
 from flywheel.tasks.sample_data import SampleSpec, write_sample_data
 
 SECRET = "s3cret-pa55"
@@ -318,7 +318,7 @@ def test_a_misconfigured_store_or_a_missing_mlflow_is_a_warning(
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
     monkeypatch.setitem(sys.modules, "mlflow", None)  # as if the extra were not installed
-    monkeypatch.delitem(sys.modules, "flywheel.tasks.mlflow_mirror.target", raising=False)
+    monkeypatch.delitem(sys.modules, "flywheel.tasks.mlflow_mirror._target", raising=False)
     result = run_mirror(load_settings(db=db, project_dir=small_project))
     assert result["status"] == "behind"
     assert "mlflow cannot be imported" in result["warning"]

@@ -25,10 +25,10 @@ from flywheel.flows.nightly import NightlyFailed, nightly_flywheel, run_steps
 from flywheel.flows.steps import STEP_ORDER, STEPS, Step
 from flywheel.tasks.config import load_settings
 from flywheel.tasks.db import connect
-from flywheel.tasks.registry.store import register_version
+from flywheel.tasks.registry._store import register_version
 from flywheel.tasks.runs import runs_for_date
 from tests.conftest import request_record
-from tests.webhook_receiver import webhook_receiver
+from tests.support.webhook_receiver import webhook_receiver
 
 REPO = Path(__file__).resolve().parents[2]
 NIGHT = "2026-11-02"

@@ -16,7 +16,7 @@ from flywheel.tasks.config import load_settings
 from flywheel.tasks.db import connect, fetch_dicts
 from flywheel.tasks.demo_model import DemoModelServer, FaultPlan
 from flywheel.tasks.errors import FlywheelError
-from tests.eval_support import API_KEY, REPO, make_project, support_cases
+from tests.support.eval_support import API_KEY, REPO, make_project, support_cases
 
 SET_LABEL = (Path(__file__).parent / "sql" / "set_label.sql").read_text()
 # Fields of a summary that describe the run rather than its outcome.

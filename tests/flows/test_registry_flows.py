@@ -15,8 +15,8 @@ from flywheel.flows.promote import promote_flow
 from flywheel.flows.prompts_sync import prompts_sync_flow
 from flywheel.flows.rollback import rollback_flow
 from flywheel.tasks.db import connect
-from flywheel.tasks.registry.labels import history
-from flywheel.tasks.registry.sync import PromptSyncError
+from flywheel.tasks.registry._labels import history
+from flywheel.tasks.registry._sync import PromptSyncError
 from tests.conftest import REPO, request_record
 
 V1, V2 = "c770c3e82d2c", "4e87706da084"

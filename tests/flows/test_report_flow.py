@@ -17,8 +17,8 @@ from flywheel.flows.cli import main
 from flywheel.flows.nightly import nightly_flywheel
 from flywheel.flows.report import report_flow
 from flywheel.tasks.db import connect
-from flywheel.tasks.registry.labels import current_label
-from tests.report_support import START, rollback_project
+from flywheel.tasks.registry._labels import current_label
+from tests.support.report_support import START, rollback_project
 
 NIGHT = (START + timedelta(days=13)).date().isoformat()
 

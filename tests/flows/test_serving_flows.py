@@ -15,8 +15,8 @@ from flywheel.flows.nightly import nightly_flywheel
 from flywheel.flows.promote import promote_flow
 from flywheel.flows.rollback import rollback_flow
 from flywheel.tasks.errors import UsageError
-from flywheel.tasks.serving.client import Router
-from tests.serving_support import (
+from flywheel.tasks.serving._client import Router
+from tests.support.serving_support import (
     FIRST_DAY,
     SUMMARIZER_V1,
     SUMMARIZER_V2,

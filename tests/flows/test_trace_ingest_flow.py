@@ -12,7 +12,7 @@ import duckdb
 from flywheel.flows.ingest import ingest_flow
 from flywheel.flows.nightly import nightly_flywheel
 from tests.conftest import request_record, shared_data
-from tests.otlp import event, export_request, span, trace_id
+from tests.support.otlp import event, export_request, span, trace_id
 
 LANGFUSE_EXPORT = "telemetry/langfuse_framework_traces/google-adk-2025-08-28.trace.json"
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.prefect_server import prefect_server
+from tests.support.prefect_server import prefect_server
 
 
 @pytest.fixture(scope="session", autouse=True)

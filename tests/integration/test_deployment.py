@@ -20,7 +20,7 @@ from prefect.client.orchestration import get_client
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from flywheel.tasks.sample_data import SampleSpec, write_sample_data
-from tests.prefect_server import stop_group
+from tests.support.prefect_server import stop_group
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from flywheel.tasks.demo_model import DemoModelServer
-from tests.eval_support import API_KEY, make_project, support_cases
+from tests.support.eval_support import API_KEY, make_project, support_cases
 
 pytestmark = pytest.mark.integration
 

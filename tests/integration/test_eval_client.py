@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from flywheel.tasks.demo_model import DemoModelServer, FaultPlan
-from flywheel.tasks.demo_model.rules import DEMO_FINGERPRINT, DEMO_MODEL
-from flywheel.tasks.evals.client import (
+from flywheel.tasks.demo_model._rules import DEMO_FINGERPRINT, DEMO_MODEL
+from flywheel.tasks.evals._client import (
     CallOptions,
     CallSpec,
     Endpoint,
@@ -19,7 +19,7 @@ from flywheel.tasks.evals.client import (
     run_calls,
 )
 from tests.conftest import shared_data
-from tests.eval_support import API_KEY
+from tests.support.eval_support import API_KEY
 
 pytestmark = pytest.mark.integration
 FAST = CallOptions(concurrency=4, timeout_s=0.4, max_attempts=5, backoff_base_s=0.01,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import shared_data
-from tests.export_support import sample_project
+from tests.support.export_support import sample_project
 
 pytestmark = pytest.mark.integration
 

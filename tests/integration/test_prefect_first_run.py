@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from flywheel.flows.cli.prefect_start import FIRST_RUN_NOTICE
-from tests.prefect_server import free_port
+from tests.support.prefect_server import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

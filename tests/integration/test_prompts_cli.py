@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from flywheel.tasks.db import connect
-from flywheel.tasks.registry.sync import folder_files, sync_paths
+from flywheel.tasks.registry._sync import folder_files, sync_paths
 from tests.conftest import REPO
 from tests.unit.test_registry_hashing import documented_hash
 
@@ -169,7 +169,7 @@ def test_two_cli_promotions_racing_both_land_and_the_label_is_never_torn(
 RACER = textwrap.dedent("""
     import sys
     from flywheel.tasks.db import connect
-    from flywheel.tasks.registry.labels import promote
+    from flywheel.tasks.registry._labels import promote
     db, who, *targets = sys.argv[1:]
     for i in range(20):
         with connect(db, timeout_s=60) as con:

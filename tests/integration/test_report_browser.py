@@ -21,12 +21,12 @@ from flywheel.tasks.ab import run_nightly_analysis
 from flywheel.tasks.config import load_settings
 from flywheel.tasks.db import connect
 from flywheel.tasks.demo_model import DemoModelServer
-from flywheel.tasks.registry.sync import folder_files, sync_paths
+from flywheel.tasks.registry._sync import folder_files, sync_paths
 from flywheel.tasks.reports import build_night
 from flywheel.tasks.sample_data import SampleSpec, write_sample_data
-from tests.browser import Chromium, chromium_binary
-from tests.hostile_project import build_hostile_project
-from tests.report_support import eval_on_demo_model, ingest
+from tests.support.browser import Chromium, chromium_binary
+from tests.support.hostile_project import build_hostile_project
+from tests.support.report_support import eval_on_demo_model, ingest
 
 pytestmark = pytest.mark.integration
 

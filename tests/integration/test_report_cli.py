@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.report_support import START, rollback_project
+from tests.support.report_support import START, rollback_project
 
 pytestmark = pytest.mark.integration
 

@@ -19,11 +19,11 @@ import pytest
 
 from flywheel.tasks.db import connect
 from flywheel.tasks.ingest import ingest_paths
+from flywheel.tasks.serving._client import Router
+from flywheel.tasks.serving._snapshot import write_snapshot
 from flywheel.tasks.serving.assignment import assign_variant
-from flywheel.tasks.serving.client import Router
-from flywheel.tasks.serving.snapshot import write_snapshot
 from tests.conftest import REPO
-from tests.serving_support import SUPPORT_V1, SUPPORT_V2, project
+from tests.support.serving_support import SUPPORT_V1, SUPPORT_V2, project
 
 pytestmark = pytest.mark.integration
 

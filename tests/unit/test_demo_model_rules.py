@@ -1,12 +1,12 @@
-"""The demo model's documented rule table (tasks/demo_model/rules.py)."""
+"""The demo model's documented rule table (tasks/demo_model/_rules.py)."""
 
 from __future__ import annotations
 
 import json
 
-from flywheel.tasks.demo_model.rules import NEXT_STEPS, NOT_SURE, answer
-from flywheel.tasks.evals.judge import judge_messages, parse_verdict
-from flywheel.tasks.sample_data import content
+from flywheel.tasks.demo_model._rules import NEXT_STEPS, NOT_SURE, answer
+from flywheel.tasks.evals._judge import judge_messages, parse_verdict
+from flywheel.tasks.sample_data import _content as content
 
 QUESTION, ORIGINAL, CORRECTED = content.SUPPORT_QA[0]
 TICKET = content.TICKETS[0][0]

@@ -8,7 +8,7 @@ import pytest
 
 from flywheel.tasks.config import load_settings
 from flywheel.tasks.errors import UsageError
-from flywheel.tasks.evals.runner import call_options, cost_usd, endpoint_for, price_of
+from flywheel.tasks.evals._runner import call_options, cost_usd, endpoint_for, price_of
 
 
 def test_toml_env_and_flags_set_the_eval_options(

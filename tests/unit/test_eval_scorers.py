@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from rapidfuzz import fuzz
 
-from flywheel.tasks.evals.evalset import Assertion, EvalCase
-from flywheel.tasks.evals.judge import MalformedVerdict, Verdict, parse_verdict
-from flywheel.tasks.evals.scorers import PythonChecks, ScorerError, score_assertion, score_case
+from flywheel.tasks.evals._evalset import Assertion, EvalCase
+from flywheel.tasks.evals._judge import MalformedVerdict, Verdict, parse_verdict
+from flywheel.tasks.evals._scorers import PythonChecks, ScorerError, score_assertion, score_case
 
 CASE = EvalCase(id="c", vars={"q": "x"}, asserts=(), reference="Refunds take 14 days.",
                 record={"id": "c", "vars": {"q": "x"}, "limit": 3})

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from flywheel.tasks.evals.stats import (
+from flywheel.tasks.evals._stats import (
     consistency,
     mcnemar_exact,
     mean_interval,

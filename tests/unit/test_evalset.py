@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from flywheel.tasks.errors import UsageError
-from flywheel.tasks.evals.evalset import evalsets_for_prompt, load_evalset
-from flywheel.tasks.evals.scorers import PythonChecks
+from flywheel.tasks.evals._evalset import evalsets_for_prompt, load_evalset
+from flywheel.tasks.evals._scorers import PythonChecks
 
 REPO = Path(__file__).resolve().parents[2]
 GOOD = {"id": "c1", "vars": {"text": "x"}, "assert": [{"type": "icontains", "value": "x"}]}

@@ -16,7 +16,7 @@ from flywheel.tasks.export import export_finetune, export_preferences, validate_
 from flywheel.tasks.ingest import ingest_paths
 from flywheel.tasks.redact import redact
 from tests.conftest import shared_data
-from tests.export_support import assistant_of, manifest, read_jsonl, user_of
+from tests.support.export_support import assistant_of, manifest, read_jsonl, user_of
 
 pytestmark = pytest.mark.unit
 

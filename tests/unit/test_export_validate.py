@@ -10,8 +10,8 @@ import pytest
 from flywheel.tasks.config import ExportSettings, load_settings
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.export import validate_file
-from flywheel.tasks.export.tokens import count_text, encoding_name
-from flywheel.tasks.export.validate import Validator, format_errors, validate_jsonl
+from flywheel.tasks.export._tokens import count_text, encoding_name
+from flywheel.tasks.export._validate import Validator, format_errors, validate_jsonl
 from tests.conftest import shared_data
 
 pytestmark = pytest.mark.unit

@@ -20,13 +20,13 @@ from flywheel.tasks.export import (
     export_preferences,
     validate_file,
 )
-from flywheel.tasks.export.select import rebuild_messages
+from flywheel.tasks.export._select import rebuild_messages
 from flywheel.tasks.ingest import ingest_paths
-from flywheel.tasks.registry.hashing import prompt_hash
-from flywheel.tasks.registry.store import register_version
-from flywheel.tasks.sample_data.content import SUPPORT_QA
+from flywheel.tasks.registry._hashing import prompt_hash
+from flywheel.tasks.registry._store import register_version
+from flywheel.tasks.sample_data._content import SUPPORT_QA
 from tests.conftest import feedback_record, request_record
-from tests.export_support import (
+from tests.support.export_support import (
     assistant_of,
     manifest,
     read_jsonl,

@@ -15,7 +15,7 @@ import yaml
 from flywheel.tasks.config import load_settings
 from flywheel.tasks.db import connect
 from flywheel.tasks.mlflow_mirror import mirror_status
-from flywheel.tasks.mlflow_mirror.records import (
+from flywheel.tasks.mlflow_mirror._records import (
     MAX_PARAM_CHARS,
     ab_record,
     alias_problem,
@@ -29,10 +29,10 @@ from flywheel.tasks.mlflow_mirror.records import (
     prompt_record,
     safe_key,
 )
-from flywheel.tasks.mlflow_mirror.status import LedgerEntry, public_uri, record_attempt
-from flywheel.tasks.registry.hashing import canonical_content, canonical_json, prompt_hash
-from flywheel.tasks.registry.labels import place_initial_label, promote
-from flywheel.tasks.registry.store import register_version
+from flywheel.tasks.mlflow_mirror._status import LedgerEntry, public_uri, record_attempt
+from flywheel.tasks.registry._hashing import canonical_content, canonical_json, prompt_hash
+from flywheel.tasks.registry._labels import place_initial_label, promote
+from flywheel.tasks.registry._store import register_version
 from tests.conftest import REPO
 
 STARTED = datetime(2026, 11, 4, 1, 2, 3, tzinfo=UTC)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from flywheel.tasks.monitor import rules
+from flywheel.tasks.monitor import _rules as rules
 
 pytestmark = pytest.mark.unit
 

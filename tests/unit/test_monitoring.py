@@ -21,8 +21,8 @@ from flywheel.tasks.config import Settings, load_settings
 from flywheel.tasks.db import connect, fetch_dicts, run
 from flywheel.tasks.ingest import ingest_paths
 from flywheel.tasks.monitor import alerts_for_date, metrics_between, metrics_for_date, run_monitoring
-from flywheel.tasks.registry.hashing import prompt_hash
-from flywheel.tasks.registry.store import register_version
+from flywheel.tasks.registry._hashing import prompt_hash
+from flywheel.tasks.registry._store import register_version
 from flywheel.tasks.sample_data import SampleSpec, write_sample_data
 from tests.conftest import feedback_record, request_record
 

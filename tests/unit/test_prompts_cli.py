@@ -14,7 +14,7 @@ import pytest
 
 from flywheel.flows.cli import main
 from flywheel.tasks.db import connect
-from flywheel.tasks.registry.sync import folder_files, sync_paths
+from flywheel.tasks.registry._sync import folder_files, sync_paths
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.unit

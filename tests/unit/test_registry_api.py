@@ -12,10 +12,10 @@ import pytest
 
 from flywheel.tasks.db import connect
 from flywheel.tasks.errors import DatabaseBusyError, FlywheelError, UsageError
-from flywheel.tasks.registry import api
-from flywheel.tasks.registry.api import PromptRegistry
-from flywheel.tasks.registry.labels import promote
-from flywheel.tasks.registry.sync import folder_files, sync_paths
+from flywheel.tasks.registry import _api as api
+from flywheel.tasks.registry._api import PromptRegistry
+from flywheel.tasks.registry._labels import promote
+from flywheel.tasks.registry._sync import folder_files, sync_paths
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.unit
@@ -126,7 +126,7 @@ def test_while_a_writer_holds_the_file_the_last_version_is_served(
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         clock.now += 6
-        with caplog.at_level(logging.WARNING, logger="flywheel.tasks.registry.api"):
+        with caplog.at_level(logging.WARNING, logger="flywheel.tasks.registry._api"):
             assert prompts.get("summarizer@production").short == V1  # stale, not an error
         assert "busy; serving the cached c770c3e82d2c" in caplog.text
         with pytest.raises(DatabaseBusyError, match="database is busy"):

@@ -16,8 +16,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flywheel.tasks.registry.hashing import canonical_content, canonical_json, prompt_hash
-from flywheel.tasks.registry.loader import load_prompt_file, load_prompt_text
+from flywheel.tasks.registry._hashing import canonical_content, canonical_json, prompt_hash
+from flywheel.tasks.registry._loader import load_prompt_file, load_prompt_text
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.unit

@@ -11,9 +11,9 @@ import pytest
 
 from flywheel.tasks.db import connect, run
 from flywheel.tasks.errors import FlywheelError, UsageError
-from flywheel.tasks.registry.labels import history, promote, rollback
-from flywheel.tasks.registry.store import resolve
-from flywheel.tasks.registry.sync import folder_files, sync_paths
+from flywheel.tasks.registry._labels import history, promote, rollback
+from flywheel.tasks.registry._store import resolve
+from flywheel.tasks.registry._sync import folder_files, sync_paths
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.unit

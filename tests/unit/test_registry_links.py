@@ -11,8 +11,8 @@ import pytest
 from flywheel.tasks.config import load_settings
 from flywheel.tasks.db import connect, run
 from flywheel.tasks.ingest import ingest_paths
-from flywheel.tasks.registry.links import describe_links, link_report
-from flywheel.tasks.registry.sync import folder_files, sync_paths
+from flywheel.tasks.registry._links import describe_links, link_report
+from flywheel.tasks.registry._sync import folder_files, sync_paths
 from tests.conftest import REPO, request_record
 
 pytestmark = pytest.mark.unit

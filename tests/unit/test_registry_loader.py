@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from flywheel.tasks.errors import UsageError
-from flywheel.tasks.registry.loader import PromptFileError, load_prompt_file, load_prompt_text
-from flywheel.tasks.registry.render import render_messages
+from flywheel.tasks.registry._loader import PromptFileError, load_prompt_file, load_prompt_text
+from flywheel.tasks.registry._render import render_messages
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.unit

@@ -12,7 +12,7 @@ import pytest
 from flywheel.tasks.demo_model import DemoModelServer
 from flywheel.tasks.errors import FlywheelError
 from flywheel.tasks.reports import build_night
-from tests.report_support import (
+from tests.support.report_support import (
     REPO,
     START,
     copy_evalset,

@@ -15,10 +15,10 @@ import pytest
 from flywheel.tasks.ab import run_nightly_analysis
 from flywheel.tasks.config import load_settings
 from flywheel.tasks.db import connect
-from flywheel.tasks.registry.sync import folder_files, sync_paths
+from flywheel.tasks.registry._sync import folder_files, sync_paths
 from flywheel.tasks.reports import build_night
 from flywheel.tasks.sample_data import SampleSpec, write_sample_data
-from tests.report_support import ingest
+from tests.support.report_support import ingest
 
 pytestmark = pytest.mark.unit
 

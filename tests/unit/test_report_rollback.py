@@ -18,7 +18,7 @@ from flywheel.tasks.ab.experiments import Guardrail
 from flywheel.tasks.db import connect
 from flywheel.tasks.reports import build_night
 from flywheel.tasks.reports.rollback import compare_windows
-from tests.report_support import PROMOTED_AT, START, rollback_project
+from tests.support.report_support import PROMOTED_AT, START, rollback_project
 
 pytestmark = pytest.mark.unit
 

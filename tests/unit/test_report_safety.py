@@ -19,7 +19,7 @@ from markdown_it import MarkdownIt
 
 from flywheel.tasks.db import connect
 from flywheel.tasks.reports.artifact import artifact_markdown
-from tests.hostile_project import FIELDS, SECRET, build_hostile_project
+from tests.support.hostile_project import FIELDS, SECRET, build_hostile_project
 
 pytestmark = pytest.mark.unit
 

@@ -11,7 +11,7 @@ import pytest
 from flywheel.tasks.config import load_settings
 from flywheel.tasks.ingest import ingest_paths
 from flywheel.tasks.sample_data import SampleSpec, write_sample_data
-from flywheel.tasks.sample_data.generate import ARMS
+from flywheel.tasks.sample_data._generate import ARMS
 from flywheel.tasks.stats import assign_variant
 
 pytestmark = pytest.mark.unit

@@ -20,16 +20,16 @@ from hypothesis import strategies as st
 from flywheel.tasks.config import Settings
 from flywheel.tasks.db import connect
 from flywheel.tasks.errors import UsageError
-from flywheel.tasks.registry.labels import promote
-from flywheel.tasks.registry.render import render_messages
-from flywheel.tasks.registry.store import resolve
-from flywheel.tasks.registry.sync import folder_files, sync_paths
+from flywheel.tasks.registry._labels import promote
+from flywheel.tasks.registry._render import render_messages
+from flywheel.tasks.registry._store import resolve
+from flywheel.tasks.registry._sync import folder_files, sync_paths
+from flywheel.tasks.serving._client import Router, SnapshotError
+from flywheel.tasks.serving._snapshot import write_snapshot
+from flywheel.tasks.serving._snapshot_format import SCHEMA, encode
 from flywheel.tasks.serving.assignment import assign_variant, in_rollout
-from flywheel.tasks.serving.client import Router, SnapshotError
-from flywheel.tasks.serving.snapshot import write_snapshot
-from flywheel.tasks.serving.snapshot_format import SCHEMA, encode
 from tests.conftest import REPO
-from tests.serving_support import (
+from tests.support.serving_support import (
     SUMMARIZER_V1,
     SUMMARIZER_V2,
     SUPPORT_V1,
@@ -48,7 +48,7 @@ def store(tmp_path: Path) -> Settings:
 
 
 def test_importing_the_client_loads_neither_prefect_nor_duckdb_nor_scipy() -> None:
-    code = ("import sys, flywheel.tasks.serving.client, flywheel.tasks.serving.logger\n"
+    code = ("import sys, flywheel.tasks.serving._client, flywheel.tasks.serving._logger\n"
             "heavy = sorted(m for m in ('prefect', 'duckdb', 'scipy', 'numpy', 'pandas') "
             "if m in sys.modules)\nprint(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
@@ -165,7 +165,7 @@ def test_a_corrupt_snapshot_keeps_the_last_good_one(
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(bad)
     os.replace(tmp, path)
-    with caplog.at_level(logging.WARNING, logger="flywheel.tasks.serving.client"):
+    with caplog.at_level(logging.WARNING, logger="flywheel.tasks.serving._client"):
         choice = router.choose("support", "user-1")
         router.choose("support", "user-2")  # the same bad file: not counted twice
     assert choice.hash == SUPPORT_V1 and router.generation == 1

@@ -15,8 +15,8 @@ import pytest
 
 from flywheel.tasks.config import load_settings
 from flywheel.tasks.ingest import ingest_paths
-from flywheel.tasks.ingest.files import classify, discover
-from flywheel.tasks.serving.logger import RequestLogger, publish_orphans
+from flywheel.tasks.ingest._files import classify, discover
+from flywheel.tasks.serving._logger import RequestLogger, publish_orphans
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.unit
@@ -68,7 +68,7 @@ def test_many_threads_lose_and_duplicate_nothing(tmp_path: Path) -> None:
 _WORKER = textwrap.dedent("""
     import sys, threading
     sys.path.insert(0, {repo!r})
-    from flywheel.tasks.serving.logger import RequestLogger
+    from flywheel.tasks.serving._logger import RequestLogger
     from tests.unit.test_serving_logger import log_traffic
     logger = RequestLogger({landing!r}, max_bytes=50_000)
     threads = [threading.Thread(target=log_traffic, args=(logger, f"p{{sys.argv[1]}}-t{{t}}", 800))
@@ -127,7 +127,7 @@ def test_a_crashed_process_leaves_part_files_the_next_logger_publishes(tmp_path:
     code = textwrap.dedent(f"""
         import os, sys
         sys.path.insert(0, {str(REPO)!r})
-        from flywheel.tasks.serving.logger import RequestLogger
+        from flywheel.tasks.serving._logger import RequestLogger
         from tests.unit.test_serving_logger import log_traffic
         logger = RequestLogger({str(landing)!r})
         log_traffic(logger, "crashed", 300)

@@ -15,8 +15,9 @@ import pytest
 from flywheel.tasks.ab.experiments import Guardrail, RolloutPlan, load_experiment
 from flywheel.tasks.db import connect
 from flywheel.tasks.errors import UsageError
-from flywheel.tasks.registry.labels import current_label, history, promote
-from flywheel.tasks.serving.client import Router
+from flywheel.tasks.registry._labels import current_label, history, promote
+from flywheel.tasks.serving._client import Router
+from flywheel.tasks.serving._snapshot import write_snapshot
 from flywheel.tasks.serving.rollout import (
     Decision,
     Evidence,
@@ -32,8 +33,7 @@ from flywheel.tasks.serving.rollout import (
     rollout_history,
     rollout_states,
 )
-from flywheel.tasks.serving.snapshot import write_snapshot
-from tests.serving_support import (
+from tests.support.serving_support import (
     FIRST_DAY,
     SUMMARIZER_V1,
     SUMMARIZER_V2,

@@ -14,7 +14,7 @@ import pytest
 
 from flywheel.tasks.config import load_settings
 from flywheel.tasks.ingest import ingest_paths
-from flywheel.tasks.ingest.detect import sniff
+from flywheel.tasks.ingest._detect import sniff
 from tests.conftest import shared_data
 
 pytestmark = pytest.mark.unit

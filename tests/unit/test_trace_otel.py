@@ -12,10 +12,11 @@ import duckdb
 import pytest
 
 from flywheel.tasks.config import load_settings
-from flywheel.tasks.ingest import ingest_paths, otel
-from flywheel.tasks.ingest.chat_messages import input_messages, output_messages, output_text
+from flywheel.tasks.ingest import _otel as otel
+from flywheel.tasks.ingest import ingest_paths
+from flywheel.tasks.ingest._chat_messages import input_messages, output_messages, output_text
 from tests.conftest import shared_data
-from tests.otlp import (
+from tests.support.otlp import (
     BASE_NANOS,
     EXAMPLES,
     ExampleSpan,

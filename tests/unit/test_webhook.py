@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from flywheel.tasks.monitor import Alert, alert_text, post_text
-from tests.webhook_receiver import closed_port_url, webhook_receiver
+from tests.support.webhook_receiver import closed_port_url, webhook_receiver
 
 pytestmark = pytest.mark.unit
 

@@ -1,1 +1,0 @@
-SELECT * FROM rollouts WHERE rollout_id = $rollout_id;

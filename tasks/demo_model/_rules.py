@@ -1,0 +1,145 @@
+"""How flywheel's demo model answers: a small, documented rule table, deterministic per prompt.
+
+It is a stand-in for a real model so that the demo and the tests run offline; nothing here is
+meant to be smart. The rules, first match wins:
+
+1. **Judge prompts** (the system message is flywheel's judge prompt): a JSON verdict. The
+   rubric's terms are its quoted phrases (``'14 days'``) or, with none quoted, its words of four
+   or more letters that are not stop words; ``score`` is the share of terms found in the OUTPUT
+   (case-insensitive), rounded to 2 decimals; ``reason`` names the terms found and missing.
+2. **Support questions** (a user message line ``Customer question: ...``): the closest question
+   of the policy bank (``tasks/sample_data/_content.py``, rapidfuzz ``token_set_ratio`` >= 70).
+   * with few-shot examples in the prompt, the *corrected* (accurate) policy answer; without,
+     the original answer (older, partly wrong policy: that is what production logs show);
+   * a system prompt asking to be *warm* puts a friendly opener first (chosen by the question);
+   * an ``Order: X`` line adds ``Your order reference is X.``;
+   * no close question: ``I'm not sure about that. I can open a ticket ...``.
+3. **Summaries** (the user message starts with ``Summarize``): the text after the first line,
+   split into sentences. ``bullet`` in the instruction: the first three sentences as ``- ``
+   bullets and a ``Next steps:`` line; ``one sentence``: the first sentence, cut to ``at most N
+   words`` when asked; ``two sentences``: the first two; ``JSON``: ``{"summary": first}``;
+   otherwise the first sentence.
+4. Anything else: the first sentence of the last user message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from flywheel.tasks.evals import JUDGE_SYSTEM
+from flywheel.tasks.sample_data import FRIENDLY_OPENERS, SUPPORT_QA
+
+DEMO_MODEL = "flywheel-demo-model"
+DEMO_FINGERPRINT = "flywheel-demo"
+NOT_SURE = "I'm not sure about that. I can open a ticket so a specialist can look into it."
+NEXT_STEPS = "Next steps: reproduce the issue, then escalate to the owning team."
+_SENTENCE_END = re.compile(r"(?<=[.!?。])\s+")
+_STOP_WORDS = frozenset({
+    "that", "this", "with", "from", "have", "been", "does", "into", "your", "their", "there",
+    "what", "when", "which", "about", "answer", "answers", "mentions", "mention", "says",
+    "states", "output", "should", "must", "response",
+})
+
+
+def _text(message: dict[str, Any]) -> str:
+    value = message.get("content")
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):  # content parts
+        return " ".join(p.get("text", "") for p in value if isinstance(p, dict))
+    return ""
+
+
+def sentences(text: str) -> list[str]:
+    """The text split after ``.``, ``!``, ``?`` (and ``。``) followed by white space."""
+    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
+
+
+def _stable_index(text: str, n: int) -> int:
+    return int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:8], 16) % n
+
+
+def answer(messages: Sequence[dict[str, Any]]) -> str:
+    """The demo model's reply to a conversation (see the module docstring for the rules)."""
+    system = " ".join(_text(m) for m in messages if m.get("role") == "system")
+    users = [_text(m) for m in messages if m.get("role") == "user"]
+    last = users[-1] if users else ""
+    if system.startswith(JUDGE_SYSTEM[:40]):
+        return json.dumps(judge_verdict(last), ensure_ascii=False)
+    question = re.search(r"^Customer question:\s*(.+)$", last, re.MULTILINE)
+    if question:
+        order = re.search(r"^Order:\s*(\S+)", last, re.MULTILINE)
+        return support_answer(question.group(1).strip(), order.group(1) if order else None,
+                              warm="warm" in system.lower(), few_shot=len(users) > 1)
+    if last.lstrip().startswith("Summarize"):
+        instruction, _, text = last.partition("\n")
+        return summary(instruction, text)
+    first = sentences(last)
+    return first[0] if first else "…"
+
+
+def support_answer(question: str, order_id: str | None, *, warm: bool, few_shot: bool) -> str:
+    """Rule 2: an answer from the policy bank."""
+    best, best_score = None, 0.0
+    for entry in SUPPORT_QA:
+        score = fuzz.token_set_ratio(question.lower(), entry[0].lower())
+        if score > best_score:
+            best, best_score = entry, score
+    text = NOT_SURE
+    if best is not None and best_score >= 70:
+        text = best[2] if few_shot else best[1]
+    if warm:
+        openers = FRIENDLY_OPENERS
+        text = openers[_stable_index(question, len(openers))] + text
+    if order_id:
+        text += f" Your order reference is {order_id}."
+    return text
+
+
+def summary(instruction: str, text: str) -> str:
+    """Rule 3: a summary made of the text's first sentences."""
+    parts = sentences(text) or [text.strip()]
+    lowered = instruction.lower()
+    if "bullet" in lowered:
+        return "\n".join([*(f"- {s}" for s in parts[:3]), NEXT_STEPS])
+    if "json" in lowered:
+        return json.dumps({"summary": parts[0]}, ensure_ascii=False)
+    if "two sentences" in lowered:
+        return " ".join(parts[:2])
+    first = parts[0]
+    limit = re.search(r"at most (\d+) words", lowered)
+    if limit:
+        words = first.split()
+        if len(words) > int(limit.group(1)):
+            first = " ".join(words[: int(limit.group(1))]).rstrip(",;:") + "."
+    return first
+
+
+def judge_verdict(judge_user_message: str) -> dict[str, Any]:
+    """Rule 1: the verdict for a judge prompt (``RUBRIC:`` … ``OUTPUT:`` sections)."""
+    rubric_match = re.search(r"RUBRIC:\n(.*?)\n\nINPUT VARIABLES:", judge_user_message, re.DOTALL)
+    output = judge_user_message.split("\n\nOUTPUT:\n", 1)[-1]
+    rubric = rubric_match.group(1) if rubric_match else ""
+    terms = re.findall(r"'([^']+)'|\"([^\"]+)\"", rubric)
+    wanted = [a or b for a, b in terms] or [
+        w for w in re.findall(r"[A-Za-zÀ-ÿ]{4,}", rubric) if w.lower() not in _STOP_WORDS
+    ]
+    if not wanted:
+        return {"score": 0.0, "reason": "the rubric names nothing to look for"}
+    found = [t for t in wanted if t.lower() in output.lower()]
+    missing = [t for t in wanted if t not in found]
+    reason = f"found {len(found)} of {len(wanted)} rubric terms"
+    if missing:
+        reason += f"; missing: {', '.join(missing)}"
+    return {"score": round(len(found) / len(wanted), 2), "reason": reason}
+
+
+def count_tokens(text: str) -> int:
+    """A rough token count (one token per four characters, at least one)."""
+    return max(1, (len(text) + 3) // 4)

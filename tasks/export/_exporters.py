@@ -1,0 +1,30 @@
+"""What each ``flywheel export KIND`` runs, and the validator on any chat fine-tuning file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flywheel.tasks.config import Settings
+from flywheel.tasks.export._finetune import export_finetune
+from flywheel.tasks.export._hard_examples import export_hard_examples
+from flywheel.tasks.export._preferences import export_preferences
+from flywheel.tasks.export._select import Window
+from flywheel.tasks.export._validate import Validator, validate_jsonl
+
+# what each `flywheel export KIND` writes: KIND -> exporter(settings, out_dir, window) -> summary
+EXPORTERS: dict[str, Callable[[Settings, str | Path, Window | None], dict[str, Any]]] = {
+    "finetune": export_finetune,
+    "preferences": export_preferences,
+    "hard-examples": export_hard_examples,
+}
+
+
+def validate_file(
+    settings: Settings, path: str | Path, *, model: str | None = None, max_tokens: int | None = None
+) -> dict[str, Any]:
+    """Run the export validator on any chat fine-tuning JSONL file."""
+    model = model or settings.export.model
+    limit = max_tokens or settings.export.token_limit(model)
+    return validate_jsonl(Path(path), Validator(model, limit))

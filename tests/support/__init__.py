@@ -1,0 +1,1 @@
+"""Helpers the tests share: fixtures' builders, fake servers and clients, sample projects."""
