@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import shlex
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ from flywheel.tasks.errors import UsageError
 from flywheel.tasks.reports import charts
 from flywheel.tasks.reports.build import file_stem
 from flywheel.tasks.reports.commands import commands_for
-from flywheel.tasks.reports.decide import decide
+from flywheel.tasks.reports._decide import decide as decide_typed
+from flywheel.tasks.reports._model import Decision, Subject, evidence_of
 from flywheel.tasks.reports.rules import DecisionRules, load_rules
 from flywheel.tasks.reports.text import md, md_fence
 
@@ -73,6 +75,11 @@ def offline(diff: float, ci: tuple[float, float]) -> dict[str, Any]:
 
 
 RULES = DecisionRules()
+
+
+def decide(raw: dict[str, Any], rules: DecisionRules) -> dict[str, Any]:
+    """The decision on hand-made evidence, typed on the way in, as the report stores it."""
+    return decide_typed(evidence_of(raw), rules).to_dict()
 
 
 def test_a_significant_better_trustworthy_candidate_after_the_minimum_run_time_is_promoted(
@@ -245,8 +252,8 @@ def test_a_fence_cannot_be_closed_by_its_content() -> None:
 
 def test_commands_are_shell_quoted_and_carry_db_only_when_not_the_default(
         tmp_path: Path) -> None:
-    decision = {"decision": "PROMOTE", "rule": "promote.online_win",
-                "summary": "it's $(rm -rf /) `x` better", "subject": {"short": CAND[:12]}}
+    decision = Decision("PROMOTE", "promote.online_win", "it's $(rm -rf /) `x` better",
+                        Subject(CAND, CAND[:12], f"support:{CAND[:12]}"))
     plain = commands_for(decision, "support", "2026-11-09", tmp_path / "flywheel.duckdb",
                          tmp_path)
     words = shlex.split(plain["command"])
@@ -256,7 +263,7 @@ def test_commands_are_shell_quoted_and_carry_db_only_when_not_the_default(
     other = commands_for(decision, "support", "2026-11-09", tmp_path / "elsewhere.duckdb",
                          tmp_path)
     assert shlex.split(other["command"])[1:3] == ["--db", str(tmp_path / "elsewhere.duckdb")]
-    hold = commands_for({**decision, "decision": "HOLD"}, "support", "d", tmp_path, tmp_path)
+    hold = commands_for(replace(decision, decision="HOLD"), "support", "d", tmp_path, tmp_path)
     assert hold["command"] is None and hold["undo"] is None
 
 
