@@ -13,5 +13,7 @@ build      one night: every prompt's report, the index, the stored decisions
 """
 
 from flywheel.tasks.reports.build import build_night, default_night
+from flywheel.tasks.reports.fmt import pct
+from flywheel.tasks.reports.rules import DecisionRules, RolloutRules, load_rules
 
-__all__ = ["build_night", "default_night"]
+__all__ = ["DecisionRules", "RolloutRules", "build_night", "default_night", "load_rules", "pct"]

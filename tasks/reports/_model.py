@@ -9,7 +9,7 @@ hand-made evidence in the tests).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 PROMOTE, HOLD, REJECT, ROLLBACK = "PROMOTE", "HOLD", "REJECT", "ROLLBACK"

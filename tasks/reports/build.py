@@ -19,9 +19,9 @@ from flywheel.tasks.db import connect, fetch_dicts, run, sql_text, transaction
 from flywheel.tasks.errors import FlywheelError
 from flywheel.tasks.mlflow_mirror import mirror_status
 from flywheel.tasks.reports import fmt
-from flywheel.tasks.reports.commands import commands_for
 from flywheel.tasks.reports._decide import decide
 from flywheel.tasks.reports._model import HOLD, Decision, PromptEvidence, evidence_of, subject_dict
+from flywheel.tasks.reports.commands import commands_for
 from flywheel.tasks.reports.evidence import Night, gather, night_steps
 from flywheel.tasks.reports.figures import report_charts
 from flywheel.tasks.reports.render import render, write_atomic

@@ -1,8 +1,9 @@
-"""The decision rules' thresholds: defaults here, overridden by ``decisions.yaml`` in the project
-folder (docs/decisions.md documents every key).
+"""Every decision threshold: defaults here, overridden by ``decisions.yaml`` in the project
+folder (docs/decisions.md documents every key; a test checks its defaults against these).
 
-``decisions.yaml`` has up to three sections (``promote``, ``reject``, ``rollback``) and an
-optional ``prompts`` mapping of prompt name → the same sections, for one prompt only. A key that
+``decisions.yaml`` has up to four sections (``promote``, ``reject``, ``rollback`` for the
+nightly report, ``rollout`` for promotion ramps) and an optional ``prompts`` mapping of prompt
+name → the same sections, for one prompt only. A key that
 is unknown or of the wrong kind is a :class:`UsageError` naming the file and the key.
 """
 
@@ -22,6 +23,7 @@ from flywheel.tasks.errors import UsageError
 RULES_FILE = "decisions.yaml"
 GUARDRAIL_BLOCKS = ("fail", "inconclusive")
 SEVERITIES = ("warning", "critical")
+SECTIONS = ("promote", "reject", "rollback", "rollout")
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,21 @@ class RollbackRules:
     alert_severity: str | None = "critical"  # monitoring alerts that trigger a rollback
 
 
+def _default_ramp_guardrails() -> tuple[Guardrail, ...]:
+    return (Guardrail("error_rate", "increase", 0.10),
+            Guardrail("latency_p95_ms", "increase", 0.10),
+            Guardrail("thumbs_up_rate", "decrease", 0.05))
+
+
+@dataclass(frozen=True)
+class RolloutRules:
+    """When a promotion ramp (``flywheel prompts promote --ramp``) advances a stage; the
+    nightly rollout step applies them (docs/serving.md, "Rollout rules")."""
+
+    min_users_per_stage: int = 200  # per arm during the stage, before it may advance
+    guardrails: tuple[Guardrail, ...] = field(default_factory=_default_ramp_guardrails)
+
+
 @dataclass(frozen=True)
 class DecisionRules:
     """Every threshold of the decision rules, and where they came from."""
@@ -71,6 +88,7 @@ class DecisionRules:
     promote: PromoteRules = field(default_factory=PromoteRules)
     reject: RejectRules = field(default_factory=RejectRules)
     rollback: RollbackRules = field(default_factory=RollbackRules)
+    rollout: RolloutRules = field(default_factory=RolloutRules)
     source: str = "defaults"
     per_prompt: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -94,7 +112,8 @@ class DecisionRules:
                 out[f.name] = value
             return out
         return {"source": self.source, "promote": section(self.promote),
-                "reject": section(self.reject), "rollback": section(self.rollback)}
+                "reject": section(self.reject), "rollback": section(self.rollback),
+                "rollout": section(self.rollout)}
 
 
 def _fail(where: str, key: str, message: str) -> UsageError:
@@ -207,6 +226,19 @@ def _rollback(where: str, raw: dict[str, Any], base: RollbackRules) -> RollbackR
     return replace(base, **values)
 
 
+def _rollout(where: str, raw: dict[str, Any], base: RolloutRules) -> RolloutRules:
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = f"rollout.{key}"
+        if key == "min_users_per_stage":
+            values[key] = int(_number(where, name, value, minimum=1) or 1)
+        elif key == "guardrails":
+            values[key] = _guardrails(where, name, value)
+        else:
+            raise _unknown(where, "rollout", key, RolloutRules)
+    return replace(base, **values)
+
+
 def _unknown(where: str, section: str, key: str, kind: type) -> UsageError:
     known = ", ".join(f.name for f in fields(kind))
     return _fail(where, f"{section}.{key}", f"unknown key; known: {known}")
@@ -216,7 +248,8 @@ def _sections(raw: dict[str, Any], where: str, base: DecisionRules) -> dict[str,
     out: dict[str, Any] = {}
     for section, parse, current in (("promote", _promote, base.promote),
                                     ("reject", _reject, base.reject),
-                                    ("rollback", _rollback, base.rollback)):
+                                    ("rollback", _rollback, base.rollback),
+                                    ("rollout", _rollout, base.rollout)):
         if section in raw:
             if not isinstance(raw[section], dict):
                 raise _fail(where, section, "must be a mapping")
@@ -242,19 +275,19 @@ def load_rules(project_dir: Path) -> DecisionRules:
     if raw is None:
         return DecisionRules(source=where)
     if not isinstance(raw, dict):
-        raise UsageError(f"{where}: must be a mapping with promote, reject, rollback, prompts")
-    unknown = set(raw) - {"promote", "reject", "rollback", "prompts"}
+        raise UsageError(f"{where}: must be a mapping with {', '.join(SECTIONS)}, prompts")
+    unknown = set(raw) - {*SECTIONS, "prompts"}
     if unknown:
         raise _fail(where, ", ".join(sorted(map(str, unknown))),
-                    "unknown section; known: promote, reject, rollback, prompts")
+                    f"unknown section; known: {', '.join(SECTIONS)}, prompts")
     base = DecisionRules(source=where)
     rules = replace(base, **_sections(raw, where, base))
     prompts = raw.get("prompts") or {}
     if not isinstance(prompts, dict):
-        raise _fail(where, "prompts", "must map prompt names to promote/reject/rollback sections")
+        raise _fail(where, "prompts", f"must map prompt names to {'/'.join(SECTIONS)} sections")
     for name, override in prompts.items():
-        if not isinstance(override, dict) or set(override) - {"promote", "reject", "rollback"}:
+        if not isinstance(override, dict) or set(override) - set(SECTIONS):
             raise _fail(where, f"prompts.{name}",
-                        "must be a mapping of promote, reject, rollback sections")
+                        f"must be a mapping of {', '.join(SECTIONS)} sections")
         _sections(override, f"{where}: prompts.{name}", rules)  # validate now, not at use
     return replace(rules, per_prompt={str(k): v for k, v in prompts.items()})

@@ -10,16 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.reports import charts
-from flywheel.tasks.reports.build import file_stem
-from flywheel.tasks.reports.commands import commands_for
 from flywheel.tasks.reports._decide import decide as decide_typed
 from flywheel.tasks.reports._model import Decision, Subject, evidence_of
+from flywheel.tasks.reports.build import file_stem
+from flywheel.tasks.reports.commands import commands_for
 from flywheel.tasks.reports.rules import DecisionRules, load_rules
 from flywheel.tasks.reports.text import md, md_fence
 
@@ -302,3 +303,31 @@ def test_with_several_candidates_the_best_decides_and_the_others_are_named() -> 
                                  "rule": "reject.offline_regression"}]
     ev["candidates"] = ev["candidates"][1:]  # only the rejected one left
     assert decide(ev, RULES)["decision"] == "REJECT"
+
+
+def test_every_threshold_has_its_default_documented_once_in_decisions_md() -> None:
+    """docs/decisions.md's example decisions.yaml is the table of defaults: every section and
+    key of the rules with the value the code uses (report and rollout thresholds alike)."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "decisions.md").read_text()
+    block = text.split("## The thresholds", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    documented = yaml.safe_load(block)
+    documented.pop("prompts")
+    defaults = DecisionRules().to_dict()
+    defaults.pop("source")
+    assert documented == defaults
+
+
+def test_the_rollout_thresholds_come_from_the_rules_file(tmp_path: Path) -> None:
+    (tmp_path / "decisions.yaml").write_text(
+        "rollout:\n  min_users_per_stage: 50\n  guardrails:\n"
+        "    - {metric: error_rate, max_relative_change: 0.2}\n"
+        "prompts:\n  support: {rollout: {min_users_per_stage: 500}}\n")
+    rules = load_rules(tmp_path)
+    assert rules.rollout.min_users_per_stage == 50
+    assert [(g.metric, g.worse_if) for g in rules.rollout.guardrails] == [("error_rate",
+                                                                           "increase")]
+    assert rules.for_prompt("support").rollout.min_users_per_stage == 500
+    assert DecisionRules().rollout.min_users_per_stage == 200
+    (tmp_path / "decisions.yaml").write_text("rollout: {min_users_per_stage: 0}\n")
+    with pytest.raises(UsageError, match=r"rollout\.min_users_per_stage: must be >= 1"):
+        load_rules(tmp_path)
