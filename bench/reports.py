@@ -30,14 +30,18 @@ from flywheel.tasks.config import load_settings
 from flywheel.tasks.db import connect
 from flywheel.tasks.ingest import ingest_paths
 from flywheel.tasks.registry.sync import folder_files, sync_paths
-from flywheel.tasks.reports import build_night
-from flywheel.tasks.reports._decide import decide
-from flywheel.tasks.reports._model import evidence_of
-from flywheel.tasks.reports.evidence import Night, gather
-from flywheel.tasks.reports.figures import report_charts
-from flywheel.tasks.reports.render import render
-from flywheel.tasks.reports.rules import load_rules
-from flywheel.tasks.reports.text import redact_tree, redactor_of
+from flywheel.tasks.reports import (
+    Night,
+    build_night,
+    decide,
+    evidence_of,
+    gather,
+    load_rules,
+    redact_tree,
+    redactor_of,
+    render,
+    report_charts,
+)
 from flywheel.tasks.sample_data import SampleSpec, write_sample_data
 
 

@@ -14,9 +14,7 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from flywheel.tasks.config import load_settings
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.registry.markdown import artifact_key
-from flywheel.tasks.reports import build_night, default_night
-from flywheel.tasks.reports.artifact import artifact_markdown
-from flywheel.tasks.reports.text import md
+from flywheel.tasks.reports import artifact_markdown, build_night, default_night, md
 
 
 @task(name="build-reports")

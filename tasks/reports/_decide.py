@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from flywheel.tasks.ab.metrics import METRICS
 from flywheel.tasks.reports import _sentences as say
+from flywheel.tasks.reports._fmt import days
 from flywheel.tasks.reports._model import (
     FIRED,
     HOLD,
@@ -52,8 +53,7 @@ from flywheel.tasks.reports._model import (
     VersionRef,
     Watch,
 )
-from flywheel.tasks.reports.fmt import days
-from flywheel.tasks.reports.rules import DecisionRules, RollbackRules
+from flywheel.tasks.reports._rules import DecisionRules, RollbackRules
 
 Found = list[tuple[str, str]]  # (outcome, numbers) per check a rule makes
 NO_EXPERIMENT = "no online experiment serves this candidate"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flywheel.tasks.reports._fmt import ci, days, pct, pts, pval, rate
 from flywheel.tasks.reports._model import (
     Alert,
     Effect,
@@ -14,7 +15,6 @@ from flywheel.tasks.reports._model import (
     OfflineComparison,
     SamplePlan,
 )
-from flywheel.tasks.reports.fmt import ci, days, pct, pts, pval, rate
 
 
 def effect(row: Effect | None) -> str:

@@ -15,14 +15,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
+from flywheel.tasks import reports as charts
 from flywheel.tasks.errors import UsageError
-from flywheel.tasks.reports import charts
-from flywheel.tasks.reports._decide import decide as decide_typed
-from flywheel.tasks.reports._model import Decision, Subject, evidence_of
-from flywheel.tasks.reports.build import file_stem
-from flywheel.tasks.reports.commands import commands_for
-from flywheel.tasks.reports.rules import DecisionRules, load_rules
-from flywheel.tasks.reports.text import md, md_fence
+from flywheel.tasks.reports import (
+    Decision,
+    DecisionRules,
+    Subject,
+    commands_for,
+    evidence_of,
+    file_stem,
+    load_rules,
+    md,
+    md_fence,
+)
+from flywheel.tasks.reports import decide as decide_typed
 
 pytestmark = pytest.mark.unit
 
@@ -331,3 +337,12 @@ def test_the_rollout_thresholds_come_from_the_rules_file(tmp_path: Path) -> None
     (tmp_path / "decisions.yaml").write_text("rollout: {min_users_per_stage: 0}\n")
     with pytest.raises(UsageError, match=r"rollout\.min_users_per_stage: must be >= 1"):
         load_rules(tmp_path)
+
+
+def test_every_rules_field_can_be_set_from_the_file_and_nothing_else() -> None:
+    from dataclasses import fields
+
+    from flywheel.tasks.reports._rules import PARSERS, SECTIONS
+    assert tuple(PARSERS) == SECTIONS
+    for section in SECTIONS:
+        assert set(PARSERS[section]) == {f.name for f in fields(getattr(RULES, section))}

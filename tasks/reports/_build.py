@@ -18,15 +18,15 @@ from flywheel.tasks.config import Settings
 from flywheel.tasks.db import connect, fetch_dicts, run, sql_text, transaction
 from flywheel.tasks.errors import FlywheelError
 from flywheel.tasks.mlflow_mirror import mirror_status
-from flywheel.tasks.reports import fmt
+from flywheel.tasks.reports import _fmt as fmt
+from flywheel.tasks.reports._commands import commands_for
 from flywheel.tasks.reports._decide import decide
+from flywheel.tasks.reports._evidence import Night, gather, night_steps
+from flywheel.tasks.reports._figures import report_charts
 from flywheel.tasks.reports._model import HOLD, Decision, PromptEvidence, evidence_of, subject_dict
-from flywheel.tasks.reports.commands import commands_for
-from flywheel.tasks.reports.evidence import Night, gather, night_steps
-from flywheel.tasks.reports.figures import report_charts
-from flywheel.tasks.reports.render import render, write_atomic
-from flywheel.tasks.reports.rules import DecisionRules, load_rules
-from flywheel.tasks.reports.text import redact_tree, redactor_of
+from flywheel.tasks.reports._render import render, write_atomic
+from flywheel.tasks.reports._rules import DecisionRules, load_rules
+from flywheel.tasks.reports._text import redact_tree, redactor_of
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 MAX_STEM = 80  # file names stay far below the 255 bytes a file system allows

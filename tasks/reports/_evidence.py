@@ -22,9 +22,9 @@ from flywheel.tasks.errors import UsageError
 from flywheel.tasks.registry.catalog import diff_versions
 from flywheel.tasks.registry.hashing import SHORT_HASH_LEN
 from flywheel.tasks.registry.store import resolve
-from flywheel.tasks.reports import rollback
-from flywheel.tasks.reports.rules import DecisionRules
-from flywheel.tasks.reports.text import cut
+from flywheel.tasks.reports import _rollback as rollback
+from flywheel.tasks.reports._rules import DecisionRules
+from flywheel.tasks.reports._text import cut
 
 PRODUCTION, CANDIDATE = "production", "candidate"
 PER_DECADE = 24  # latency histogram bins per factor of ten

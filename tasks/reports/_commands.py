@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from flywheel.tasks.reports._model import PROMOTE, ROLLBACK, Decision
-from flywheel.tasks.reports.text import cut
+from flywheel.tasks.reports._text import cut
 
 REASON_CHARS = 240
 

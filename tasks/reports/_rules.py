@@ -10,6 +10,7 @@ is unknown or of the wrong kind is a :class:`UsageError` naming the file and the
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -171,89 +172,63 @@ def _guardrails(where: str, key: str, value: Any) -> tuple[Guardrail, ...]:
     return tuple(out)
 
 
-def _promote(where: str, raw: dict[str, Any], base: PromoteRules) -> PromoteRules:
+def _alpha(where: str, name: str, value: Any) -> float:
+    alpha = _number(where, name, value)
+    if not 0 < (alpha or 0) < 0.5:
+        raise _fail(where, name, f"must be in (0, 0.5), not {value!r}")
+    return float(alpha or 0)
+
+
+Parse = Callable[[str, str, Any], Any]  # (where, section.key, value) -> the checked value
+
+
+def _num(**kw: Any) -> Parse:
+    return lambda where, name, value: _number(where, name, value, **kw)
+
+
+def _whole(minimum: int) -> Parse:
+    return lambda where, name, value: int(_number(where, name, value, minimum=minimum)
+                                          or minimum)
+
+
+def _one_of(options: tuple[str, ...], optional: bool = False) -> Parse:
+    return lambda where, name, value: _choice(where, name, value, options, optional)
+
+
+# Every key of every section and how its value is checked (the defaults: the dataclasses above).
+PARSERS: dict[str, dict[str, Parse]] = {
+    "promote": {"min_days": _num(), "guardrails_block_on": _one_of(GUARDRAIL_BLOCKS),
+                "require_offline_eval": _flag},
+    "reject": {"offline_max_pass_rate_drop": _num(optional=True),
+               "futility_sample_factor": _num(minimum=1.0, optional=True),
+               "offline_significant_regression": _flag, "online_significant_worse": _flag,
+               "guardrail_fail": _flag},
+    "rollback": {"watch_days": _num(), "lookback_days": _num(), "min_relative_drop": _num(),
+                 "alpha": _alpha, "min_users": _whole(2), "metric": _metric,
+                 "guardrails": _guardrails, "alert_severity": _one_of(SEVERITIES, True)},
+    "rollout": {"min_users_per_stage": _whole(1), "guardrails": _guardrails},
+}
+
+
+def _section(where: str, section: str, raw: dict[str, Any], base: Any) -> Any:
+    """``base`` with the keys of one section of the file, each checked by its parser."""
+    parsers = PARSERS[section]
     values: dict[str, Any] = {}
     for key, value in raw.items():
-        name = f"promote.{key}"
-        if key == "min_days":
-            values[key] = _number(where, name, value)
-        elif key == "guardrails_block_on":
-            values[key] = _choice(where, name, value, GUARDRAIL_BLOCKS)
-        elif key == "require_offline_eval":
-            values[key] = _flag(where, name, value)
-        else:
-            raise _unknown(where, "promote", key, PromoteRules)
+        if key not in parsers:
+            known = ", ".join(f.name for f in fields(base))
+            raise _fail(where, f"{section}.{key}", f"unknown key; known: {known}")
+        values[key] = parsers[key](where, f"{section}.{key}", value)
     return replace(base, **values)
-
-
-def _reject(where: str, raw: dict[str, Any], base: RejectRules) -> RejectRules:
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        name = f"reject.{key}"
-        if key == "offline_max_pass_rate_drop":
-            values[key] = _number(where, name, value, optional=True)
-        elif key == "futility_sample_factor":
-            values[key] = _number(where, name, value, minimum=1.0, optional=True)
-        elif key in ("offline_significant_regression", "online_significant_worse",
-                     "guardrail_fail"):
-            values[key] = _flag(where, name, value)
-        else:
-            raise _unknown(where, "reject", key, RejectRules)
-    return replace(base, **values)
-
-
-def _rollback(where: str, raw: dict[str, Any], base: RollbackRules) -> RollbackRules:
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        name = f"rollback.{key}"
-        if key in ("watch_days", "lookback_days", "min_relative_drop"):
-            values[key] = _number(where, name, value)
-        elif key == "alpha":
-            alpha = _number(where, name, value)
-            if not 0 < (alpha or 0) < 0.5:
-                raise _fail(where, name, f"must be in (0, 0.5), not {value!r}")
-            values[key] = alpha
-        elif key == "min_users":
-            values[key] = int(_number(where, name, value, minimum=2) or 2)
-        elif key == "metric":
-            values[key] = _metric(where, name, value)
-        elif key == "guardrails":
-            values[key] = _guardrails(where, name, value)
-        elif key == "alert_severity":
-            values[key] = _choice(where, name, value, SEVERITIES, optional=True)
-        else:
-            raise _unknown(where, "rollback", key, RollbackRules)
-    return replace(base, **values)
-
-
-def _rollout(where: str, raw: dict[str, Any], base: RolloutRules) -> RolloutRules:
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        name = f"rollout.{key}"
-        if key == "min_users_per_stage":
-            values[key] = int(_number(where, name, value, minimum=1) or 1)
-        elif key == "guardrails":
-            values[key] = _guardrails(where, name, value)
-        else:
-            raise _unknown(where, "rollout", key, RolloutRules)
-    return replace(base, **values)
-
-
-def _unknown(where: str, section: str, key: str, kind: type) -> UsageError:
-    known = ", ".join(f.name for f in fields(kind))
-    return _fail(where, f"{section}.{key}", f"unknown key; known: {known}")
 
 
 def _sections(raw: dict[str, Any], where: str, base: DecisionRules) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for section, parse, current in (("promote", _promote, base.promote),
-                                    ("reject", _reject, base.reject),
-                                    ("rollback", _rollback, base.rollback),
-                                    ("rollout", _rollout, base.rollout)):
+    for section in SECTIONS:
         if section in raw:
             if not isinstance(raw[section], dict):
                 raise _fail(where, section, "must be a mapping")
-            out[section] = parse(where, raw[section], current)
+            out[section] = _section(where, section, raw[section], getattr(base, section))
     return out
 
 
