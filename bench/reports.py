@@ -30,13 +30,18 @@ from flywheel.tasks.config import load_settings
 from flywheel.tasks.db import connect
 from flywheel.tasks.ingest import ingest_paths
 from flywheel.tasks.registry import folder_files, sync_paths
-from flywheel.tasks.reports import build_night
-from flywheel.tasks.reports.decide import decide
-from flywheel.tasks.reports.evidence import Night, gather
-from flywheel.tasks.reports.figures import report_charts
-from flywheel.tasks.reports.render import render
-from flywheel.tasks.reports.rules import load_rules
-from flywheel.tasks.reports.text import redact_tree, redactor_of
+from flywheel.tasks.reports import (
+    Night,
+    build_night,
+    decide,
+    evidence_of,
+    gather,
+    load_rules,
+    redact_tree,
+    redactor_of,
+    render,
+    report_charts,
+)
 from flywheel.tasks.sample_data import SampleSpec, write_sample_data
 
 
@@ -76,7 +81,7 @@ def main() -> None:
 
     t_gather, raw = best(gathered, args.repeats)
     t_redact, clean = best(lambda: [redact_tree(e, redactor) for e in raw], args.repeats)
-    t_decide, decisions = best(lambda: [decide(e, rules) for e in clean], args.repeats)
+    t_decide, decisions = best(lambda: [decide(evidence_of(e), rules) for e in clean], args.repeats)
     t_charts, charts = best(lambda: [report_charts(e) for e in clean], args.repeats)
     charts_drawn = sum(len(c["experiments"].get(k, {})) for c in charts
                        for k in c["experiments"]) + sum(len(c["evals"]) for c in charts)
@@ -90,7 +95,7 @@ def main() -> None:
                            k: dict.fromkeys(v, "x.svg") for k, v in c["experiments"].items()},
                            "evals": dict.fromkeys(c["evals"], "x.svg"), "promotion": {}},
                        "candidates": [{**cand, "verdict": v} for cand, v in
-                                      zip(e["candidates"], d["candidates"], strict=True)],
+                                      zip(e["candidates"], d.candidates, strict=True)],
                        "project_dir": str(root), "html_file": "x.html", "md_file": "x.md",
                        "demo_notice": ""}
             render("report.html.j2", context)

@@ -14,9 +14,7 @@ from flywheel.flows.night import Night, publish_link, publish_markdown
 from flywheel.tasks.config import load_settings
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.registry import artifact_key
-from flywheel.tasks.reports import build_night, default_night
-from flywheel.tasks.reports.artifact import artifact_markdown
-from flywheel.tasks.reports.text import md
+from flywheel.tasks.reports import artifact_markdown, build_night, default_night, md
 
 
 def build_reports(night: Night) -> dict[str, Any]:

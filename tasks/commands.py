@@ -33,14 +33,18 @@ def move_label_forward(settings: Settings, name: str, ref: str, label: str, reas
     """Move ``name@label`` to ``ref`` in one transaction; the move and the content diff. With
     ``ramp`` (stage fractions), also start a promotion ramp (docs/serving.md)."""
     from flywheel.tasks.registry import move_diff, promote
+    from flywheel.tasks.reports import load_rules
     from flywheel.tasks.serving.rollout import promote_with_ramp
 
+    # the ramp's thresholds: `rollout` of decisions.yaml (tasks/reports/rules.py)
+    ramp_rules = load_rules(settings.project_dir).for_prompt(name).rollout if ramp else None
     with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
         rollout = None
-        if ramp:
+        if ramp and ramp_rules:
             result, started = promote_with_ramp(
                 con, name, ref, ramp, label=label, reason=reason, by=by,
-                min_users_per_stage=min_users_per_stage or settings.rollout_min_users_per_stage)
+                min_users_per_stage=min_users_per_stage or ramp_rules.min_users_per_stage,
+                guardrails=ramp_rules.guardrails)
             rollout = started.to_dict()
         else:
             result = promote(con, name, ref, label=label, reason=reason, by=by)

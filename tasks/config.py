@@ -147,9 +147,9 @@ class Settings:
     mlflow_experiment_prefix: str = ""  # MLflow experiment of a prompt: prefix + prompt name
     mlflow_artifact_location: str | None = None  # none: beside a sqlite store, else the server's
     mlflow_timeout_s: float = 10.0  # per MLflow HTTP request (2 retries)
-    # Serving (docs/serving.md): where serving.json is written; a `--ramp` stage's minimum users.
+    # Serving (docs/serving.md): where serving.json is written (a `--ramp` stage's minimum users
+    # is `rollout.min_users_per_stage` of decisions.yaml, tasks/reports/rules.py).
     serving_path: Path | None = None
-    rollout_min_users_per_stage: int = 200
     # Nightly operations and monitoring (docs/monitoring.md, docs/operations.md).
     nightly_lock_timeout_s: float = 600.0
     monitor_baseline_nights: int = 7

@@ -1,1 +1,1 @@
-"""Jinja2 templates of the promotion reports (package data: ``flywheel.tasks.reports.render`` reads them)."""
+"""Jinja2 templates of the promotion reports (package data: ``flywheel.tasks.reports._render`` reads them)."""

@@ -252,7 +252,7 @@ def promote(
         "healthy night, e.g. 0.05,0.2,0.5,1 or 5%,20%,50%,100% (docs/serving.md).")] = None,
     min_users: Annotated[int | None, typer.Option(
         "--min-users", help="With --ramp: users per arm a stage needs before it may advance "
-        "(default: rollout_min_users_per_stage, 200).")] = None,
+        "(default: rollout.min_users_per_stage in decisions.yaml, 200).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Point NAME@LABEL at a registered version of NAME (the first promotion creates the label)."""

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
+
+from flywheel.tasks.reports import pct
 
 OUTPUT_CHARS = 160
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.1f}%"
+_pct = partial(pct, signed=False, missing="n/a")
 
 
 def _ci(pair: list[float | None], pct: bool = True, fmt: str = "+.3f") -> str:

@@ -6,8 +6,10 @@ decisions of one night, with evidence) and :func:`flywheel.tasks.serving.rollout
 
 from __future__ import annotations
 
-import math
+from functools import partial
 from typing import Any
+
+from flywheel.tasks.reports import pct
 
 
 def _cell(text: Any) -> str:
@@ -18,8 +20,7 @@ def _fraction(x: float | None) -> str:
     return "-" if x is None else f"{x:.0%}" if x * 100 == round(x * 100) else f"{x:.1%}"
 
 
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{x:+.1%}"
+_pct = partial(pct, missing="n/a")
 
 
 def decision_rows(decisions: list[dict[str, Any]]) -> list[str]:

@@ -24,7 +24,6 @@ estimate yet, hold it; otherwise it advances one stage (``complete`` at the last
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -51,16 +50,11 @@ from flywheel.tasks.registry import (
     rollback,
     rollback_target,
 )
+from flywheel.tasks.reports import RolloutRules, pct
 
 RAMPING, COMPLETE, ROLLED_BACK, CANCELLED = "ramping", "complete", "rolled_back", "cancelled"
 NIGHTLY_ACTOR = "flywheel-rollout"
 PREVIOUS, PROMOTED = "previous", "promoted"
-# A promotion ramp's guardrails unless the promotion names its own.
-DEFAULT_PROMOTION_GUARDRAILS = (
-    Guardrail("error_rate", "increase", 0.10),
-    Guardrail("latency_p95_ms", "increase", 0.10),
-    Guardrail("thumbs_up_rate", "decrease", 0.05),
-)
 
 
 @dataclass(frozen=True)
@@ -287,7 +281,7 @@ def promote_with_ramp(
     stages = parse_stages(list(stages), promotion=True)
     if min_users_per_stage < 1:
         raise UsageError(f"--min-users: must be a positive number of users, not {min_users_per_stage}")
-    chosen = tuple(guardrails) if guardrails is not None else DEFAULT_PROMOTION_GUARDRAILS
+    chosen = tuple(guardrails) if guardrails is not None else RolloutRules().guardrails
     unknown = [g.metric for g in chosen if g.metric not in METRICS]
     if unknown:
         raise UsageError(f"ramp guardrail: unknown metric(s) {', '.join(unknown)}; known: "
@@ -371,14 +365,10 @@ def restart_experiment_rollout(
 # ---------------------------------------------------------------------------------- deciding
 
 
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{x:+.1%}"
-
-
 def _guard_text(g: dict[str, Any]) -> str:
     sign = "+" if g["worse_if"] == "increase" else "-"
-    return (f"{g['metric']} ({g['variant']}) {_pct(g['estimate'])} "
-            f"[{_pct(g['ci_low'])}, {_pct(g['ci_high'])}] vs {sign}{g['max_relative_change']:.0%} "
+    return (f"{g['metric']} ({g['variant']}) {pct(g['estimate'], missing='n/a')} "
+            f"[{pct(g['ci_low'], missing='n/a')}, {pct(g['ci_high'], missing='n/a')}] vs {sign}{g['max_relative_change']:.0%} "
             "allowed")
 
 

@@ -16,8 +16,7 @@ import pytest
 
 from flywheel.tasks.ab.experiments import Guardrail
 from flywheel.tasks.db import connect
-from flywheel.tasks.reports import build_night
-from flywheel.tasks.reports.rollback import compare_windows
+from flywheel.tasks.reports import build_night, compare_windows
 from tests.support.report_support import PROMOTED_AT, START, rollback_project
 
 pytestmark = pytest.mark.unit

@@ -5,21 +5,30 @@ from __future__ import annotations
 
 import copy
 import shlex
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
+from flywheel.tasks import reports as charts
 from flywheel.tasks.errors import UsageError
-from flywheel.tasks.reports import charts
-from flywheel.tasks.reports.build import file_stem
-from flywheel.tasks.reports.commands import commands_for
-from flywheel.tasks.reports.decide import decide
-from flywheel.tasks.reports.rules import DecisionRules, load_rules
-from flywheel.tasks.reports.text import md, md_fence
+from flywheel.tasks.reports import (
+    Decision,
+    DecisionRules,
+    Subject,
+    commands_for,
+    evidence_of,
+    file_stem,
+    load_rules,
+    md,
+    md_fence,
+)
+from flywheel.tasks.reports import decide as decide_typed
 
 pytestmark = pytest.mark.unit
 
@@ -73,6 +82,11 @@ def offline(diff: float, ci: tuple[float, float]) -> dict[str, Any]:
 
 
 RULES = DecisionRules()
+
+
+def decide(raw: dict[str, Any], rules: DecisionRules) -> dict[str, Any]:
+    """The decision on hand-made evidence, typed on the way in, as the report stores it."""
+    return decide_typed(evidence_of(raw), rules).to_dict()
 
 
 def test_a_significant_better_trustworthy_candidate_after_the_minimum_run_time_is_promoted(
@@ -245,8 +259,8 @@ def test_a_fence_cannot_be_closed_by_its_content() -> None:
 
 def test_commands_are_shell_quoted_and_carry_db_only_when_not_the_default(
         tmp_path: Path) -> None:
-    decision = {"decision": "PROMOTE", "rule": "promote.online_win",
-                "summary": "it's $(rm -rf /) `x` better", "subject": {"short": CAND[:12]}}
+    decision = Decision("PROMOTE", "promote.online_win", "it's $(rm -rf /) `x` better",
+                        Subject(CAND, CAND[:12], f"support:{CAND[:12]}"))
     plain = commands_for(decision, "support", "2026-11-09", tmp_path / "flywheel.duckdb",
                          tmp_path)
     words = shlex.split(plain["command"])
@@ -256,7 +270,7 @@ def test_commands_are_shell_quoted_and_carry_db_only_when_not_the_default(
     other = commands_for(decision, "support", "2026-11-09", tmp_path / "elsewhere.duckdb",
                          tmp_path)
     assert shlex.split(other["command"])[1:3] == ["--db", str(tmp_path / "elsewhere.duckdb")]
-    hold = commands_for({**decision, "decision": "HOLD"}, "support", "d", tmp_path, tmp_path)
+    hold = commands_for(replace(decision, decision="HOLD"), "support", "d", tmp_path, tmp_path)
     assert hold["command"] is None and hold["undo"] is None
 
 
@@ -295,3 +309,40 @@ def test_with_several_candidates_the_best_decides_and_the_others_are_named() -> 
                                  "rule": "reject.offline_regression"}]
     ev["candidates"] = ev["candidates"][1:]  # only the rejected one left
     assert decide(ev, RULES)["decision"] == "REJECT"
+
+
+def test_every_threshold_has_its_default_documented_once_in_decisions_md() -> None:
+    """docs/decisions.md's example decisions.yaml is the table of defaults: every section and
+    key of the rules with the value the code uses (report and rollout thresholds alike)."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "decisions.md").read_text()
+    block = text.split("## The thresholds", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    documented = yaml.safe_load(block)
+    documented.pop("prompts")
+    defaults = DecisionRules().to_dict()
+    defaults.pop("source")
+    assert documented == defaults
+
+
+def test_the_rollout_thresholds_come_from_the_rules_file(tmp_path: Path) -> None:
+    (tmp_path / "decisions.yaml").write_text(
+        "rollout:\n  min_users_per_stage: 50\n  guardrails:\n"
+        "    - {metric: error_rate, max_relative_change: 0.2}\n"
+        "prompts:\n  support: {rollout: {min_users_per_stage: 500}}\n")
+    rules = load_rules(tmp_path)
+    assert rules.rollout.min_users_per_stage == 50
+    assert [(g.metric, g.worse_if) for g in rules.rollout.guardrails] == [("error_rate",
+                                                                           "increase")]
+    assert rules.for_prompt("support").rollout.min_users_per_stage == 500
+    assert DecisionRules().rollout.min_users_per_stage == 200
+    (tmp_path / "decisions.yaml").write_text("rollout: {min_users_per_stage: 0}\n")
+    with pytest.raises(UsageError, match=r"rollout\.min_users_per_stage: must be >= 1"):
+        load_rules(tmp_path)
+
+
+def test_every_rules_field_can_be_set_from_the_file_and_nothing_else() -> None:
+    from dataclasses import fields
+
+    from flywheel.tasks.reports._rules import PARSERS, SECTIONS
+    assert tuple(PARSERS) == SECTIONS
+    for section in SECTIONS:
+        assert set(PARSERS[section]) == {f.name for f in fields(getattr(RULES, section))}

@@ -18,7 +18,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from flywheel.tasks.db import connect
-from flywheel.tasks.reports.artifact import artifact_markdown
+from flywheel.tasks.reports import artifact_markdown
 from tests.support.hostile_project import FIELDS, SECRET, build_hostile_project
 
 pytestmark = pytest.mark.unit

@@ -20,9 +20,9 @@ from flywheel.tasks.ab import as_of_moment
 from flywheel.tasks.db import fetch_dicts
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.registry import SHORT_HASH_LEN, diff_versions, resolve
-from flywheel.tasks.reports import rollback
-from flywheel.tasks.reports.rules import DecisionRules
-from flywheel.tasks.reports.text import cut
+from flywheel.tasks.reports import _rollback as rollback
+from flywheel.tasks.reports._rules import DecisionRules
+from flywheel.tasks.reports._text import cut
 
 PRODUCTION, CANDIDATE = "production", "candidate"
 PER_DECADE = 24  # latency histogram bins per factor of ten

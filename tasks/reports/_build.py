@@ -18,14 +18,15 @@ from flywheel.tasks.config import Settings
 from flywheel.tasks.db import connect, fetch_dicts, run, sql_text, transaction
 from flywheel.tasks.errors import FlywheelError
 from flywheel.tasks.mlflow_mirror import mirror_status
-from flywheel.tasks.reports import fmt
-from flywheel.tasks.reports.commands import commands_for
-from flywheel.tasks.reports.decide import decide
-from flywheel.tasks.reports.evidence import Night, gather, night_steps
-from flywheel.tasks.reports.figures import report_charts
-from flywheel.tasks.reports.render import render, write_atomic
-from flywheel.tasks.reports.rules import DecisionRules, load_rules
-from flywheel.tasks.reports.text import redact_tree, redactor_of
+from flywheel.tasks.reports import _fmt as fmt
+from flywheel.tasks.reports._commands import commands_for
+from flywheel.tasks.reports._decide import decide
+from flywheel.tasks.reports._evidence import Night, gather, night_steps
+from flywheel.tasks.reports._figures import report_charts
+from flywheel.tasks.reports._model import HOLD, Decision, PromptEvidence, evidence_of, subject_dict
+from flywheel.tasks.reports._render import render, write_atomic
+from flywheel.tasks.reports._rules import DecisionRules, load_rules
+from flywheel.tasks.reports._text import redact_tree, redactor_of
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 MAX_STEM = 80  # file names stay far below the 255 bytes a file system allows
@@ -86,11 +87,12 @@ def _names(tree: Any) -> list[str]:
 
 def _report(evidence: dict[str, Any], rules: DecisionRules, settings: Settings,
             folder: Path, stem: str, run_date: str) -> dict[str, Any]:
-    decision = decide(evidence, rules.for_prompt(evidence["prompt"]))
-    commands = commands_for(decision, evidence["prompt"], run_date, settings.db_path,
+    facts = evidence_of(evidence)
+    decision = decide(facts, rules.for_prompt(facts.prompt))
+    commands = commands_for(decision, facts.prompt, run_date, settings.db_path,
                             settings.project_dir)
     charts = report_charts(evidence)
-    verdicts = {v["hash"]: v for v in decision["candidates"]}
+    verdicts = {v.hash: v for v in decision.candidates}
     context = {
         **evidence, "decision": decision, "commands": commands, "charts": charts,
         "chart_files": _chart_files(folder, stem, charts),
@@ -101,53 +103,57 @@ def _report(evidence: dict[str, Any], rules: DecisionRules, settings: Settings,
     write_atomic(folder / f"{stem}.html", render("report.html.j2", context))
     write_atomic(folder / f"{stem}.md", render("report.md.j2", context))
     files = {f"{stem}.html", f"{stem}.md", *_names(context["chart_files"])}
-    return {"prompt": evidence["prompt"], "decision": decision["decision"],
-            "rule": decision["rule"], "summary": decision["summary"],
-            "key_numbers": key_numbers(evidence, decision),
-            "days_more": decision["days_more"], "subject": decision["subject"],
-            "production_hash": (evidence.get("production") or {}).get("hash"),
+    stored = decision.to_dict()
+    return {"prompt": facts.prompt, "decision": decision.decision,
+            "rule": decision.rule, "summary": decision.summary,
+            "key_numbers": key_numbers(facts, decision),
+            "days_more": decision.days_more, "subject": subject_dict(decision.subject),
+            "production_hash": facts.production.hash if facts.production else None,
             "html_file": f"{stem}.html", "md_file": f"{stem}.md", "files": sorted(files),
             "command": commands["command"], "undo": commands["undo"],
-            "details": {"candidates": decision["candidates"],
-                        "production_checks": decision["production_checks"],
+            "details": {"candidates": stored["candidates"],
+                        "production_checks": stored["production_checks"],
                         "rules": evidence["rules"]}}
 
 
-def key_numbers(evidence: dict[str, Any], decision: dict[str, Any]) -> list[list[str]]:
-    """The few numbers a reader needs beside the decision, as (what, value) pairs."""
+def _candidate_numbers(evidence: PromptEvidence, subject: str | None) -> list[list[str]]:
+    """The subject candidate's primary effect, sample, integrity and offline pass rates."""
     out: list[list[str]] = []
-    subject = decision["subject"]["hash"]
-    candidate = next((c for c in evidence["candidates"] if c["hash"] == subject), None)
-    if candidate:
-        for arm in candidate["arms"][:1]:
-            exp = next(e for e in evidence["experiments"] if e["name"] == arm["experiment"])
-            row = next((m for m in exp["metrics"] if m["metric"] == exp["primary_metric"]
-                        and m["variant"] == arm["variant"]), None)
-            if row:
-                out.append([f"{exp['primary_metric']} ({exp['name']}, {arm['variant']})",
-                            f"{fmt.pct(row['estimate'])} {fmt.ci(row['ci_low'], row['ci_high'])},"
-                            f" adjusted p {fmt.pval(row['p_value_adjusted'])}, {row['status']}"])
-            plan = exp["sample"]
-            out.append(["sample", f"{fmt.count(plan['so_far'])} of {fmt.count(plan['needed'])} "
-                                  f"{plan['unit']}, {fmt.days(exp['days_running'])} running"])
-            out.append(["integrity", "trustworthy" if exp["trustworthy"] else
-                        "UNTRUSTWORTHY: " + ", ".join(exp["checks"]["failed"])])
-        for ev in candidate["evals"]:
-            c = ev["comparison"]
-            out.append([f"offline pass rate ({ev['evalset']})",
-                        f"{fmt.rate(c['baseline_pass_rate'])} → {fmt.rate(c['candidate_pass_rate'])}"
-                        f" ({fmt.pts(c['pass_rate_diff'])})"
-                        + (" · demo model" if ev["demo_model"] else "")])
-    promo = evidence.get("promotion")
-    if promo:
-        for m in promo["comparison"]["metrics"]:
-            if m["metric"] in ("thumbs_up_rate", "latency_p95_ms"):
-                out.append([f"{m['metric']} after vs before the promotion",
-                            f"{fmt.pct(m['estimate'])} {fmt.ci(m['ci_low'], m['ci_high'])}, "
-                            f"p {fmt.pval(m['p_value'])}"])
-    if decision["decision"] == "HOLD":
-        out.append(["more data needed", fmt.days(decision["days_more"])
-                    if decision["days_more"] is not None else "not a question of more data"])
+    candidate = next((c for c in evidence.candidates if c.hash == subject), None)
+    if candidate is None:
+        return out
+    for arm in candidate.arms[:1]:
+        exp = evidence.experiment(arm.experiment)
+        assert exp is not None
+        row = exp.effect(exp.primary_metric, arm.variant)
+        if row:
+            out.append([f"{exp.primary_metric} ({exp.name}, {arm.variant})",
+                        f"{fmt.pct(row.estimate)} {fmt.ci(row.ci_low, row.ci_high)},"
+                        f" adjusted p {fmt.pval(row.p_value_adjusted)}, {row.status}"])
+        plan = exp.sample
+        out.append(["sample", f"{fmt.count(plan.so_far)} of {fmt.count(plan.needed)} "
+                              f"{plan.unit}, {fmt.days(exp.days_running)} running"])
+        out.append(["integrity", "trustworthy" if exp.trustworthy else
+                    "UNTRUSTWORTHY: " + ", ".join(exp.checks.failed)])
+    for ev in candidate.evals:
+        out.append([f"offline pass rate ({ev.evalset})",
+                    f"{fmt.rate(ev.baseline_pass_rate)} → {fmt.rate(ev.candidate_pass_rate)}"
+                    f" ({fmt.pts(ev.pass_rate_diff)})" + (" · demo model" if ev.demo_model else "")])
+    return out
+
+
+def key_numbers(evidence: PromptEvidence, decision: Decision) -> list[list[str]]:
+    """The few numbers a reader needs beside the decision, as (what, value) pairs."""
+    out = _candidate_numbers(evidence, decision.subject.hash)
+    if evidence.promotion:
+        for m in evidence.promotion.metrics:
+            if m.metric in ("thumbs_up_rate", "latency_p95_ms"):
+                out.append([f"{m.metric} after vs before the promotion",
+                            f"{fmt.pct(m.estimate)} {fmt.ci(m.ci_low, m.ci_high)}, "
+                            f"p {fmt.pval(m.p_value)}"])
+    if decision.decision == HOLD:
+        out.append(["more data needed", fmt.days(decision.days_more)
+                    if decision.days_more is not None else "not a question of more data"])
     return out
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flywheel.tasks.ab.metrics import METRICS
-from flywheel.tasks.reports import charts
-from flywheel.tasks.reports.evidence import PER_DECADE
+from flywheel.tasks.reports import _charts as charts
+from flywheel.tasks.reports._evidence import PER_DECADE
 
 
 def _forest_rows(exp: dict[str, Any]) -> list[charts.ForestRow]:

@@ -24,6 +24,8 @@ matplotlib.use("Agg")
 from matplotlib import lines, ticker
 from matplotlib.figure import Figure
 
+from flywheel.tasks.reports._fmt import pct
+
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X")
@@ -64,10 +66,6 @@ def _svg(fig: Figure, salt: str) -> str:
 def _figure(width: float, height: float) -> Figure:
     with matplotlib.rc_context(_RC):
         return Figure(figsize=(width, height), layout="constrained")
-
-
-def _pct(x: float) -> str:
-    return f"{x * 100:+.1f}%"
 
 
 @dataclass(frozen=True)
@@ -119,8 +117,8 @@ def forest_plot(rows: Sequence[ForestRow], title: str, salt: str = "forest",
         ax.set_ylim(-0.7, len(rows) - 0.3)
         right = ax.secondary_yaxis("right")
         right.set_yticks(ys, labels=[
-            label(f"{_pct(r.estimate)} [{_pct(r.ci_low) if r.ci_low is not None else '−∞'}, "
-                  f"{_pct(r.ci_high) if r.ci_high is not None else '+∞'}] {r.note}", 60)
+            label(f"{pct(r.estimate)} [{pct(r.ci_low) if r.ci_low is not None else '−∞'}, "
+                  f"{pct(r.ci_high) if r.ci_high is not None else '+∞'}] {r.note}", 60)
             if r.estimate is not None else label(r.note) for r in rows])
         right.tick_params(length=0, labelsize=8)
         right.spines["right"].set_visible(False)

@@ -13,10 +13,11 @@ def _ok(x: Any) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 
-def pct(x: Any, digits: int = 1, signed: bool = True) -> str:
-    """0.094 → '+9.4%'."""
+def pct(x: Any, digits: int = 1, signed: bool = True, missing: str = DASH) -> str:
+    """0.094 → '+9.4%' (``missing`` for no number): the one percent formatter of flywheel's
+    reports, artifacts and charts."""
     if not _ok(x):
-        return DASH
+        return missing
     return f"{x * 100:+.{digits}f}%" if signed else f"{x * 100:.{digits}f}%"
 
 

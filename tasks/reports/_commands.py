@@ -10,7 +10,8 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from flywheel.tasks.reports.text import cut
+from flywheel.tasks.reports._model import PROMOTE, ROLLBACK, Decision
+from flywheel.tasks.reports._text import cut
 
 REASON_CHARS = 240
 
@@ -26,23 +27,23 @@ def _reason(text: str) -> str:
     return cut(" ".join(text.split()), REASON_CHARS)
 
 
-def commands_for(decision: dict[str, Any], prompt: str, run_date: str, db_path: Path,
+def commands_for(decision: Decision, prompt: str, run_date: str, db_path: Path,
                  project_dir: Path) -> dict[str, Any]:
     """``{command, undo, note}`` for a decision: promote/rollback for PROMOTE/ROLLBACK; none
     for HOLD and REJECT (production stays where it is)."""
     base = _prefix(db_path, project_dir)
-    kind = decision["decision"]
-    why = f"{run_date} report, {decision['rule']}: {decision['summary']}"
-    if kind == "PROMOTE":
-        ref = f"{prompt}:{decision['subject']['short']}"
+    kind = decision.decision
+    why = f"{run_date} report, {decision.rule}: {decision.summary}"
+    if kind == PROMOTE:
+        ref = f"{prompt}:{decision.subject.short}"
         command = [*base, "prompts", "promote", prompt, ref, "--reason", _reason(why)]
         undo = [*base, "prompts", "rollback", prompt, "--reason",
                 _reason(f"undo the promotion of {ref} ({run_date} report)")]
         return {"command": shlex.join(command), "undo": shlex.join(undo),
                 "note": f"points {prompt}@production at {ref}; the undo moves it back"}
-    if kind == "ROLLBACK":
-        current = f"{prompt}:{decision['subject']['short']}"
-        target = decision["rollback_to"]["short"]
+    if kind == ROLLBACK and decision.rollback_to is not None:
+        current = f"{prompt}:{decision.subject.short}"
+        target = decision.rollback_to.short
         command = [*base, "prompts", "rollback", prompt, "--reason", _reason(why)]
         undo = [*base, "prompts", "promote", prompt, current, "--reason",
                 _reason(f"undo the rollback of {current} ({run_date} report)")]

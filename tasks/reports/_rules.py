@@ -1,14 +1,16 @@
-"""The decision rules' thresholds: defaults here, overridden by ``decisions.yaml`` in the project
-folder (docs/decisions.md documents every key).
+"""Every decision threshold: defaults here, overridden by ``decisions.yaml`` in the project
+folder (docs/decisions.md documents every key; a test checks its defaults against these).
 
-``decisions.yaml`` has up to three sections (``promote``, ``reject``, ``rollback``) and an
-optional ``prompts`` mapping of prompt name → the same sections, for one prompt only. A key that
+``decisions.yaml`` has up to four sections (``promote``, ``reject``, ``rollback`` for the
+nightly report, ``rollout`` for promotion ramps) and an optional ``prompts`` mapping of prompt
+name → the same sections, for one prompt only. A key that
 is unknown or of the wrong kind is a :class:`UsageError` naming the file and the key.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from flywheel.tasks.errors import UsageError
 RULES_FILE = "decisions.yaml"
 GUARDRAIL_BLOCKS = ("fail", "inconclusive")
 SEVERITIES = ("warning", "critical")
+SECTIONS = ("promote", "reject", "rollback", "rollout")
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,21 @@ class RollbackRules:
     alert_severity: str | None = "critical"  # monitoring alerts that trigger a rollback
 
 
+def _default_ramp_guardrails() -> tuple[Guardrail, ...]:
+    return (Guardrail("error_rate", "increase", 0.10),
+            Guardrail("latency_p95_ms", "increase", 0.10),
+            Guardrail("thumbs_up_rate", "decrease", 0.05))
+
+
+@dataclass(frozen=True)
+class RolloutRules:
+    """When a promotion ramp (``flywheel prompts promote --ramp``) advances a stage; the
+    nightly rollout step applies them (docs/serving.md, "Rollout rules")."""
+
+    min_users_per_stage: int = 200  # per arm during the stage, before it may advance
+    guardrails: tuple[Guardrail, ...] = field(default_factory=_default_ramp_guardrails)
+
+
 @dataclass(frozen=True)
 class DecisionRules:
     """Every threshold of the decision rules, and where they came from."""
@@ -71,6 +89,7 @@ class DecisionRules:
     promote: PromoteRules = field(default_factory=PromoteRules)
     reject: RejectRules = field(default_factory=RejectRules)
     rollback: RollbackRules = field(default_factory=RollbackRules)
+    rollout: RolloutRules = field(default_factory=RolloutRules)
     source: str = "defaults"
     per_prompt: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -94,7 +113,8 @@ class DecisionRules:
                 out[f.name] = value
             return out
         return {"source": self.source, "promote": section(self.promote),
-                "reject": section(self.reject), "rollback": section(self.rollback)}
+                "reject": section(self.reject), "rollback": section(self.rollback),
+                "rollout": section(self.rollout)}
 
 
 def _fail(where: str, key: str, message: str) -> UsageError:
@@ -152,75 +172,63 @@ def _guardrails(where: str, key: str, value: Any) -> tuple[Guardrail, ...]:
     return tuple(out)
 
 
-def _promote(where: str, raw: dict[str, Any], base: PromoteRules) -> PromoteRules:
+def _alpha(where: str, name: str, value: Any) -> float:
+    alpha = _number(where, name, value)
+    if not 0 < (alpha or 0) < 0.5:
+        raise _fail(where, name, f"must be in (0, 0.5), not {value!r}")
+    return float(alpha or 0)
+
+
+Parse = Callable[[str, str, Any], Any]  # (where, section.key, value) -> the checked value
+
+
+def _num(**kw: Any) -> Parse:
+    return lambda where, name, value: _number(where, name, value, **kw)
+
+
+def _whole(minimum: int) -> Parse:
+    return lambda where, name, value: int(_number(where, name, value, minimum=minimum)
+                                          or minimum)
+
+
+def _one_of(options: tuple[str, ...], optional: bool = False) -> Parse:
+    return lambda where, name, value: _choice(where, name, value, options, optional)
+
+
+# Every key of every section and how its value is checked (the defaults: the dataclasses above).
+PARSERS: dict[str, dict[str, Parse]] = {
+    "promote": {"min_days": _num(), "guardrails_block_on": _one_of(GUARDRAIL_BLOCKS),
+                "require_offline_eval": _flag},
+    "reject": {"offline_max_pass_rate_drop": _num(optional=True),
+               "futility_sample_factor": _num(minimum=1.0, optional=True),
+               "offline_significant_regression": _flag, "online_significant_worse": _flag,
+               "guardrail_fail": _flag},
+    "rollback": {"watch_days": _num(), "lookback_days": _num(), "min_relative_drop": _num(),
+                 "alpha": _alpha, "min_users": _whole(2), "metric": _metric,
+                 "guardrails": _guardrails, "alert_severity": _one_of(SEVERITIES, True)},
+    "rollout": {"min_users_per_stage": _whole(1), "guardrails": _guardrails},
+}
+
+
+def _section(where: str, section: str, raw: dict[str, Any], base: Any) -> Any:
+    """``base`` with the keys of one section of the file, each checked by its parser."""
+    parsers = PARSERS[section]
     values: dict[str, Any] = {}
     for key, value in raw.items():
-        name = f"promote.{key}"
-        if key == "min_days":
-            values[key] = _number(where, name, value)
-        elif key == "guardrails_block_on":
-            values[key] = _choice(where, name, value, GUARDRAIL_BLOCKS)
-        elif key == "require_offline_eval":
-            values[key] = _flag(where, name, value)
-        else:
-            raise _unknown(where, "promote", key, PromoteRules)
+        if key not in parsers:
+            known = ", ".join(f.name for f in fields(base))
+            raise _fail(where, f"{section}.{key}", f"unknown key; known: {known}")
+        values[key] = parsers[key](where, f"{section}.{key}", value)
     return replace(base, **values)
-
-
-def _reject(where: str, raw: dict[str, Any], base: RejectRules) -> RejectRules:
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        name = f"reject.{key}"
-        if key == "offline_max_pass_rate_drop":
-            values[key] = _number(where, name, value, optional=True)
-        elif key == "futility_sample_factor":
-            values[key] = _number(where, name, value, minimum=1.0, optional=True)
-        elif key in ("offline_significant_regression", "online_significant_worse",
-                     "guardrail_fail"):
-            values[key] = _flag(where, name, value)
-        else:
-            raise _unknown(where, "reject", key, RejectRules)
-    return replace(base, **values)
-
-
-def _rollback(where: str, raw: dict[str, Any], base: RollbackRules) -> RollbackRules:
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        name = f"rollback.{key}"
-        if key in ("watch_days", "lookback_days", "min_relative_drop"):
-            values[key] = _number(where, name, value)
-        elif key == "alpha":
-            alpha = _number(where, name, value)
-            if not 0 < (alpha or 0) < 0.5:
-                raise _fail(where, name, f"must be in (0, 0.5), not {value!r}")
-            values[key] = alpha
-        elif key == "min_users":
-            values[key] = int(_number(where, name, value, minimum=2) or 2)
-        elif key == "metric":
-            values[key] = _metric(where, name, value)
-        elif key == "guardrails":
-            values[key] = _guardrails(where, name, value)
-        elif key == "alert_severity":
-            values[key] = _choice(where, name, value, SEVERITIES, optional=True)
-        else:
-            raise _unknown(where, "rollback", key, RollbackRules)
-    return replace(base, **values)
-
-
-def _unknown(where: str, section: str, key: str, kind: type) -> UsageError:
-    known = ", ".join(f.name for f in fields(kind))
-    return _fail(where, f"{section}.{key}", f"unknown key; known: {known}")
 
 
 def _sections(raw: dict[str, Any], where: str, base: DecisionRules) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for section, parse, current in (("promote", _promote, base.promote),
-                                    ("reject", _reject, base.reject),
-                                    ("rollback", _rollback, base.rollback)):
+    for section in SECTIONS:
         if section in raw:
             if not isinstance(raw[section], dict):
                 raise _fail(where, section, "must be a mapping")
-            out[section] = parse(where, raw[section], current)
+            out[section] = _section(where, section, raw[section], getattr(base, section))
     return out
 
 
@@ -242,19 +250,19 @@ def load_rules(project_dir: Path) -> DecisionRules:
     if raw is None:
         return DecisionRules(source=where)
     if not isinstance(raw, dict):
-        raise UsageError(f"{where}: must be a mapping with promote, reject, rollback, prompts")
-    unknown = set(raw) - {"promote", "reject", "rollback", "prompts"}
+        raise UsageError(f"{where}: must be a mapping with {', '.join(SECTIONS)}, prompts")
+    unknown = set(raw) - {*SECTIONS, "prompts"}
     if unknown:
         raise _fail(where, ", ".join(sorted(map(str, unknown))),
-                    "unknown section; known: promote, reject, rollback, prompts")
+                    f"unknown section; known: {', '.join(SECTIONS)}, prompts")
     base = DecisionRules(source=where)
     rules = replace(base, **_sections(raw, where, base))
     prompts = raw.get("prompts") or {}
     if not isinstance(prompts, dict):
-        raise _fail(where, "prompts", "must map prompt names to promote/reject/rollback sections")
+        raise _fail(where, "prompts", f"must map prompt names to {'/'.join(SECTIONS)} sections")
     for name, override in prompts.items():
-        if not isinstance(override, dict) or set(override) - {"promote", "reject", "rollback"}:
+        if not isinstance(override, dict) or set(override) - set(SECTIONS):
             raise _fail(where, f"prompts.{name}",
-                        "must be a mapping of promote, reject, rollback sections")
+                        f"must be a mapping of {', '.join(SECTIONS)} sections")
         _sections(override, f"{where}: prompts.{name}", rules)  # validate now, not at use
     return replace(rules, per_prompt={str(k): v for k, v in prompts.items()})

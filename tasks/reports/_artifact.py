@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flywheel.tasks.reports.text import md, md_fence
+from flywheel.tasks.reports._text import md, md_fence
 
 
 def artifact_markdown(report: dict[str, Any], run_date: str) -> str:
