@@ -10,8 +10,9 @@ from typing import Any
 from prefect import flow
 from prefect.states import Completed, Failed, State
 
+from flywheel.flows.night import GivenSettings, resolve_settings
 from flywheel.flows.nightly import NightlyFailed, nightly_flywheel
-from flywheel.tasks.config import Settings, load_settings
+from flywheel.tasks.config import Settings
 from flywheel.tasks.db import held_open
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.lock import nightly_lock
@@ -45,7 +46,7 @@ def dates_between(first: date, last: date) -> list[date]:
 
 
 def _night(run_date: date, settings: Settings) -> NightResult:
-    state = nightly_flywheel(run_date=run_date, settings=settings, return_state=True)
+    state = nightly_flywheel(run_date=run_date, settings=GivenSettings(settings), return_state=True)
     value = state.result(raise_on_failure=False)
     if state.is_completed():
         return NightResult(run_date, True, value)
@@ -56,7 +57,7 @@ def _night(run_date: date, settings: Settings) -> NightResult:
 @flow(name="nightly-range")
 def nightly_range(
     first: date, last: date | None = None, db_path: str | None = None,
-    project_dir: str | None = None, settings: Settings | None = None,
+    project_dir: str | None = None, settings: GivenSettings | None = None,
     progress: Progress | None = None,
 ) -> State:
     """Run the nightly flywheel for every date from ``first`` to ``last`` (default: ``first``)
@@ -64,16 +65,16 @@ def nightly_range(
     the range, so no other nightly run slips in between two of its nights. The flow fails when
     a night failed; its data is every night's :class:`NightResult` either way. ``progress``
     (a command's progress bar) hears of each night as it ends."""
-    settings = settings or load_settings(db=db_path, project_dir=project_dir)
+    resolved = resolve_settings(settings, db_path, project_dir)
     nights = dates_between(first, last or first)
     progress = progress or Progress()
     results: list[NightResult] = []
     purpose = f"nightly {nights[0]}" + (f" .. {nights[-1]}" if len(nights) > 1 else "")
-    with nightly_lock(settings.db_path, timeout_s=settings.nightly_lock_timeout_s, purpose=purpose), \
-            held_open(settings.db_path, timeout_s=settings.db_lock_timeout_s):
+    with nightly_lock(resolved.db_path, timeout_s=resolved.nightly_lock_timeout_s, purpose=purpose), \
+            held_open(resolved.db_path, timeout_s=resolved.db_lock_timeout_s):
         progress.set_total(len(nights))
         for night in nights:
-            results.append(_night(night, settings))
+            results.append(_night(night, resolved))
             progress.advance()
     failed = [r for r in results if not r.ok]
     if failed:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from flywheel.tasks.config import Settings
+from flywheel.tasks.config import Settings, load_settings
 from flywheel.tasks.errors import FlywheelError
 
 
@@ -26,6 +26,30 @@ class Night:
     def of(cls, settings: Settings, run_date: date) -> Night:
         """A night for a manual flow or a plain call: the current flow run's id, else a new one."""
         return cls(current_run_id(), run_date, settings)
+
+
+class GivenSettings:
+    """Settings a caller in this process resolved and hands to a flow.
+
+    Prefect stores a flow run's parameters in its database and shows them in its UI; settings
+    may hold secrets (a webhook URL's token, MLflow credentials), so they travel in this box,
+    which Prefect cannot serialise and records as a placeholder. Deployments give ``db_path`` and
+    ``project_dir`` instead and the flow resolves the settings itself.
+    """
+
+    __slots__ = ("settings",)
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def __repr__(self) -> str:
+        return "GivenSettings(...)"
+
+
+def resolve_settings(given: GivenSettings | None, db_path: str | None,
+                     project_dir: str | None) -> Settings:
+    """The settings a flow runs with: those given, else resolved from the paths (once)."""
+    return given.settings if given is not None else load_settings(db=db_path, project_dir=project_dir)
 
 
 class StepIncomplete(FlywheelError):

@@ -30,15 +30,16 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import allow_failure
 
 from flywheel.flows.night import (
+    GivenSettings,
     Night,
     StepIncomplete,
     current_run_id,
     default_run_date,
     log,
     publish_markdown,
+    resolve_settings,
 )
 from flywheel.flows.steps import STEPS, Step
-from flywheel.tasks.config import Settings, load_settings
 from flywheel.tasks.db import held_open
 from flywheel.tasks.errors import FlywheelError
 from flywheel.tasks.lock import nightly_lock
@@ -221,17 +222,18 @@ def _summary(night: Night, outcomes: list[StepOutcome]) -> dict[str, Any]:
 @flow(name="nightly-flywheel", task_runner=ThreadPoolTaskRunner(max_workers=len(STEPS)))
 def nightly_flywheel(
     run_date: date | None = None, db_path: str | None = None, project_dir: str | None = None,
-    settings: Settings | None = None,
+    settings: GivenSettings | None = None,
 ) -> dict[str, Any] | State:
     """Run every step of the night for ``run_date`` (default: yesterday, UTC). ``settings``
-    (resolved once by the caller) wins over ``db_path``/``project_dir``."""
-    settings = settings or load_settings(db=db_path, project_dir=project_dir)
-    night = Night(current_run_id(), run_date or default_run_date(), settings)
-    with nightly_lock(settings.db_path, timeout_s=settings.nightly_lock_timeout_s,
+    (resolved once by the caller) win over ``db_path``/``project_dir``."""
+    settings_ = resolve_settings(settings, db_path, project_dir)
+    night = Night(current_run_id(), run_date or default_run_date(), settings_)
+    with nightly_lock(settings_.db_path, timeout_s=settings_.nightly_lock_timeout_s,
                       purpose=f"nightly {night.run_date}"), \
-            held_open(settings.db_path, timeout_s=settings.db_lock_timeout_s):
+            held_open(settings_.db_path, timeout_s=settings_.db_lock_timeout_s):
         started_at, clock = now(), time.perf_counter()
-        for row in mark_crashed(settings.db_path, night.run_id, timeout_s=settings.db_lock_timeout_s):
+        for row in mark_crashed(settings_.db_path, night.run_id,
+                                timeout_s=settings_.db_lock_timeout_s):
             _log(night, "warning", "earlier_run_crashed", step=row["step"], run_id=row["run_id"],
                  crashed_run_date=row["run_date"])
         _record(night, StepRecord(night.run_id, night.run_date, "nightly", "running", started_at))

@@ -44,9 +44,10 @@ def run_nights(settings: Settings, first: date, last: date,
     """Run the ``nightly-range`` flow from ``first`` to ``last`` (heartbeats off: a foreground
     command); returns each night's result as data (``run_date``, ``ok``, ``summary``, ``error``)."""
     from flywheel.flows.backfill import nightly_range
+    from flywheel.flows.night import GivenSettings
 
     with foreground_prefect():
-        state = nightly_range(first=first, last=last, settings=settings, progress=progress,
+        state = nightly_range(first=first, last=last, settings=GivenSettings(settings), progress=progress,
                               return_state=True)
     results = state.result(raise_on_failure=False)
     if isinstance(results, BaseException):
