@@ -12,7 +12,6 @@ from prefect import flow
 
 from flywheel.flows.night import Night, publish_link, publish_markdown
 from flywheel.tasks.config import load_settings
-from flywheel.tasks.errors import UsageError
 from flywheel.tasks.registry import artifact_key
 from flywheel.tasks.reports import artifact_markdown, build_night, default_night, md
 
@@ -35,13 +34,9 @@ def build_reports(night: Night) -> dict[str, Any]:
 
 
 @flow(name="report")
-def report_flow(run_date: str | None = None, db_path: str | None = None,
+def report_flow(run_date: date | None = None, db_path: str | None = None,
                 project_dir: str | None = None) -> dict[str, Any]:
     """Promotion reports for the night ``run_date`` (YYYY-MM-DD; default: the last night the
     A/B analysis stored, else yesterday)."""
     settings = load_settings(db=db_path, project_dir=project_dir)
-    try:
-        night = date.fromisoformat(run_date) if run_date else default_night(settings)
-    except ValueError:
-        raise UsageError(f"run_date {run_date!r} is not a date (YYYY-MM-DD)") from None
-    return build_reports(Night.of(settings, night))
+    return build_reports(Night.of(settings, run_date or default_night(settings)))
