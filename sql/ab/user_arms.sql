@@ -1,7 +1,7 @@
 -- Per experiment, user and logged arm: the sufficient statistics of the experiment period;
 -- latency_le_q1/q2 count the requests at or below the arm's sample p50/p95 (for the
 -- cluster-robust quantile variance); arms = how many arms the user was logged in; and the arm
--- assign_variant(experiment, user_id, variants, weights) gives, by md5 bucketing in SQL.
+-- assign_variant gives (fw_assign_variant, sql/ab/assign_variant_macro.sql).
 CREATE OR REPLACE TEMP TABLE ab_user_arm AS
 WITH grouped AS (
     SELECT
@@ -35,13 +35,6 @@ WITH grouped AS (
 SELECT
     g.*,
     count(*) OVER (PARTITION BY g.experiment, g.user_id) AS arms,
-    c.variants[coalesce(
-        list_position(
-            list_transform(
-                c.cum_weights,
-                lambda w: w > ('0x' || substr(md5(g.experiment || ':' || g.user_id), 1, 8))::UBIGINT
-                              / 4294967295.0),
-            true),
-        len(c.variants))] AS expected_variant
+    fw_assign_variant(g.experiment, g.user_id, c.variants, c.cum_weights) AS expected_variant
 FROM grouped AS g
 JOIN ab_config AS c USING (experiment);

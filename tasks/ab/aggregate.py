@@ -97,7 +97,7 @@ def _install_config(con: duckdb.DuckDBPyConnection, experiments: Sequence[Experi
         end = exp.end if as_of is None or (exp.end is not None and exp.end < as_of) else as_of
         run(con, "ab/config_insert", {
             "experiment": exp.name, "variants": exp.variant_names,
-            "cum_weights": cumulative_weights(exp.weights), "start_ts": exp.start,
+            "cum_weights": list(cumulative_weights(exp.weights)), "start_ts": exp.start,
             "end_ts": end, "pre_start_ts": exp.start - lookback,
         })
 
@@ -121,6 +121,7 @@ def aggregate(
             for e in experiments}
     if active:
         run(con, "ab/session_settings")
+        run(con, "ab/assign_variant_macro")
         _install_config(con, active, as_of, cuped_lookback)
         earliest = min(e.start for e in active) - cuped_lookback
         run(con, "ab/feedback_per_request", {"as_of": as_of, "earliest": earliest})

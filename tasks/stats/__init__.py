@@ -3,8 +3,9 @@ docs/contracts.md, "Formats" (statistics API).
 
 This package is the public face; each subject is a private module: ``_sufficient`` (one
 arm's statistics and moments), ``_cuped`` (regression adjustment and the two-arm comparison),
-``_frequentist``, ``_sequential``, ``_bayesian``, ``_srm``, ``_multiple_testing``, ``_power``,
-``_assignment``.
+``_frequentist``, ``_sequential``, ``_bayesian``, ``_srm``, ``_multiple_testing``, ``_power``;
+:func:`assign_variant` and :func:`cumulative_weights` are re-exported from
+``flywheel.tasks.serving.assignment``, their one definition.
 
 The formulas follow the GrowthBook stats engine (gbstats) so that every number can be
 cross-checked against it; ``docs/statistics.md`` writes each one out. In short:
@@ -23,10 +24,8 @@ cross-checked against it; ``docs/statistics.md`` writes each one out. In short:
 
 from __future__ import annotations
 
-from flywheel.tasks.stats._assignment import (
-    assign_variant,
-    cumulative_weights,
-)
+# the variant split is the serving one (standard library only: serving loads no scipy)
+from flywheel.tasks.serving.assignment import assign_variant, cumulative_weights
 from flywheel.tasks.stats._bayesian import (
     BayesianResult,
     bayesian_test,
