@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 from scipy.stats import norm
 
+from flywheel.tasks.ab._metric_sql import fetch_metric_rows, run_metric_statement
 from flywheel.tasks.ab.experiments import Experiment
 from flywheel.tasks.ab.metrics import METRICS, QUANTILE_METRICS
 from flywheel.tasks.db import fetch_dicts, run, sql_text
@@ -128,15 +129,15 @@ def aggregate(
         watch.lap("feedback per request")
         _read_quantiles(con, data)
         watch.lap("latency quantiles")
-        run(con, "ab/user_arms")
+        run_metric_statement(con, "ab/user_arms")
         watch.lap("per-user post period")
-        run(con, "ab/user_pre", {"earliest": earliest,
+        run_metric_statement(con, "ab/user_pre", {"earliest": earliest,
                                  "latest_start": max(e.start for e in active)})
         watch.lap("per-user pre period")
         _read_checks(con, data, as_of - recent_window if as_of is not None else None,
                      recent_window)
         watch.lap("checks")
-        for row in fetch_dicts(con, "ab/arm_metric_stats"):
+        for row in fetch_metric_rows(con, "ab/arm_metric_stats"):
             arm = _arm(data, row["experiment"], row["variant"])
             for column, value in row.items():
                 if "__" in column:
