@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from flywheel.tasks.ab.metrics import Metric, UserSum, ratio_metrics
+from flywheel.tasks.ab._metrics import Metric, UserSum, ratio_metrics
 from flywheel.tasks.db import Params, sql_text
 
 USER_SUMS = "/*@user_sums*/"

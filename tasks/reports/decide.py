@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flywheel.tasks.ab.metrics import METRICS
+from flywheel.tasks.ab import METRICS
 from flywheel.tasks.reports.fmt import ci, days, pct, pts, pval, rate
 from flywheel.tasks.reports.rules import DecisionRules
 

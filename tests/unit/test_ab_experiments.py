@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flywheel.tasks.ab.experiments import load_experiment, load_experiments
+from flywheel.tasks.ab import load_experiment, load_experiments
 from flywheel.tasks.errors import UsageError
 
 pytestmark = pytest.mark.unit

@@ -10,6 +10,17 @@ from pathlib import Path
 
 import pytest
 
+from flywheel.tasks.ab import (
+    METRICS,
+    Metric,
+    Thresholds,
+    UserSum,
+    aggregate,
+    analyze_experiment,
+    load_experiments,
+    ratio,
+    ratio_metrics,
+)
 from flywheel.tasks.ab._metric_sql import (
     ARM_SUMS,
     USER_SUMS,
@@ -18,10 +29,6 @@ from flywheel.tasks.ab._metric_sql import (
     user_sums,
     user_sums_select,
 )
-from flywheel.tasks.ab.aggregate import aggregate
-from flywheel.tasks.ab.analysis import Thresholds, analyze_experiment
-from flywheel.tasks.ab.experiments import load_experiments
-from flywheel.tasks.ab.metrics import METRICS, Metric, UserSum, ratio, ratio_metrics
 from flywheel.tasks.config import load_settings
 from flywheel.tasks.db import connect, sql_text
 from flywheel.tasks.ingest import ingest_paths

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flywheel.tasks.ab.experiments import Guardrail
+from flywheel.tasks.ab import Guardrail
 from flywheel.tasks.db import connect
 from flywheel.tasks.reports import build_night
 from flywheel.tasks.reports.rollback import compare_windows

@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
 
-from flywheel.tasks.ab.aggregate import aggregate
-from flywheel.tasks.ab.analysis import Thresholds, analyze_experiment, json_safe
-from flywheel.tasks.ab.experiments import Experiment, load_experiments
-from flywheel.tasks.ab.store import save_report
+from flywheel.tasks.ab._aggregate import aggregate
+from flywheel.tasks.ab._analysis import Thresholds, analyze_experiment, json_safe
+from flywheel.tasks.ab._experiments import Experiment, load_experiments
+from flywheel.tasks.ab._store import save_report
 from flywheel.tasks.config import Settings
 from flywheel.tasks.db import connect
 from flywheel.tasks.errors import UsageError

@@ -13,9 +13,9 @@ from typing import Any
 import duckdb
 from scipy.stats import norm
 
+from flywheel.tasks.ab._experiments import Experiment
 from flywheel.tasks.ab._metric_sql import fetch_metric_rows, run_metric_statement
-from flywheel.tasks.ab.experiments import Experiment
-from flywheel.tasks.ab.metrics import METRICS, QUANTILE_METRICS
+from flywheel.tasks.ab._metrics import METRICS, QUANTILE_METRICS
 from flywheel.tasks.db import fetch_dicts, run, sql_text
 from flywheel.tasks.stats import cumulative_weights
 

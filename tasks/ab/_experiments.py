@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from flywheel.tasks.ab.metrics import METRICS
+from flywheel.tasks.ab._metrics import METRICS
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.stats import DEFAULT_SEQUENTIAL_TUNING
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flywheel.tasks.ab.aggregate import ArmData, ExperimentData
-from flywheel.tasks.ab.experiments import Experiment
-from flywheel.tasks.ab.metrics import METRICS, Metric
+from flywheel.tasks.ab._aggregate import ArmData, ExperimentData
+from flywheel.tasks.ab._experiments import Experiment
+from flywheel.tasks.ab._metrics import METRICS, Metric
 from flywheel.tasks.stats import (
     CupedRatioStats,
     QuantileStats,
