@@ -1,8 +1,9 @@
 """Turning one experiment's aggregated statistics into its report: integrity checks, tests per
 metric and treatment, multiple-testing adjustment, power and sample size, statuses.
 
-Pure Python over a handful of numbers per arm (no I/O). The output is the CONTRACTS §1 shape of
-``flywheel ab report --json`` for one experiment, plus extra keys.
+Pure Python over a handful of numbers per arm (no I/O). The output is the shape of
+``flywheel ab report --json`` for one experiment (docs/contracts.md, "Command line"), plus
+extra keys.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Experiment files (CONTRACTS §7): loading and validating ``experiments/<name>.yaml``.
+"""Experiment files (docs/contracts.md, "Formats": experiment files): loading and validating
+``experiments/<name>.yaml``.
 
 A bad file is a :class:`UsageError` that names the file and the key at fault; nothing is
 half-loaded.

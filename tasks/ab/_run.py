@@ -46,7 +46,7 @@ def select_experiments(experiments: list[Experiment], name: str | None) -> list[
 def build_report(settings: Settings, run_date: date | None = None,
                  experiment: str | None = None) -> dict[str, Any]:
     """The A/B report of every experiment file (or one) as of the end of ``run_date`` (None:
-    all data). JSON-ready: the CONTRACTS §1 shape plus extra keys."""
+    all data). JSON-ready: the shape of docs/contracts.md, "Command line", plus extra keys."""
     experiments = select_experiments(
         load_experiments(settings.dir("experiments")), experiment)
     as_of = as_of_moment(run_date)

@@ -1,4 +1,5 @@
-"""Experiment files (CONTRACTS §7): the examples load; a bad file names the file and the key."""
+"""Experiment files (docs/contracts.md, "Formats": experiment files): the examples load; a bad
+file names the file and the key."""
 
 from __future__ import annotations
 
