@@ -1,4 +1,4 @@
-"""The SQL of the ratio metrics, generated from their declarations (``tasks/ab/metrics.py``).
+"""The SQL of the ratio metrics, generated from their declarations (``tasks/ab/_metrics.py``).
 
 The statements stay named files in ``sql/ab/``; where they need one column per metric they hold
 a placeholder that is filled here: ``/*@user_sums*/`` with the per-user sums (each declared

@@ -1,4 +1,4 @@
-"""Each metric is declared once (``tasks/ab/metrics.py``) and its SQL derives from that: the
+"""Each metric is declared once (``tasks/ab/_metrics.py``) and its SQL derives from that: the
 per-user and per-arm sums are generated, the report's window statement holds the same text, and
 adding a metric is one declaration that flows through to the per-arm statistics and the report."""
 
