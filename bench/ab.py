@@ -43,7 +43,9 @@ def generate(db: Path, requests: int, users: int) -> float:
     started = time.perf_counter()
     with connect(db) as con:
         params = {"experiments": EXPERIMENTS, "users": users,
-                  "cum2": cumulative_weights([1, 1]), "cum3": cumulative_weights([1, 1, 1])}
+                  "cum2": list(cumulative_weights([1, 1])),
+                  "cum3": list(cumulative_weights([1, 1, 1]))}
+        run(con, "ab/assign_variant_macro")
         run(con, "bench/ab_users", params)
         run(con, "bench/ab_requests", {"requests": requests, "users": users,
                                        "pre_share": 0.15, "start": START})

@@ -33,13 +33,13 @@ sys.path.insert(0, {repo!r})
 mode, db, folder = sys.argv[1], sys.argv[2], sys.argv[3]
 files = sorted(str(p) for p in __import__('pathlib').Path(folder).rglob('*.jsonl'))
 t0 = time.perf_counter()
-if mode.startswith('raw'):
+if mode.startswith('bench/raw'):
     import duckdb
     from flywheel.tasks.db import sql_text
     con = duckdb.connect(db)
     for kind in ('requests', 'feedback'):
         con.execute('DROP TABLE IF EXISTS t')
-        con.execute(sql_text('bench/' + mode), {{'paths': [f for f in files if kind in f]}})
+        con.execute(sql_text(mode), {{'paths': [f for f in files if kind in f]}})
     con.close()
 else:
     from flywheel.tasks.config import load_settings
@@ -106,7 +106,7 @@ def main() -> None:
     print(f"data: {args.requests:,} requests + feedback = {records:,} records in {2 * args.files} files, "
           f"{size_mb:,.0f} MB; malformed copy: {bad:,} bad lines ({bad / records:.2%})")
     rows = []
-    for label, folder, baseline in (("clean", clean, "raw_read"), ("0.1% malformed", dirty, "raw_read_ignore_errors")):
+    for label, folder, baseline in (("clean", clean, "bench/raw_read"), ("0.1% malformed", dirty, "bench/raw_read_ignore_errors")):
         raw = measure(baseline, folder, args.out)
         ours = measure("flywheel", folder, args.out)
         ratio = raw["seconds"] / ours["seconds"]

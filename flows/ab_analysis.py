@@ -9,8 +9,7 @@ from typing import Any
 from prefect import flow
 
 from flywheel.flows.night import Night, publish_markdown
-from flywheel.tasks.ab import run_nightly_analysis
-from flywheel.tasks.ab.summary import markdown_summary
+from flywheel.tasks.ab import markdown_summary, run_nightly_analysis
 from flywheel.tasks.config import load_settings
 
 

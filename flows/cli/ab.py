@@ -29,8 +29,7 @@ def report(
 ) -> None:
     """A/B statistics per experiment: checks, arms, per metric the lift with its CI, raw and
     adjusted p-values, chance to win and status."""
-    from flywheel.tasks.ab import build_report
-    from flywheel.tasks.ab.summary import text_summary
+    from flywheel.tasks.ab import build_report, text_summary
 
     try:
         night = date.fromisoformat(run_date) if run_date else None

@@ -1,5 +1,6 @@
 -- Benchmark users: user i belongs to experiment i % $experiments, in the arm assign_variant
--- gives (equal weights over 2 or 3 arms: $cum2, $cum3), with a personal taste factor.
+-- gives (fw_assign_variant, sql/ab/assign_variant_macro.sql; equal weights over 2 or 3 arms:
+-- $cum2, $cum3), with a personal taste factor.
 CREATE OR REPLACE TEMP TABLE bench_users AS
 WITH base AS (
     SELECT
@@ -11,8 +12,6 @@ WITH base AS (
     FROM range($users)
 )
 SELECT *,
-    ['control', 'b', 'c'][coalesce(list_position(list_transform(
-        CASE arms WHEN 2 THEN $cum2 ELSE $cum3 END,
-        lambda w: w > ('0x' || substr(md5(experiment || ':' || user_id), 1, 8))::UBIGINT
-                      / 4294967295.0), true), arms)] AS variant
+    fw_assign_variant(experiment, user_id, ['control', 'b', 'c'][:arms],
+                      CASE arms WHEN 2 THEN $cum2 ELSE $cum3 END) AS variant
 FROM base;

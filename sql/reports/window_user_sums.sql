@@ -1,6 +1,8 @@
 -- Production before and after a promotion (the windows of window_quantiles.sql): per window,
 -- over its users, the sums of each ratio metric's numerator m and denominator d per user, their
--- squares and products (columns <metric>__<statistic>), and the per-user sums behind the
+-- squares and products (columns <metric>__<statistic>; the per-user and per-window sums of the
+-- metrics are the text tasks/ab/_metric_sql.py generates from their declarations, checked by
+-- tests/unit/test_ab_metric_sql.py), and the per-user sums behind the
 -- cluster-robust variance of the p95 latency ($q95_before / $q95_after: each window's p95).
 WITH fb AS (
     SELECT request_id,
@@ -23,65 +25,65 @@ WITH fb AS (
     WHERE r.ts >= $before_from AND r.ts < $as_of
       AND (v.version_hash = $before_hash OR v.version_hash = $after_hash)
 ), per_user AS (
-    SELECT w.grp, w.user_id,
-           count(*)                                                        AS requests,
-           count(*) FILTER (WHERE w.error IS NOT NULL)                     AS errors,
-           coalesce(sum(w.latency_ms), 0)                                  AS latency_sum,
-           count(w.latency_ms)                                             AS latency_n,
-           count(*) FILTER (WHERE w.latency_ms <= CASE w.grp WHEN 'before' THEN $q95_before
+    SELECT r.grp, r.user_id,
+           count(*) FILTER (WHERE r.latency_ms <= CASE r.grp WHEN 'before' THEN $q95_before
                                                                 ELSE $q95_after END)
                                                                            AS latency_le_q,
-           coalesce(sum(w.cost_usd), 0)                                    AS cost_sum,
-           count(w.cost_usd)                                               AS cost_n,
-           coalesce(sum(f.thumbs), 0)                                      AS thumbs,
-           coalesce(sum(f.thumbs_up), 0)                                   AS thumbs_up,
-           coalesce(sum(f.ratings), 0)                                     AS ratings,
-           coalesce(sum(f.rating_sum), 0)                                  AS rating_sum,
-           count(*) FILTER (WHERE f.corrected)                             AS corrected
-    FROM windowed AS w
+           coalesce(sum(f.thumbs_up), 0) AS thumbs_up,
+           coalesce(sum(f.thumbs), 0) AS thumbs,
+           coalesce(sum(f.rating_sum), 0) AS rating_sum,
+           coalesce(sum(f.ratings), 0) AS ratings,
+           count(*) FILTER (WHERE f.corrected) AS corrected,
+           count(*) AS requests,
+           count(*) FILTER (WHERE r.error IS NOT NULL) AS errors,
+           coalesce(sum(r.latency_ms), 0) AS latency_sum,
+           count(r.latency_ms) AS latency_n,
+           coalesce(sum(r.cost_usd), 0) AS cost_sum,
+           count(r.cost_usd) AS cost_n
+    FROM windowed AS r
     LEFT JOIN fb AS f USING (request_id)
-    WHERE w.grp IS NOT NULL
-    GROUP BY w.grp, w.user_id
+    WHERE r.grp IS NOT NULL
+    GROUP BY r.grp, r.user_id
 )
 SELECT
     grp,
     count(*) AS n,
-    sum(thumbs_up::DOUBLE) AS thumbs_up_rate__m_sum,
-    sum((thumbs_up * thumbs_up)::DOUBLE) AS thumbs_up_rate__m_sum_squares,
-    sum(thumbs::DOUBLE) AS thumbs_up_rate__d_sum,
-    sum((thumbs * thumbs)::DOUBLE) AS thumbs_up_rate__d_sum_squares,
-    sum((thumbs_up * thumbs)::DOUBLE) AS thumbs_up_rate__m_d,
-    sum(rating_sum::DOUBLE) AS mean_rating__m_sum,
-    sum((rating_sum * rating_sum)::DOUBLE) AS mean_rating__m_sum_squares,
-    sum(ratings::DOUBLE) AS mean_rating__d_sum,
-    sum((ratings * ratings)::DOUBLE) AS mean_rating__d_sum_squares,
-    sum((rating_sum * ratings)::DOUBLE) AS mean_rating__m_d,
-    sum(corrected::DOUBLE) AS correction_rate__m_sum,
-    sum((corrected * corrected)::DOUBLE) AS correction_rate__m_sum_squares,
-    sum(requests::DOUBLE) AS correction_rate__d_sum,
-    sum((requests * requests)::DOUBLE) AS correction_rate__d_sum_squares,
-    sum((corrected * requests)::DOUBLE) AS correction_rate__m_d,
-    sum(errors::DOUBLE) AS error_rate__m_sum,
-    sum((errors * errors)::DOUBLE) AS error_rate__m_sum_squares,
-    sum(requests::DOUBLE) AS error_rate__d_sum,
-    sum((requests * requests)::DOUBLE) AS error_rate__d_sum_squares,
-    sum((errors * requests)::DOUBLE) AS error_rate__m_d,
-    sum(latency_sum::DOUBLE) AS latency_ms__m_sum,
-    sum((latency_sum * latency_sum)::DOUBLE) AS latency_ms__m_sum_squares,
-    sum(latency_n::DOUBLE) AS latency_ms__d_sum,
-    sum((latency_n * latency_n)::DOUBLE) AS latency_ms__d_sum_squares,
-    sum((latency_sum * latency_n)::DOUBLE) AS latency_ms__m_d,
-    sum(cost_sum::DOUBLE) AS cost_per_request__m_sum,
-    sum((cost_sum * cost_sum)::DOUBLE) AS cost_per_request__m_sum_squares,
-    sum(cost_n::DOUBLE) AS cost_per_request__d_sum,
-    sum((cost_n * cost_n)::DOUBLE) AS cost_per_request__d_sum_squares,
-    sum((cost_sum * cost_n)::DOUBLE) AS cost_per_request__m_d,
-    count(*) FILTER (WHERE latency_n > 0) AS clusters,
-    sum(latency_n::DOUBLE) AS n_sum,
-    sum((latency_n * latency_n)::DOUBLE) AS n_sum_squares,
-    sum(latency_le_q::DOUBLE) AS s_sum,
-    sum((latency_le_q * latency_le_q)::DOUBLE) AS s_sum_squares,
-    sum((latency_le_q * latency_n)::DOUBLE) AS s_n
-FROM per_user
+    sum((u.thumbs_up)::DOUBLE) AS thumbs_up_rate__m_sum,
+    sum((u.thumbs_up * u.thumbs_up)::DOUBLE) AS thumbs_up_rate__m_sum_squares,
+    sum((u.thumbs)::DOUBLE) AS thumbs_up_rate__d_sum,
+    sum((u.thumbs * u.thumbs)::DOUBLE) AS thumbs_up_rate__d_sum_squares,
+    sum((u.thumbs_up * u.thumbs)::DOUBLE) AS thumbs_up_rate__m_d,
+    sum((u.rating_sum)::DOUBLE) AS mean_rating__m_sum,
+    sum((u.rating_sum * u.rating_sum)::DOUBLE) AS mean_rating__m_sum_squares,
+    sum((u.ratings)::DOUBLE) AS mean_rating__d_sum,
+    sum((u.ratings * u.ratings)::DOUBLE) AS mean_rating__d_sum_squares,
+    sum((u.rating_sum * u.ratings)::DOUBLE) AS mean_rating__m_d,
+    sum((u.corrected)::DOUBLE) AS correction_rate__m_sum,
+    sum((u.corrected * u.corrected)::DOUBLE) AS correction_rate__m_sum_squares,
+    sum((u.requests)::DOUBLE) AS correction_rate__d_sum,
+    sum((u.requests * u.requests)::DOUBLE) AS correction_rate__d_sum_squares,
+    sum((u.corrected * u.requests)::DOUBLE) AS correction_rate__m_d,
+    sum((u.errors)::DOUBLE) AS error_rate__m_sum,
+    sum((u.errors * u.errors)::DOUBLE) AS error_rate__m_sum_squares,
+    sum((u.requests)::DOUBLE) AS error_rate__d_sum,
+    sum((u.requests * u.requests)::DOUBLE) AS error_rate__d_sum_squares,
+    sum((u.errors * u.requests)::DOUBLE) AS error_rate__m_d,
+    sum((u.latency_sum)::DOUBLE) AS latency_ms__m_sum,
+    sum((u.latency_sum * u.latency_sum)::DOUBLE) AS latency_ms__m_sum_squares,
+    sum((u.latency_n)::DOUBLE) AS latency_ms__d_sum,
+    sum((u.latency_n * u.latency_n)::DOUBLE) AS latency_ms__d_sum_squares,
+    sum((u.latency_sum * u.latency_n)::DOUBLE) AS latency_ms__m_d,
+    sum((u.cost_sum)::DOUBLE) AS cost_per_request__m_sum,
+    sum((u.cost_sum * u.cost_sum)::DOUBLE) AS cost_per_request__m_sum_squares,
+    sum((u.cost_n)::DOUBLE) AS cost_per_request__d_sum,
+    sum((u.cost_n * u.cost_n)::DOUBLE) AS cost_per_request__d_sum_squares,
+    sum((u.cost_sum * u.cost_n)::DOUBLE) AS cost_per_request__m_d,
+    count(*) FILTER (WHERE u.latency_n > 0) AS clusters,
+    sum(u.latency_n::DOUBLE) AS n_sum,
+    sum((u.latency_n * u.latency_n)::DOUBLE) AS n_sum_squares,
+    sum(u.latency_le_q::DOUBLE) AS s_sum,
+    sum((u.latency_le_q * u.latency_le_q)::DOUBLE) AS s_sum_squares,
+    sum((u.latency_le_q * u.latency_n)::DOUBLE) AS s_n
+FROM per_user AS u
 GROUP BY grp
 ORDER BY grp;

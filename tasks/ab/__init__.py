@@ -1,5 +1,71 @@
-"""A/B experiment analysis: experiment files, DuckDB aggregation, statistics, persistence."""
+"""A/B experiment analysis: experiment files, DuckDB aggregation, statistics, persistence.
 
-from flywheel.tasks.ab.run import as_of_moment, build_report, run_nightly_analysis
+The public face of the package; other packages import only these names. Inside, by subject:
+``_experiments`` (the files, docs/contracts.md "Formats": experiment files), ``_metrics`` (each
+metric declared once) and ``_metric_sql`` (their SQL, generated), ``_aggregate`` (DuckDB, one
+row per arm), ``_analysis`` (tests, checks, power, statuses), ``_run`` (the nightly analysis),
+``_store`` (persistence), ``_summary`` (Markdown and text).
+"""
 
-__all__ = ["as_of_moment", "build_report", "run_nightly_analysis"]
+from flywheel.tasks.ab._aggregate import (
+    QUANTILE_LADDER,
+    Aggregates,
+    ArmData,
+    ExperimentData,
+    aggregate,
+    quantile_levels,
+)
+from flywheel.tasks.ab._analysis import Thresholds, analyze_experiment, guardrail_results, json_safe
+from flywheel.tasks.ab._experiments import (
+    Experiment,
+    Guardrail,
+    RolloutPlan,
+    check_stages,
+    load_experiment,
+    load_experiments,
+)
+from flywheel.tasks.ab._metrics import (
+    METRICS,
+    QUANTILE_METRICS,
+    RATIO_METRICS,
+    Metric,
+    UserSum,
+    ratio,
+    ratio_metrics,
+)
+from flywheel.tasks.ab._run import as_of_moment, build_report, run_nightly_analysis
+from flywheel.tasks.ab._store import history, save_report
+from flywheel.tasks.ab._summary import markdown_summary, text_summary
+
+__all__ = [
+    "METRICS",
+    "QUANTILE_LADDER",
+    "QUANTILE_METRICS",
+    "RATIO_METRICS",
+    "Aggregates",
+    "ArmData",
+    "Experiment",
+    "ExperimentData",
+    "Guardrail",
+    "Metric",
+    "RolloutPlan",
+    "Thresholds",
+    "UserSum",
+    "aggregate",
+    "analyze_experiment",
+    "as_of_moment",
+    "build_report",
+    "check_stages",
+    "guardrail_results",
+    "history",
+    "json_safe",
+    "load_experiment",
+    "load_experiments",
+    "markdown_summary",
+    "quantile_levels",
+    "ratio",
+    "ratio_metrics",
+    "run_nightly_analysis",
+    "save_report",
+    "text_summary",
+]

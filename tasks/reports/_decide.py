@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flywheel.tasks.ab.metrics import METRICS
+from flywheel.tasks.ab import METRICS
 from flywheel.tasks.reports import _sentences as say
 from flywheel.tasks.reports._fmt import days
 from flywheel.tasks.reports._model import (

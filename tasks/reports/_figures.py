@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flywheel.tasks.ab.metrics import METRICS
+from flywheel.tasks.ab import METRICS
 from flywheel.tasks.reports import _charts as charts
 from flywheel.tasks.reports._evidence import PER_DECADE
 

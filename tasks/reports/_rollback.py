@@ -18,9 +18,14 @@ from typing import Any
 
 import duckdb
 
-from flywheel.tasks.ab.aggregate import QUANTILE_LADDER, quantile_levels
-from flywheel.tasks.ab.experiments import Guardrail
-from flywheel.tasks.ab.metrics import METRICS, QUANTILE_METRICS, RATIO_METRICS
+from flywheel.tasks.ab import (
+    METRICS,
+    QUANTILE_LADDER,
+    QUANTILE_METRICS,
+    RATIO_METRICS,
+    Guardrail,
+    quantile_levels,
+)
 from flywheel.tasks.db import fetch_dicts
 from flywheel.tasks.stats import QuantileStats, RatioStats, bayesian_test, frequentist_test
 

@@ -17,8 +17,7 @@ from typing import Any
 
 import yaml
 
-from flywheel.tasks.ab.experiments import Guardrail
-from flywheel.tasks.ab.metrics import METRICS
+from flywheel.tasks.ab import METRICS, Guardrail
 from flywheel.tasks.errors import UsageError
 
 RULES_FILE = "decisions.yaml"

@@ -23,7 +23,7 @@ from typing import Any
 
 import duckdb
 
-from flywheel.tasks.ab.experiments import Experiment
+from flywheel.tasks.ab import Experiment
 from flywheel.tasks.config import Settings
 from flywheel.tasks.db import connect, fetch_dicts, run
 from flywheel.tasks.errors import FlywheelError, UsageError

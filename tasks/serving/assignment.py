@@ -1,8 +1,9 @@
 """Who gets what: the variant split and the rollout bucket, with the standard library only.
 
-Variant split (CONTRACTS §4, identical to :func:`flywheel.tasks.stats.assign_variant`, which imports
-scipy and so is not used at serving time; tests/unit/test_serving_assignment.py checks the two
-agree)::
+Variant split (docs/contracts.md, "Formats": statistics API; the one definition of
+``assign_variant``, re-exported by :mod:`flywheel.tasks.stats`; its SQL twin is the macro
+``fw_assign_variant`` in ``sql/ab/assign_variant_macro.sql``, and
+tests/unit/test_ab_assignment_sql.py checks the two agree)::
 
     bucket   = int(md5(f"{experiment}:{user_id}").hexdigest()[:8], 16) / 0xFFFFFFFF
     variant  = the first variant whose cumulative normalized weight exceeds bucket (else the last)
@@ -28,7 +29,7 @@ _TWO32 = float(1 << 32)
 
 
 def variant_bucket(experiment: str, unit_id: str) -> float:
-    """The §4 bucket of a unit in an experiment, in [0, 1]."""
+    """The variant-split bucket of a unit in an experiment, in [0, 1]."""
     return int(hashlib.md5(f"{experiment}:{unit_id}".encode()).hexdigest()[:8], 16) / _MAX32
 
 
@@ -55,7 +56,11 @@ def pick(cumulative: Sequence[float], bucket: float) -> int:
 def assign_variant(
     experiment: str, unit_id: str, variants: Sequence[str], weights: Sequence[float] | None = None
 ) -> str:
-    """The §4 ``assign_variant``, without scipy: the variant ``unit_id`` is assigned to."""
+    """The variant ``unit_id`` is assigned to: md5 of ``experiment:unit_id`` bucketed by weight.
+
+    bucket = int(md5(f"{experiment}:{unit_id}").hexdigest()[:8], 16) / 0xFFFFFFFF; the first
+    variant whose cumulative normalized weight exceeds the bucket (the last one if none does).
+    """
     if not variants:
         raise ValueError("assign_variant needs at least one variant")
     weights = [1.0] * len(variants) if weights is None else weights

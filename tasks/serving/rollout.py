@@ -32,11 +32,19 @@ from typing import Any
 
 import duckdb
 
-from flywheel.tasks.ab.aggregate import aggregate
-from flywheel.tasks.ab.analysis import Thresholds, analyze_experiment, guardrail_results, json_safe
-from flywheel.tasks.ab.experiments import Experiment, Guardrail, check_stages, load_experiment
-from flywheel.tasks.ab.metrics import METRICS
-from flywheel.tasks.ab.run import as_of_moment
+from flywheel.tasks.ab import (
+    METRICS,
+    Experiment,
+    Guardrail,
+    Thresholds,
+    aggregate,
+    analyze_experiment,
+    as_of_moment,
+    check_stages,
+    guardrail_results,
+    json_safe,
+    load_experiment,
+)
 from flywheel.tasks.config import Settings
 from flywheel.tasks.db import connect, fetch_dicts, run, transaction
 from flywheel.tasks.errors import FlywheelError, UsageError

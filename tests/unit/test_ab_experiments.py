@@ -1,4 +1,5 @@
-"""Experiment files (CONTRACTS §7): the examples load; a bad file names the file and the key."""
+"""Experiment files (docs/contracts.md, "Formats": experiment files): the examples load; a bad
+file names the file and the key."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flywheel.tasks.ab.experiments import load_experiment, load_experiments
+from flywheel.tasks.ab import load_experiment, load_experiments
 from flywheel.tasks.errors import UsageError
 
 pytestmark = pytest.mark.unit

@@ -15,9 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flywheel.flows.cli.common import app
-from flywheel.tasks.ab import as_of_moment, build_report, run_nightly_analysis
-from flywheel.tasks.ab.aggregate import aggregate
-from flywheel.tasks.ab.experiments import load_experiments
+from flywheel.tasks.ab import aggregate, as_of_moment, build_report, load_experiments, run_nightly_analysis
 from flywheel.tasks.config import Settings, load_settings
 from flywheel.tasks.db import connect
 from flywheel.tasks.ingest import ingest_paths

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flywheel.tasks.ab.experiments import Guardrail
+from flywheel.tasks.ab import Guardrail
 from flywheel.tasks.db import connect
 from flywheel.tasks.reports import build_night, compare_windows
 from tests.support.report_support import PROMOTED_AT, START, rollback_project

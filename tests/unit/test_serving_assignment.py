@@ -1,4 +1,4 @@
-"""Assignment at serving time: the stdlib variant split equals flywheel.tasks.stats.assign_variant, and
+"""Assignment at serving time: the stdlib variant split is the one flywheel.tasks.stats exports, and
 the rollout bucket is monotone over stages and independent of the variant split."""
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from flywheel.tasks.ab.experiments import Guardrail, RolloutPlan, load_experiment
+from flywheel.tasks.ab import Guardrail, RolloutPlan, load_experiment
 from flywheel.tasks.db import connect
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.registry._labels import current_label, history, promote

@@ -20,13 +20,9 @@ PACKAGE_TREES = ("tasks", "flows", "flywheel")
 USER_TREES = (*PACKAGE_TREES, "bench", "tests")
 # the functions of tasks/db.py that take a statement name, and the position of the name
 NAME_ARGUMENT = {"run": 1, "fetch_dicts": 1, "sql_text": 0}
-# Names still built at run time, each with the glob of the files it reaches. Issue 17 turns the
-# A/B store's into literals on another branch, and bench/ingest.py builds its baseline name in
-# the script it hands a subprocess; an entry whose code is gone is ignored.
-KNOWN_BUILT = {
-    "tasks/ab/store.py": ("ab/*_delete", "ab/*_insert"),
-    "bench/ingest.py": ("bench/raw_read*",),
-}
+# Names still built at run time, each with the glob of the files it reaches (none today; an
+# entry whose code is gone is ignored).
+KNOWN_BUILT: dict[str, tuple[str, ...]] = {}
 
 
 def _statement_files() -> set[str]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import duckdb
 
-from flywheel.tasks.ab.analysis import json_safe
+from flywheel.tasks.ab._analysis import json_safe
 from flywheel.tasks.db import fetch_dicts, run, sql_text, transaction
 
 _RESULT_KEYS = ("metric", "variant", "control", "control_mean", "treatment_mean", "control_n",
@@ -47,11 +47,12 @@ def save_report(con: duckdb.DuckDBPyConnection, run_date: date, report: dict[str
                             "variant": arm["variant"], "users": arm["users"],
                             "requests": arm["requests"], "computed_at": now})
     with transaction(con):
-        for table in ("results", "checks", "unfiled"):
-            run(con, f"ab/{table}_delete", {"run_date": run_date})
-        for table, rows in (("results", results), ("checks", checks), ("unfiled", unfiled)):
+        for delete in ("ab/results_delete", "ab/checks_delete", "ab/unfiled_delete"):
+            run(con, delete, {"run_date": run_date})
+        for insert, rows in (("ab/results_insert", results), ("ab/checks_insert", checks),
+                             ("ab/unfiled_insert", unfiled)):
             if rows:
-                con.executemany(sql_text(f"ab/{table}_insert"), rows)
+                con.executemany(sql_text(insert), rows)
     return {"results": len(results), "checks": len(checks), "unfiled": len(unfiled)}
 
 

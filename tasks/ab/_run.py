@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
 
-from flywheel.tasks.ab.aggregate import aggregate
-from flywheel.tasks.ab.analysis import Thresholds, analyze_experiment, json_safe
-from flywheel.tasks.ab.experiments import Experiment, load_experiments
-from flywheel.tasks.ab.store import save_report
+from flywheel.tasks.ab._aggregate import aggregate
+from flywheel.tasks.ab._analysis import Thresholds, analyze_experiment, json_safe
+from flywheel.tasks.ab._experiments import Experiment, load_experiments
+from flywheel.tasks.ab._store import save_report
 from flywheel.tasks.config import Settings
 from flywheel.tasks.db import connect
 from flywheel.tasks.errors import UsageError
@@ -46,7 +46,7 @@ def select_experiments(experiments: list[Experiment], name: str | None) -> list[
 def build_report(settings: Settings, run_date: date | None = None,
                  experiment: str | None = None) -> dict[str, Any]:
     """The A/B report of every experiment file (or one) as of the end of ``run_date`` (None:
-    all data). JSON-ready: the CONTRACTS §1 shape plus extra keys."""
+    all data). JSON-ready: the shape of docs/contracts.md, "Command line", plus extra keys."""
     experiments = select_experiments(
         load_experiments(settings.dir("experiments")), experiment)
     as_of = as_of_moment(run_date)

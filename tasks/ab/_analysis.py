@@ -1,8 +1,9 @@
 """Turning one experiment's aggregated statistics into its report: integrity checks, tests per
 metric and treatment, multiple-testing adjustment, power and sample size, statuses.
 
-Pure Python over a handful of numbers per arm (no I/O). The output is the CONTRACTS §1 shape of
-``flywheel ab report --json`` for one experiment, plus extra keys.
+Pure Python over a handful of numbers per arm (no I/O). The output is the shape of
+``flywheel ab report --json`` for one experiment (docs/contracts.md, "Command line"), plus
+extra keys.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flywheel.tasks.ab.aggregate import ArmData, ExperimentData
-from flywheel.tasks.ab.experiments import Experiment
-from flywheel.tasks.ab.metrics import METRICS, Metric
+from flywheel.tasks.ab._aggregate import ArmData, ExperimentData
+from flywheel.tasks.ab._experiments import Experiment
+from flywheel.tasks.ab._metrics import METRICS, Metric
 from flywheel.tasks.stats import (
     CupedRatioStats,
     QuantileStats,

@@ -13,8 +13,9 @@ from typing import Any
 import duckdb
 from scipy.stats import norm
 
-from flywheel.tasks.ab.experiments import Experiment
-from flywheel.tasks.ab.metrics import METRICS, QUANTILE_METRICS
+from flywheel.tasks.ab._experiments import Experiment
+from flywheel.tasks.ab._metric_sql import fetch_metric_rows, run_metric_statement
+from flywheel.tasks.ab._metrics import METRICS, QUANTILE_METRICS
 from flywheel.tasks.db import fetch_dicts, run, sql_text
 from flywheel.tasks.stats import cumulative_weights
 
@@ -97,7 +98,7 @@ def _install_config(con: duckdb.DuckDBPyConnection, experiments: Sequence[Experi
         end = exp.end if as_of is None or (exp.end is not None and exp.end < as_of) else as_of
         run(con, "ab/config_insert", {
             "experiment": exp.name, "variants": exp.variant_names,
-            "cum_weights": cumulative_weights(exp.weights), "start_ts": exp.start,
+            "cum_weights": list(cumulative_weights(exp.weights)), "start_ts": exp.start,
             "end_ts": end, "pre_start_ts": exp.start - lookback,
         })
 
@@ -121,21 +122,22 @@ def aggregate(
             for e in experiments}
     if active:
         run(con, "ab/session_settings")
+        run(con, "ab/assign_variant_macro")
         _install_config(con, active, as_of, cuped_lookback)
         earliest = min(e.start for e in active) - cuped_lookback
         run(con, "ab/feedback_per_request", {"as_of": as_of, "earliest": earliest})
         watch.lap("feedback per request")
         _read_quantiles(con, data)
         watch.lap("latency quantiles")
-        run(con, "ab/user_arms")
+        run_metric_statement(con, "ab/user_arms")
         watch.lap("per-user post period")
-        run(con, "ab/user_pre", {"earliest": earliest,
+        run_metric_statement(con, "ab/user_pre", {"earliest": earliest,
                                  "latest_start": max(e.start for e in active)})
         watch.lap("per-user pre period")
         _read_checks(con, data, as_of - recent_window if as_of is not None else None,
                      recent_window)
         watch.lap("checks")
-        for row in fetch_dicts(con, "ab/arm_metric_stats"):
+        for row in fetch_metric_rows(con, "ab/arm_metric_stats"):
             arm = _arm(data, row["experiment"], row["variant"])
             for column, value in row.items():
                 if "__" in column:

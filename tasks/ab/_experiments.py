@@ -1,4 +1,5 @@
-"""Experiment files (CONTRACTS §7): loading and validating ``experiments/<name>.yaml``.
+"""Experiment files (docs/contracts.md, "Formats": experiment files): loading and validating
+``experiments/<name>.yaml``.
 
 A bad file is a :class:`UsageError` that names the file and the key at fault; nothing is
 half-loaded.
@@ -17,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from flywheel.tasks.ab.metrics import METRICS
+from flywheel.tasks.ab._metrics import METRICS
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.stats import DEFAULT_SEQUENTIAL_TUNING
 
