@@ -80,7 +80,7 @@ def corrupt_copy(clean: Path, target: Path, every: int = 1000) -> int:
 
 
 def measure(mode: str, folder: Path, work: Path) -> dict[str, float]:
-    db = work / f"{mode}-{folder.name}.duckdb"
+    db = work / f"{mode.replace('/', '-')}-{folder.name}.duckdb"
     for leftover in (db, Path(str(db) + ".wal")):
         leftover.unlink(missing_ok=True)
     out = subprocess.run(

@@ -11,7 +11,7 @@ this table against it):
 | ``FLYWHEEL_PROJECT_DIR`` | folder holding prompts/, experiments/, evalsets/, reports/| current directory    |
 | ``FLYWHEEL_DB_TIMEOUT``  | seconds a writer waits for the DuckDB file lock           | ``30``               |
 | ``FLYWHEEL_LANDING_DIR`` | folder the nightly run ingests                            | ``<project>/landing``|
-| ``FLYWHEEL_PROMPT_CACHE_TTL`` | seconds the prompt API (flywheel.tasks.registry.api) caches a label | 30 |
+| ``FLYWHEEL_PROMPT_CACHE_TTL`` | seconds the prompt API (flywheel.prompts) caches a label | 30 |
 | ``FLYWHEEL_SERVING_PATH`` | the serving snapshot applications read (docs/serving.md) | ``<project>/serving.json`` |
 | ``FLYWHEEL_NIGHTLY_LOCK_TIMEOUT`` | seconds a nightly run waits for another one on the same database | ``600`` |
 | ``FLYWHEEL_ALERT_WEBHOOK_URL`` | Slack-compatible webhook the monitoring alerts are POSTed to | none (not sent) |
@@ -113,7 +113,7 @@ class Settings:
     # name: flywheel.toml [trace_scores] "name" = unit | unit_inverted | rating | thumbs | skip.
     trace_scores: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TRACE_SCORES))
     landing_dir: Path | None = None
-    # The prompt API (flywheel.tasks.registry.api) re-resolves NAME@LABEL after this many seconds.
+    # The prompt API (flywheel.prompts) re-resolves NAME@LABEL after this many seconds.
     prompt_cache_ttl_s: float = 30.0
     prices: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
     export: ExportSettings = field(default_factory=ExportSettings)

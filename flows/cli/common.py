@@ -9,12 +9,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+if TYPE_CHECKING:
+    import duckdb
+
 from flywheel.flows.cli.prefect_start import configured_api_url
 from flywheel.tasks.config import Settings, load_settings
+from flywheel.tasks.errors import UsageError
 
 app = typer.Typer(
     name="flywheel",
@@ -89,6 +93,20 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object on stdout.")]
+
+
+@contextmanager
+def open_store(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the existing store, the one way commands open it: a mistyped ``--db``
+    is a usage error (exit 2), never a new empty database; a busy file waits the settings'
+    ``db_lock_timeout_s``."""
+    from flywheel.tasks.db import connect
+
+    if not settings.db_path.is_file():
+        raise UsageError(f"no database at {settings.db_path}: run `flywheel prompts sync` or "
+                         "`flywheel ingest` first (or pass --db)")
+    with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
+        yield con
 
 
 def emit(result: dict[str, Any], as_json: bool, human: Callable[[dict[str, Any]], str]) -> None:

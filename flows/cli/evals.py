@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from flywheel.flows.cli.common import JsonOption, app, emit, run_work, settings_of
+from flywheel.flows.cli.common import JsonOption, app, emit, open_store, run_work, settings_of
 from flywheel.tasks.errors import UsageError
 
 eval_app = typer.Typer(help="Offline evals of prompt versions on eval sets.",
@@ -18,7 +18,7 @@ app.add_typer(eval_app, name="eval")
 @eval_app.command("run")
 def eval_run(
     ctx: typer.Context,
-    evalset: Annotated[Path, typer.Option("--evalset", help="Eval set file (JSON Lines, §8).")],
+    evalset: Annotated[Path, typer.Option("--evalset", help="Eval set file (JSON Lines; docs/contracts.md, \"Eval sets\").")],
     prompt: Annotated[list[str], typer.Option(
         "--prompt", help="Prompt version REF; repeat it. The first is the baseline.")],
     repeats: Annotated[int, typer.Option(help="Samples per case and version.")] = 1,
@@ -29,7 +29,6 @@ def eval_run(
     as_json: JsonOption = False,
 ) -> None:
     """Evaluate prompt versions on an eval set and compare each with the first."""
-    from flywheel.tasks.db import connect
     from flywheel.tasks.evals import PythonChecks, endpoint_for, format_summary, load_evalset
     from flywheel.tasks.registry import resolve
 
@@ -40,7 +39,7 @@ def eval_run(
     settings = settings_of(ctx)
     # Bad input is exit 2 before any work starts: the eval set, then every REF.
     load_evalset(evalset, python_resolver=PythonChecks(settings.project_dir))
-    with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
+    with open_store(settings) as con:
         for ref in prompt:
             endpoint_for(settings, resolve(con, ref).name)
     def in_process() -> dict[str, Any]:

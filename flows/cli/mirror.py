@@ -6,9 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from flywheel.flows.cli.common import JsonOption, app, emit, run_in_foreground, settings_of
-from flywheel.tasks.db import connect
-from flywheel.tasks.errors import FlywheelError, UsageError
+from flywheel.flows.cli.common import JsonOption, app, emit, open_store, run_in_foreground, settings_of
+from flywheel.tasks.errors import UsageError
 
 mlflow_app = typer.Typer(help="Mirror eval runs, A/B nights, prompt versions and labels into "
                          "MLflow (set MLFLOW_TRACKING_URI).", no_args_is_help=True)
@@ -67,8 +66,6 @@ def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
     from flywheel.tasks.mlflow_mirror import mirror_status
 
     settings = settings_of(ctx)
-    if not settings.db_path.is_file():
-        raise FlywheelError(f"no database at {settings.db_path} (pass --db)")
-    with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
+    with open_store(settings) as con:
         result = mirror_status(con, settings).to_dict()
     emit(result, as_json, _status_human)

@@ -1,4 +1,4 @@
-"""``flywheel prompts …``: the prompt registry (CONTRACTS §1, §3; docs/registry.md).
+"""``flywheel prompts …``: the prompt registry (docs/contracts.md, "Prompt files and the version hash" and the CLI; docs/registry.md).
 
 Read-only commands and ``hash`` call task functions directly (fast); ``sync``, ``register``,
 ``promote`` and ``rollback`` check their arguments first (a typo fails at once, exit 2), then do
@@ -8,17 +8,13 @@ their work in this process, or as their Prefect flow runs when a server is confi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-import duckdb
 import typer
 
-from flywheel.flows.cli.common import JsonOption, app, emit, run_work, settings_of, warn
+from flywheel.flows.cli.common import JsonOption, app, emit, open_store, run_work, settings_of, warn
 from flywheel.tasks.config import Settings
-from flywheel.tasks.db import connect
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.registry import (
     DEFAULT_LABEL,
@@ -50,16 +46,6 @@ app.add_typer(prompts_app, name="prompts")
 LabelOption = Annotated[str, typer.Option("--label", help="The label to move.")]
 ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why (kept in the history).")]
 ByOption = Annotated[str | None, typer.Option("--by", help="Who (default: $USER).")]
-
-
-@contextmanager
-def _registry(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to an existing store (a mistyped --db must not create an empty one)."""
-    if not settings.db_path.is_file():
-        raise UsageError(f"no database at {settings.db_path}: run `flywheel prompts sync` first "
-                         "(or pass --db)")
-    with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
-        yield con
 
 
 def _sync_human(summary: dict[str, Any]) -> str:
@@ -161,7 +147,7 @@ def _list_human(result: dict[str, Any]) -> str:
 @prompts_app.command("list")
 def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Every prompt with its labels and version count."""
-    with _registry(settings_of(ctx)) as con:
+    with open_store(settings_of(ctx)) as con:
         result = {"prompts": list_prompts(con)}
     emit(result, as_json, _list_human)
 
@@ -185,7 +171,7 @@ def show_(
     as_json: JsonOption = False,
 ) -> None:
     """A version with its labels, names, variables and content."""
-    with _registry(settings_of(ctx)) as con:
+    with open_store(settings_of(ctx)) as con:
         result = show(con, ref)
     emit(result, as_json, _show_human)
 
@@ -198,7 +184,7 @@ def diff(
     as_json: JsonOption = False,
 ) -> None:
     """Unified diff of two versions' canonical content (model, params, system, few-shot, ...)."""
-    with _registry(settings_of(ctx)) as con:
+    with open_store(settings_of(ctx)) as con:
         result = diff_versions(con, ref_a, ref_b)
     emit(result, as_json, lambda r: r["diff"] if not r["identical"]
          else f"identical: both are {short(r['a']['hash'])}")
@@ -261,7 +247,7 @@ def promote(
     settings = settings_of(ctx)
     check_label(label)
     stages = parse_stages(ramp) if ramp is not None else None
-    with _registry(settings) as con:
+    with open_store(settings) as con:
         version = resolve_for_name(con, name, ref)  # unknown/ambiguous REF: exit 2 at once
         if stages is not None and current_label(con, name, label) in (None, version.hash):
             raise UsageError(f"--ramp: {name}@{label} must already point at another version "
@@ -298,7 +284,7 @@ def rollback(
 ) -> None:
     """Move NAME@LABEL back to where it was before its last promotion not yet rolled back."""
     settings = settings_of(ctx)
-    with _registry(settings) as con:
+    with open_store(settings) as con:
         rollback_target(con, name, label)  # nothing to roll back: exit 2 before the flow starts
 
     def in_process() -> dict[str, Any]:
@@ -339,7 +325,7 @@ def history_(
     as_json: JsonOption = False,
 ) -> None:
     """Every label move of a prompt, newest first."""
-    with _registry(settings_of(ctx)) as con:
+    with open_store(settings_of(ctx)) as con:
         moves = history(con, name, label=label)
     emit({"name": name, "label": label, "moves": [m.to_dict() for m in moves]}, as_json,
          _history_human)
@@ -354,6 +340,6 @@ def links(
     """How many logged requests link to a registered version; the hashes that do not."""
     if examples < 0:
         raise UsageError("--examples must be >= 0")
-    with _registry(settings_of(ctx)) as con:
+    with open_store(settings_of(ctx)) as con:
         report = link_report(con, examples=examples)
     emit(report, as_json, describe_links)

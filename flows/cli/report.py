@@ -1,4 +1,4 @@
-"""``flywheel report`` and ``flywheel reports open``: promotion reports (CONTRACTS §6)."""
+"""``flywheel report`` and ``flywheel reports open``: promotion reports (docs/contracts.md, "Reports")."""
 
 from __future__ import annotations
 

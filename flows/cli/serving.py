@@ -8,8 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from flywheel.flows.cli.common import JsonOption, app, emit, run_work, settings_of, warn
-from flywheel.tasks.db import connect
+from flywheel.flows.cli.common import JsonOption, app, emit, open_store, run_work, settings_of, warn
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.serving import SnapshotError, decode
 
@@ -101,7 +100,7 @@ def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Every ramp with its status and current stage."""
     from flywheel.tasks.serving.rollout import rollout_states
 
-    with connect(settings_of(ctx).db_path) as con:
+    with open_store(settings_of(ctx)) as con:
         emit({"rollouts": rollout_states(con)}, as_json, _states_human)
 
 
@@ -125,7 +124,7 @@ def history_(
     """Every ramp decision (start, advance, hold, rollback, ...) with its reason and evidence."""
     from flywheel.tasks.serving.rollout import rollout_history
 
-    with connect(settings_of(ctx).db_path) as con:
+    with open_store(settings_of(ctx)) as con:
         emit({"events": rollout_history(con, subject)}, as_json, _history_human)
 
 
@@ -139,7 +138,7 @@ def restart(
     next serving snapshot or night)."""
     from flywheel.tasks.serving.rollout import restart_experiment_rollout
 
-    with connect(settings_of(ctx).db_path) as con:
+    with open_store(settings_of(ctx)) as con:
         event = restart_experiment_rollout(con, experiment)
     emit(event, as_json, lambda e: f"ramp {e['rollout_id']} of {experiment} cancelled; the next "
          "snapshot (flywheel serving snapshot) or night starts a new one at its first stage")

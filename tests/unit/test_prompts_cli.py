@@ -139,3 +139,14 @@ def test_human_output_of_list_and_show(
                       capsys=capsys)
     assert "variables:  order_id, question" in shown
     assert shown.index("few_shot[0] user:") < shown.index("template:")
+
+
+@pytest.mark.parametrize("args", [("rollout", "status"), ("rollout", "history"),
+                                  ("rollout", "restart", "some-experiment"), ("mlflow", "status")])
+def test_every_reading_command_refuses_a_mistyped_database_without_creating_it(
+    tmp_path: Path, args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = cli(tmp_path, *args, monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 2 and "no database at" in err
+    assert not (tmp_path / "f.duckdb").exists()
