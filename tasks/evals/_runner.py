@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from flywheel.tasks.config import Settings
@@ -361,6 +362,77 @@ def _score_rows(settings: Settings, plan: EvalPlan, results: dict[str, CallResul
     return rows
 
 
+def _want_judgments(plan: EvalPlan, results: dict[str, CallResult], judging: _Judging) -> None:
+    """Ask the judge about every llm-rubric of every answer the model gave."""
+    for cell in plan.cells:
+        result = results[cell.key]
+        if result.ok:
+            for assertion in cell.case.asserts:
+                if assertion.type == "llm-rubric":
+                    judging.want(assertion.value, result.output or "", cell.case)
+
+
+def _store_results(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+    """Insert the scored rows into ``eval_results`` (through a registered Arrow table)."""
+    con.complete()  # DuckDB 2 refuses to register a view while a result is unfetched
+    con.register("eval_results_stage", pa.Table.from_pylist(rows, schema=_RESULT_SCHEMA))
+    try:
+        run(con, "evals/results_insert")
+    finally:
+        con.unregister("eval_results_stage")
+
+
+def _used_demo_model(plan: EvalPlan, results: dict[str, CallResult], judging: _Judging,
+                     comparison: dict[str, Any]) -> bool:
+    """Whether any answer or any verdict came from flywheel's demo model."""
+    return any(v["demo_model"] for v in comparison["versions"]) or any(
+        judging.usage(r.output or "", c.case)[2] for c in plan.cells
+        if (r := results[c.key]).ok)
+
+
+def _run_summary(plan: EvalPlan, trigger: str, judging: _Judging, calls: PhaseStats,
+                 judge_calls: PhaseStats, demo: bool, comparison: dict[str, Any]) -> dict[str, Any]:
+    """What ``flywheel eval run --json`` prints (without ``seconds``, added once it is over)."""
+    costs = [v["cost_usd"] for v in comparison["versions"]]
+    return {
+        "run_id": plan.run_id, "trigger": trigger,
+        "evalset": {"path": str(plan.evalset.path), "name": plan.evalset.name,
+                    "hash": plan.evalset.hash, "cases": len(plan.evalset.cases)},
+        "repeats": plan.repeats, "judge_model": judging.model if judging.specs else None,
+        "demo_model": demo,
+        "note": "answers came from flywheel's demo model (a rule table, not a real LLM)"
+        if demo else None,
+        "calls": {"total": calls.total, "cached": calls.cached,
+                  "http_attempts": calls.http, "errored": calls.errored,
+                  "judge": judge_calls.total,
+                  "processes": sorted(calls.pids)},
+        "errors": {"api": sum(v["api_errors"] for v in comparison["versions"]),
+                   "scorer": sum(v["scorer_errors"] for v in comparison["versions"])},
+        "cost_usd": None if any(c is None for c in costs) else round(sum(costs), 8),
+        **comparison,
+    }
+
+
+def _run_row(plan: EvalPlan, summary: dict[str, Any], calls: PhaseStats,
+             started: datetime, finished: datetime) -> dict[str, Any]:
+    """The ``eval_runs`` row of a finished run."""
+    versions = summary["versions"]
+    return {
+        "run_id": plan.run_id, "evalset_path": str(plan.evalset.path),
+        "evalset_name": plan.evalset.name, "evalset_hash": plan.evalset.hash,
+        "cases": len(plan.evalset.cases), "repeats": plan.repeats,
+        "versions": json.dumps(plan.describe_versions()), "baseline_hash": plan.versions[0].hash,
+        "judge_model": summary["judge_model"], "trigger": summary["trigger"],
+        "started_at": started, "finished_at": finished, "calls_total": calls.total,
+        "calls_cached": calls.cached, "calls_http": calls.http, "calls_errored": calls.errored,
+        "prompt_tokens": sum(v["prompt_tokens"] + v["judge_prompt_tokens"] for v in versions),
+        "completion_tokens": sum(v["completion_tokens"] + v["judge_completion_tokens"]
+                                 for v in versions),
+        "cost_usd": summary["cost_usd"], "demo_model": summary["demo_model"],
+        "summary": json.dumps(summary, ensure_ascii=False, default=str),
+    }
+
+
 def run_eval(
     settings: Settings, evalset_path: str | Path, refs: Sequence[str], *, execute: Executor,
     repeats: int = 1, no_cache: bool = False, trigger: str = "manual",
@@ -370,65 +442,20 @@ def run_eval(
     started = datetime.now(UTC)
     checks = PythonChecks(settings.project_dir)
     plan = plan_run(settings, evalset_path, refs, repeats, checks)
-    results, calls = call_phase(settings, plan.specs, execute, "model", no_cache=no_cache)
+    results, model_calls = call_phase(settings, plan.specs, execute, "model", no_cache=no_cache)
     judging = _Judging(settings)
-    for cell in plan.cells:
-        result = results[cell.key]
-        if result.ok:
-            for assertion in cell.case.asserts:
-                if assertion.type == "llm-rubric":
-                    judging.want(assertion.value, result.output or "", cell.case)
+    _want_judgments(plan, results, judging)
     judge_calls = judging.run(execute, no_cache)
     rows = _score_rows(settings, plan, results, judging, checks)
-    versions = plan.describe_versions()
+    calls = PhaseStats()
+    calls.add(model_calls)
+    calls.add(judge_calls)
     with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con, transaction(con):
-        con.complete()  # DuckDB 2 refuses to register a view while a result is unfetched
-        con.register("eval_results_stage", pa.Table.from_pylist(rows, schema=_RESULT_SCHEMA))
-        try:
-            run(con, "evals/results_insert")
-        finally:
-            con.unregister("eval_results_stage")
-        comparison = summarize(con, plan.run_id, versions)
-        all_calls = PhaseStats()
-        all_calls.add(calls)
-        all_calls.add(judge_calls)
-        demo = any(v["demo_model"] for v in comparison["versions"]) or any(
-            judging.usage(r.output or "", c.case)[2] for c in plan.cells
-            if (r := results[c.key]).ok)
-        costs = [v["cost_usd"] for v in comparison["versions"]]
-        summary = {
-            "run_id": plan.run_id, "trigger": trigger,
-            "evalset": {"path": str(plan.evalset.path), "name": plan.evalset.name,
-                        "hash": plan.evalset.hash, "cases": len(plan.evalset.cases)},
-            "repeats": repeats, "judge_model": judging.model if judging.specs else None,
-            "demo_model": demo,
-            "note": "answers came from flywheel's demo model (a rule table, not a real LLM)"
-            if demo else None,
-            "calls": {"total": all_calls.total, "cached": all_calls.cached,
-                      "http_attempts": all_calls.http, "errored": all_calls.errored,
-                      "judge": judge_calls.total,
-                      "processes": sorted(all_calls.pids)},
-            "errors": {"api": sum(v["api_errors"] for v in comparison["versions"]),
-                       "scorer": sum(v["scorer_errors"] for v in comparison["versions"])},
-            "cost_usd": None if any(c is None for c in costs) else round(sum(costs), 8),
-            **comparison,
-        }
+        _store_results(con, rows)
+        comparison = summarize(con, plan.run_id, plan.describe_versions())
+        demo = _used_demo_model(plan, results, judging, comparison)
+        summary = _run_summary(plan, trigger, judging, calls, judge_calls, demo, comparison)
         finished = datetime.now(UTC)
         summary["seconds"] = round((finished - started).total_seconds(), 3)
-        run(con, "evals/run_insert", {
-            "run_id": plan.run_id, "evalset_path": str(plan.evalset.path),
-            "evalset_name": plan.evalset.name, "evalset_hash": plan.evalset.hash,
-            "cases": len(plan.evalset.cases), "repeats": repeats,
-            "versions": json.dumps(versions), "baseline_hash": plan.versions[0].hash,
-            "judge_model": summary["judge_model"], "trigger": trigger, "started_at": started,
-            "finished_at": finished, "calls_total": all_calls.total,
-            "calls_cached": all_calls.cached, "calls_http": all_calls.http,
-            "calls_errored": all_calls.errored,
-            "prompt_tokens": sum(v["prompt_tokens"] + v["judge_prompt_tokens"]
-                                 for v in comparison["versions"]),
-            "completion_tokens": sum(v["completion_tokens"] + v["judge_completion_tokens"]
-                                     for v in comparison["versions"]),
-            "cost_usd": summary["cost_usd"], "demo_model": demo,
-            "summary": json.dumps(summary, ensure_ascii=False, default=str),
-        })
+        run(con, "evals/run_insert", _run_row(plan, summary, calls, started, finished))
     return summary

@@ -1,4 +1,6 @@
-"""What the three exports share: their tools built from settings, drop accounting, dedup."""
+"""What the three exports share: their tools built from settings, drop accounting, dedup, and
+the run around them (:class:`ExportRun`: begun with a window and a folder, finished by writing
+the files, the manifest last, and a ledger row)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from typing import Any
 
 from flywheel.tasks.config import Settings
 from flywheel.tasks.export._evalsets import EvalCase, LeakageGuard, read_eval_cases
+from flywheel.tasks.export._output import record_run, write_export
+from flywheel.tasks.export._select import Window
 from flywheel.tasks.export._text import sha256_hex
 from flywheel.tasks.export._validate import Validator
 from flywheel.tasks.redact import Redactor
@@ -136,3 +140,71 @@ def prompt_versions(pairs: Iterable[tuple[str | None, str | None]]) -> list[dict
 def output_dir(out: str | Path) -> Path:
     """The export folder, absolute."""
     return Path(out).expanduser().resolve()
+
+
+def summary_of(
+    kind: str, out_dir: Path, manifest: dict[str, Any], ledger: dict[str, Any]
+) -> dict[str, Any]:
+    """What the command prints and the flow publishes: counts, drops, files, ledger."""
+    return {
+        "kind": kind,
+        "out_dir": str(out_dir),
+        "examples": manifest["examples"],
+        "candidates": manifest["candidates"],
+        "files": {name: {"lines": f["lines"], "sha256": f["sha256"]}
+                  for name, f in manifest["files"].items()},
+        "dropped": manifest["dropped"],
+        "dropped_total": manifest["dropped_total"],
+        "manifest": str(out_dir / "manifest.json"),
+        **ledger,
+    }
+
+
+@dataclass(frozen=True)
+class ExportRun:
+    """One export under way: its settings, window, folder, tools and the drops counted so far."""
+
+    settings: Settings
+    window: Window
+    out_dir: Path
+    tools: Tools
+    drops: Drops
+
+    @classmethod
+    def begin(
+        cls, settings: Settings, out: str | Path, window: Window | None,
+        layout: Mapping[str, tuple[str, ...] | None],
+    ) -> ExportRun:
+        """The window (everything when None), the absolute folder, the tools, empty drops
+        reported by ``layout``."""
+        return cls(settings, window or Window(), output_dir(out), Tools.from_settings(settings),
+                   Drops(layout))
+
+    def leaked(self, category: str, texts: list[str]) -> bool:
+        """Whether ``texts`` match an eval-set case; if so it is counted under ``category``."""
+        leak = self.tools.guard.check(texts)
+        if leak:
+            self.drops.add(category, leak.kind)
+            self.drops.evalset_cases.add(leak.case)
+        return bool(leak)
+
+    def filters(self, **extra: Any) -> dict[str, Any]:
+        """The manifest's ``filters``: the window and tool settings, then ``extra``."""
+        return {**self.tools.filters(self.settings, self.window.describe()), **extra}
+
+    def accounting(self, redactions: Mapping[str, int]) -> dict[str, Any]:
+        """The manifest's fields on what was dropped and what was redacted in what was kept."""
+        return {
+            "dropped": self.drops.to_dict(),
+            "dropped_total": self.drops.total,
+            "evalset_cases_matched": sorted(self.drops.evalset_cases),
+            "redactions": dict(sorted(redactions.items())),
+        }
+
+    def finish(
+        self, kind: str, files: Mapping[str, list[dict[str, Any]]], manifest: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Write the files and the manifest, add the ledger row; returns the summary."""
+        written = write_export(self.out_dir, files, manifest)
+        ledger = record_run(self.settings, kind, self.out_dir, written, self.drops.total)
+        return summary_of(kind, self.out_dir, written, ledger)

@@ -22,11 +22,10 @@ from typing import Any
 
 from flywheel.tasks.config import Settings
 from flywheel.tasks.db import connect, fetch_dicts, run
-from flywheel.tasks.export._common import Drops, Tools, date_range, output_dir
-from flywheel.tasks.export._finetune import summary_of
-from flywheel.tasks.export._output import record_run, write_export
+from flywheel.tasks.export._common import Drops, ExportRun, date_range
 from flywheel.tasks.export._select import Window
 from flywheel.tasks.export._text import exact_key, normalize, vars_text
+from flywheel.tasks.redact import Redactor
 
 HARD_EXAMPLES, PROVENANCE = "hard_examples.jsonl", "provenance.jsonl"
 SIMILAR_THRESHOLD = 0.8  # the `similar` assertion proposed for a case with a reference
@@ -88,59 +87,69 @@ def _signals(row: dict[str, Any]) -> tuple[list[str], int]:
     return signals, strength
 
 
-def export_hard_examples(
-    settings: Settings, out: str | Path, window: Window | None = None
-) -> dict[str, Any]:
-    """Write hard_examples.jsonl, provenance.jsonl and manifest.json; returns the summary."""
-    window = window or Window()
-    out_dir = output_dir(out)
-    tools = Tools.from_settings(settings)
-    cap = settings.export.hard_examples_per_prompt
-    with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
-        run(con, "export/macros")
-        rows = fetch_dicts(con, "export/hard_candidates", window.params())
-    drops = Drops(LAYOUT)
+def _hard_case(
+    row: dict[str, Any], variables: dict[str, Any], redactor: Redactor, tally: dict[str, int]
+) -> tuple[str, HardCase]:
+    """A candidate row as a redacted case, and its key: the prompt and the normalized vars."""
+    redacted = redactor.redact_value(variables, tally)
+    prompt = row["prompt_name"] or UNKNOWN_PROMPT
+    key = exact_key([prompt, normalize(vars_text(redacted))])
+    signals, strength = _signals(row)
+    return key, HardCase(
+        id=f"hard-{key[:12]}", prompt=prompt, vars=redacted,
+        reference=(redactor.redact(row["correction"], tally)
+                   if row["correction"] is not None else None),
+        signals=signals, strength=strength, signal_ts=row["signal_ts"],
+        request_id=row["request_id"], request_ts=row["request_ts"],
+        prompt_hash=row["version_hash"] or row["prompt_hash"],
+        output=redactor.redact(row["output"], tally) if row["output"] else None,
+    )
+
+
+def _merge(by_key: dict[str, HardCase], key: str, case: HardCase, drops: Drops) -> bool:
+    """Add ``case`` under ``key``; True when it is the first of its key. A duplicate is
+    counted, and the stronger (on a tie, the later) of the two stands for both."""
+    previous = by_key.get(key)
+    if previous is None:
+        by_key[key] = case
+        return True
+    drops.add("duplicate")
+    # Rows arrive oldest first, so a later row of equal strength is the more recent one.
+    if case.strength >= previous.strength:
+        case.duplicates = previous.duplicates + 1
+        by_key[key] = case
+    else:
+        previous.duplicates += 1
+    return False
+
+
+def _distinct_cases(
+    rows: list[dict[str, Any]], export: ExportRun
+) -> tuple[list[HardCase], Counter[str]]:
+    """One case per key (those without input or already in an eval set dropped), and the
+    redactions made in the first row of each."""
     redactions: Counter[str] = Counter()
     by_key: dict[str, HardCase] = {}
     for row in rows:
         variables = json.loads(row["input"]) if row["input"] is not None else None
         if not isinstance(variables, dict) or not variables:
-            drops.add("no_input")
+            export.drops.add("no_input")
             continue
         tally: dict[str, int] = {}
-        redacted = tools.redactor.redact_value(variables, tally)
-        prompt = row["prompt_name"] or UNKNOWN_PROMPT
-        key = exact_key([prompt, normalize(vars_text(redacted))])
-        signals, strength = _signals(row)
-        case = HardCase(
-            id=f"hard-{key[:12]}", prompt=prompt, vars=redacted,
-            reference=(tools.redactor.redact(row["correction"], tally)
-                       if row["correction"] is not None else None),
-            signals=signals, strength=strength, signal_ts=row["signal_ts"],
-            request_id=row["request_id"], request_ts=row["request_ts"],
-            prompt_hash=row["version_hash"] or row["prompt_hash"],
-            output=tools.redactor.redact(row["output"], tally) if row["output"] else None,
-        )
-        leak = tools.guard.check([vars_text(redacted)])
-        if leak:
-            drops.add("already_in_evalset", leak.kind)
-            drops.evalset_cases.add(leak.case)
+        key, case = _hard_case(row, variables, export.tools.redactor, tally)
+        if export.leaked("already_in_evalset", [vars_text(case.vars)]):
             continue
-        previous = by_key.get(key)
-        if previous is None:
-            by_key[key] = case
+        if _merge(by_key, key, case, export.drops):
             redactions.update(tally)
-            continue
-        drops.add("duplicate")
-        # Rows arrive oldest first, so a later row of equal strength is the more recent one.
-        if case.strength >= previous.strength:
-            case.duplicates = previous.duplicates + 1
-            by_key[key] = case
-        else:
-            previous.duplicates += 1
+    return list(by_key.values()), redactions
 
+
+def _cap_per_prompt(
+    cases: list[HardCase], cap: int, drops: Drops
+) -> tuple[list[HardCase], dict[str, dict[str, int]]]:
+    """At most ``cap`` cases per prompt, strongest then most recent first; the counts per prompt."""
     per_prompt: dict[str, list[HardCase]] = defaultdict(list)
-    for case in by_key.values():
+    for case in cases:
         per_prompt[case.prompt].append(case)
     chosen: list[HardCase] = []
     strata: dict[str, dict[str, int]] = {}
@@ -153,7 +162,20 @@ def export_hard_examples(
             drops.add("over_cap_per_prompt", n=over)
         strata[prompt] = {"candidates": len(ranked), "written": min(cap, len(ranked)),
                           "over_cap": over}
+    return chosen, strata
 
+
+def export_hard_examples(
+    settings: Settings, out: str | Path, window: Window | None = None
+) -> dict[str, Any]:
+    """Write hard_examples.jsonl, provenance.jsonl and manifest.json; returns the summary."""
+    export = ExportRun.begin(settings, out, window, LAYOUT)
+    cap = settings.export.hard_examples_per_prompt
+    with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
+        run(con, "export/macros")
+        rows = fetch_dicts(con, "export/hard_candidates", export.window.params())
+    cases, redactions = _distinct_cases(rows, export)
+    chosen, strata = _cap_per_prompt(cases, cap, export.drops)
     manifest = {
         "kind": "hard-examples",
         "format": "flywheel-evalset-candidates",
@@ -164,14 +186,9 @@ def export_hard_examples(
         "with_reference": sum(c.reference is not None for c in chosen),
         "date_range": date_range(c.signal_ts for c in chosen),
         "request_date_range": date_range(c.request_ts for c in chosen),
-        "filters": {**tools.filters(settings, window.describe()), "per_prompt_cap": cap},
-        "dropped": drops.to_dict(),
-        "dropped_total": drops.total,
-        "evalset_cases_matched": sorted(drops.evalset_cases),
-        "redactions": dict(sorted(redactions.items())),
+        "filters": export.filters(per_prompt_cap=cap),
+        **export.accounting(redactions),
     }
     files = {HARD_EXAMPLES: [c.item() for c in chosen],
              PROVENANCE: [c.provenance() for c in chosen]}
-    manifest = write_export(out_dir, files, manifest)
-    ledger = record_run(settings, "hard-examples", out_dir, manifest, drops.total)
-    return summary_of("hard-examples", out_dir, manifest, ledger)
+    return export.finish("hard-examples", files, manifest)

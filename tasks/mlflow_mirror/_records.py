@@ -215,6 +215,93 @@ def _comparison_metrics(comparison: Mapping[str, Any], prefix: str) -> dict[str,
     }.items()}
 
 
+@dataclass(frozen=True)
+class _EvalRun:
+    """What the parent run of an offline eval and its children share."""
+
+    item: Mapping[str, Any]
+    versions: list[dict[str, Any]]
+    shorts: list[str]  # the versions' short hashes
+    experiment: str
+    start_ms: int
+    end_ms: int
+    common: dict[str, str]  # params of every run
+    tags: dict[str, str]  # tags of every run
+
+    @classmethod
+    def of(cls, item: Mapping[str, Any], prefix: str) -> _EvalRun:
+        """Read from a row of ``fw_mlflow_eval_items()``."""
+        versions = _loads(item["versions"])
+        run_date = item["started_at"].astimezone(UTC).date().isoformat()
+        common = {"evalset_name": str(item["evalset_name"]),
+                  "evalset_hash": str(item["evalset_hash"]),
+                  "repeats": str(item["repeats"]), "judge_model": item.get("judge_model") or "none"}
+        tags = {"flywheel.kind": "eval", "flywheel.run_id": str(item["run_id"]),
+                "flywheel.run_date": run_date, "flywheel.trigger": str(item["trigger"]),
+                "flywheel.eval_key": str(item["item_key"]),
+                "flywheel.demo_model": str(bool(item["demo_model"])).lower()}
+        return cls(item=item, versions=versions,
+                   shorts=[v["hash"][:SHORT_HASH_LEN] for v in versions],
+                   experiment=prefix + versions[0]["name"], start_ms=millis(item["started_at"]),
+                   end_ms=millis(item["finished_at"]), common=common, tags=tags)
+
+    def note(self) -> str:
+        """The parent run's description."""
+        item = self.item
+        return (f"flywheel offline eval on {item['evalset_name']} "
+                f"({item['cases']} cases × {item['repeats']}): "
+                + " vs ".join(f"{v['ref']} ({s})"
+                              for v, s in zip(self.versions, self.shorts, strict=True))
+                + (". Answers came from flywheel's demo model, not a real LLM."
+                   if item["demo_model"] else "."))
+
+    def run(self, key: str, name: str, **fields: Any) -> RunRecord:
+        """A run of this eval: identity, timing and fingerprint shared, the rest in ``fields``."""
+        return RunRecord(key=key, experiment=self.experiment, name=name,
+                         fingerprint=str(self.item["fingerprint"]), start_ms=self.start_ms,
+                         end_ms=self.end_ms, **fields)
+
+
+def _eval_parent_metrics(item: Mapping[str, Any], summary: Mapping[str, Any]) -> dict[str, float]:
+    """The comparisons (prefixed by the candidate's short hash when there are several) and the
+    run's calls, errors, tokens and cost."""
+    comparisons = summary.get("comparisons", [])
+    comparison_metrics: dict[str, Any] = {}
+    for comparison in comparisons:
+        lead = "" if len(comparisons) == 1 else f"{comparison['candidate_hash'][:SHORT_HASH_LEN]}."
+        comparison_metrics |= _comparison_metrics(comparison, lead)
+    calls = summary.get("calls") or {}
+    errors = summary.get("errors") or {}
+    return _metrics({**comparison_metrics, "cost_usd": item.get("cost_usd"),
+                     "calls_total": item.get("calls_total"),
+                     "calls_cached": item.get("calls_cached"),
+                     "calls_errored": item.get("calls_errored"),
+                     "api_errors": errors.get("api"), "scorer_errors": errors.get("scorer"),
+                     "judge_calls": calls.get("judge"),
+                     "prompt_tokens": item.get("prompt_tokens"),
+                     "completion_tokens": item.get("completion_tokens")})
+
+
+def _eval_version_run(
+    ev: _EvalRun, index: int, content: Mapping[str, Any], stats: Mapping[str, Any],
+    latency: Mapping[str, Any], results_csv: bytes,
+) -> RunRecord:
+    """The child run of the ``index``-th version (0: the baseline)."""
+    version = ev.versions[index]
+    return ev.run(
+        key=f"eval/{ev.item['item_key']}/{version['hash']}",
+        name=f"{_role(index)} {version['ref']} ({ev.shorts[index]})",
+        params=_version_params(version, content, ev.common),
+        metrics=_version_metrics(stats, latency),
+        tags={**ev.tags, "flywheel.kind": "eval-version", "flywheel.role": _role(index),
+              "flywheel.prompt_hash": version["hash"]},
+        artifacts={"prompt/content.json": canonical_json(content).encode("utf-8"),
+                   "prompt/messages.json": _json_bytes(prompt_messages(content)),
+                   "results.csv": results_csv},
+        prompts=[(version["name"], version["hash"])],
+    )
+
+
 def eval_record(item: Mapping[str, Any], contents: Mapping[str, Mapping[str, Any]],
                 latency: Mapping[str, Mapping[str, Any]], results_csv: Mapping[str, bytes],
                 prefix: str) -> RunRecord:
@@ -225,84 +312,34 @@ def eval_record(item: Mapping[str, Any], contents: Mapping[str, Mapping[str, Any
     canonical content, ``latency`` to its latency quantiles, ``results_csv`` to its per-case
     results as CSV (key ``""``: every version's).
     """
-    versions = _loads(item["versions"])
+    ev = _EvalRun.of(item, prefix)
+    versions = ev.versions
     summary = _loads(item["summary"])
     stats_of = {v["hash"]: v for v in summary.get("versions", [])}
-    run_date = item["started_at"].astimezone(UTC).date().isoformat()
-    experiment = prefix + versions[0]["name"]
-    shorts = [v["hash"][:SHORT_HASH_LEN] for v in versions]
-    judge = item.get("judge_model") or "none"
-    common = {"evalset_name": str(item["evalset_name"]), "evalset_hash": str(item["evalset_hash"]),
-              "repeats": str(item["repeats"]), "judge_model": judge}
-    tags = {"flywheel.kind": "eval", "flywheel.run_id": str(item["run_id"]),
-            "flywheel.run_date": run_date, "flywheel.trigger": str(item["trigger"]),
-            "flywheel.eval_key": str(item["item_key"]),
-            "flywheel.demo_model": str(bool(item["demo_model"])).lower()}
-    note = (f"flywheel offline eval on {item['evalset_name']} "
-            f"({item['cases']} cases × {item['repeats']}): "
-            + " vs ".join(f"{v['ref']} ({s})" for v, s in zip(versions, shorts, strict=True))
-            + (". Answers came from flywheel's demo model, not a real LLM."
-               if item["demo_model"] else "."))
-    start, end = millis(item["started_at"]), millis(item["finished_at"])
-    comparisons = summary.get("comparisons", [])
-    comparison_metrics: dict[str, Any] = {}
-    for comparison in comparisons:
-        lead = "" if len(comparisons) == 1 else f"{comparison['candidate_hash'][:SHORT_HASH_LEN]}."
-        comparison_metrics |= _comparison_metrics(comparison, lead)
-    calls = summary.get("calls") or {}
-    errors = summary.get("errors") or {}
-    parent = RunRecord(
-        key=f"eval/{item['item_key']}", experiment=experiment,
-        name=f"eval {item['evalset_name']}: " + " vs ".join(shorts),
-        fingerprint=str(item["fingerprint"]), start_ms=start, end_ms=end,
-        params={**common, "evalset_cases": str(item["cases"]),
+    parent = ev.run(
+        key=f"eval/{item['item_key']}",
+        name=f"eval {item['evalset_name']}: " + " vs ".join(ev.shorts),
+        params={**ev.common, "evalset_cases": str(item["cases"]),
                 "baseline_hash": versions[0]["hash"],
                 "candidate_hash": ",".join(v["hash"] for v in versions[1:]) or "none"},
-        metrics=_metrics({**comparison_metrics, "cost_usd": item.get("cost_usd"),
-                          "calls_total": item.get("calls_total"),
-                          "calls_cached": item.get("calls_cached"),
-                          "calls_errored": item.get("calls_errored"),
-                          "api_errors": errors.get("api"), "scorer_errors": errors.get("scorer"),
-                          "judge_calls": calls.get("judge"),
-                          "prompt_tokens": item.get("prompt_tokens"),
-                          "completion_tokens": item.get("completion_tokens")}),
-        tags={**tags, "mlflow.note.content": tag_value(note)},
+        metrics=_eval_parent_metrics(item, summary),
+        tags={**ev.tags, "mlflow.note.content": tag_value(ev.note())},
         artifacts={"comparison.json": _json_bytes(summary), "results.csv": results_csv.get("", b"")},
         prompts=[(v["name"], v["hash"]) for v in versions],
     )
     for index, version in enumerate(versions):
-        content = contents.get(version["hash"], {})
-        parent.children.append(RunRecord(
-            key=f"eval/{item['item_key']}/{version['hash']}", experiment=experiment,
-            name=f"{_role(index)} {version['ref']} ({shorts[index]})",
-            fingerprint=str(item["fingerprint"]), start_ms=start, end_ms=end,
-            params=_version_params(version, content, common),
-            metrics=_version_metrics(stats_of.get(version["hash"], {}),
-                                     latency.get(version["hash"], {})),
-            tags={**tags, "flywheel.kind": "eval-version", "flywheel.role": _role(index),
-                  "flywheel.prompt_hash": version["hash"]},
-            artifacts={"prompt/content.json": canonical_json(content).encode("utf-8"),
-                       "prompt/messages.json": _json_bytes(prompt_messages(content)),
-                       "results.csv": results_csv.get(version["hash"], b"")},
-            prompts=[(version["name"], version["hash"])],
-        ))
+        digest = version["hash"]
+        parent.children.append(_eval_version_run(
+            ev, index, contents.get(digest, {}), stats_of.get(digest, {}),
+            latency.get(digest, {}), results_csv.get(digest, b"")))
     return parent
 
 
 # --------------------------------------------------------------------------------- A/B
 
 
-def ab_record(item: Mapping[str, Any], prompt_name: str | None, results_csv: bytes,
-              prefix: str) -> RunRecord:
-    """One night's analysis of one A/B experiment: per-variant metrics, the lift of each
-    treatment with its interval and p-values, and the integrity checks.
-
-    ``item`` is a row of ``fw_mlflow_ab_items()``; the run goes to the experiment of the prompt
-    the control arm serves (``prompt_name``), else to one named after the A/B experiment.
-    """
-    report = _loads(item["report"])
-    run_date = str(item["run_date"])
-    name = str(item["experiment"])
+def _ab_metrics(item: Mapping[str, Any], report: Mapping[str, Any]) -> dict[str, float]:
+    """The integrity checks, the sample, each arm's counts, and each metric's means and lift."""
     checks = report.get("checks") or {}
     sample = report.get("sample") or {}
     metrics: dict[str, Any] = {
@@ -328,33 +365,58 @@ def ab_record(item: Mapping[str, Any], prompt_name: str | None, results_csv: byt
                     f"{metric}.{variant}.p_value": row.get("p_value"),
                     f"{metric}.{variant}.p_value_adjusted": row.get("p_value_adjusted"),
                     f"{metric}.{variant}.chance_to_win": row.get("chance_to_win")}
+    return _metrics(metrics)
+
+
+def _ab_tags(report: Mapping[str, Any], name: str, run_date: str) -> dict[str, str]:
+    """Status, trust, failed checks, winner, each guardrail's status, and the run's note."""
+    failed = (report.get("checks") or {}).get("failed") or []
     tags = {"flywheel.kind": "ab", "flywheel.run_date": run_date, "flywheel.ab_experiment": name,
             "flywheel.ab_status": str(report.get("status")),
             "flywheel.trustworthy": str(bool(report.get("trustworthy"))).lower(),
-            "flywheel.failed_checks": ",".join(checks.get("failed") or []) or "none",
+            "flywheel.failed_checks": ",".join(failed) or "none",
             "flywheel.winner": str(report.get("winner") or "none")}
     for guard in report.get("guardrails", []):
         tags[safe_key(f"guardrail.{guard['metric']}.{guard['variant']}")] = str(guard["status"])
     note = (f"flywheel A/B analysis of {name} as of the end of {run_date}: {report.get('status')}"
             + (f", winner {report['winner']}" if report.get("winner") else "")
             + ("" if report.get("trustworthy") else
-               f"; integrity checks failed: {', '.join(checks.get('failed') or [])}") + ".")
+               f"; integrity checks failed: {', '.join(failed)}") + ".")
+    return {**tags, "mlflow.note.content": tag_value(note)}
+
+
+def _ab_params(report: Mapping[str, Any], name: str) -> dict[str, str]:
+    """The experiment's design: arms, weights, primary metric, alpha, MDE, dates."""
     variants = {arm["variant"]: arm.get("prompt") for arm in report.get("arms", [])}
+    return {"ab_experiment": name, "primary_metric": str(report.get("primary_metric")),
+            "control": str(report.get("control")), "variants": param_value(variants),
+            "weights": param_value({a["variant"]: a.get("weight")
+                                    for a in report.get("arms", [])}),
+            "alpha": str(report.get("alpha")), "mde": str(report.get("mde")),
+            "multiple_testing": str(report.get("multiple_testing")),
+            "sequential": param_value(report.get("sequential")),
+            "start": str(report.get("start")), "end": str(report.get("end") or "none")}
+
+
+def ab_record(item: Mapping[str, Any], prompt_name: str | None, results_csv: bytes,
+              prefix: str) -> RunRecord:
+    """One night's analysis of one A/B experiment: per-variant metrics, the lift of each
+    treatment with its interval and p-values, and the integrity checks.
+
+    ``item`` is a row of ``fw_mlflow_ab_items()``; the run goes to the experiment of the prompt
+    the control arm serves (``prompt_name``), else to one named after the A/B experiment.
+    """
+    report = _loads(item["report"])
+    run_date = str(item["run_date"])
+    name = str(item["experiment"])
     moment = millis(item["computed_at"])
     return RunRecord(
         key=f"ab/{name}/{run_date}", experiment=prefix + (prompt_name or name),
         name=f"ab {name} {run_date}", fingerprint=str(item["fingerprint"]),
         start_ms=moment, end_ms=moment,
-        params={"ab_experiment": name, "primary_metric": str(report.get("primary_metric")),
-                "control": str(report.get("control")), "variants": param_value(variants),
-                "weights": param_value({a["variant"]: a.get("weight")
-                                        for a in report.get("arms", [])}),
-                "alpha": str(report.get("alpha")), "mde": str(report.get("mde")),
-                "multiple_testing": str(report.get("multiple_testing")),
-                "sequential": param_value(report.get("sequential")),
-                "start": str(report.get("start")), "end": str(report.get("end") or "none")},
-        metrics=_metrics(metrics),
-        tags={**tags, "mlflow.note.content": tag_value(note)},
+        params=_ab_params(report, name),
+        metrics=_ab_metrics(item, report),
+        tags=_ab_tags(report, name, run_date),
         artifacts={"ab_report.json": _json_bytes(report), "ab_results.csv": results_csv},
     )
 
