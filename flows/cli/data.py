@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from flywheel.flows.cli.common import JsonOption, app, emit, foreground_prefect, settings_of
+from flywheel.flows.cli.prefect_start import LocalServer
 from flywheel.tasks.config import Settings, load_settings
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.progress import Progress, progress_bar
@@ -39,13 +40,16 @@ def sample_data(
          f"the true effects and the planted malformed lines are in {r['truth']}")
 
 
-def run_nights(settings: Settings, first: date, last: date,
-               progress: Progress | None = None) -> list[dict[str, Any]]:
+def run_nights(settings: Settings, first: date, last: date, progress: Progress | None = None,
+               server: LocalServer | None = None) -> list[dict[str, Any]]:
     """Run the ``nightly-range`` flow from ``first`` to ``last`` (heartbeats off: a foreground
-    command); returns each night's result as data (``run_date``, ``ok``, ``summary``, ``error``)."""
+    command) on ``server`` once it answers (else Prefect's usual server); returns each night's
+    result as data (``run_date``, ``ok``, ``summary``, ``error``)."""
     from flywheel.flows.backfill import nightly_range
     from flywheel.flows.night import GivenSettings
 
+    if server is not None:
+        server.wait()
     with foreground_prefect():
         state = nightly_range(first=first, last=last, settings=GivenSettings(settings), progress=progress,
                               return_state=True)
@@ -98,8 +102,11 @@ def nightly(
     """Run the whole nightly flow for a date, or each date of a range (backfill)."""
     settings = settings_of(ctx)
     first, last = _night_range(run_date, date_from, date_to)
+    from flywheel.flows.cli.prefect_start import start_server_early
+
+    server = start_server_early()  # starts while the flows are imported
     with progress_bar("nights", unit="nights", enabled=not as_json and last > first) as bar:
-        results = run_nights(settings, first, last, bar)
+        results = run_nights(settings, first, last, bar, server)
     emit({"nights": results}, as_json, lambda r: "\n".join(_night_line(n) for n in r["nights"]))
     if not all(n["ok"] for n in results):
         raise typer.Exit(1)
@@ -139,13 +146,16 @@ def demo(
     spec = SampleSpec(days=days, users=users)
     if plant_anomalies:
         spec = replace(spec, latency_regression_day=max(days - 3, 0), input_shift_day=max(days - 2, 0))
+    from flywheel.flows.cli.prefect_start import start_server_early
     from flywheel.tasks.sample_data import write_sample_data
 
+    server = start_server_early()  # Prefect's server starts while the sample data is written
     truth = write_sample_data(workdir, spec)
     db = workdir / "flywheel.duckdb"
     with _model_endpoint(load_settings(db=db, project_dir=workdir)) as (settings, model_url), \
             progress_bar("demo nights", unit="nights", enabled=not as_json) as bar:
-        results = run_nights(settings, spec.start, spec.start + timedelta(days=spec.days - 1), bar)
+        results = run_nights(settings, spec.start, spec.start + timedelta(days=spec.days - 1), bar,
+                             server)
     alerts = [a for n in results for a in ((n.get("summary") or {}).get("monitoring") or {}).get("alert_list", [])]
     result = {
         "workdir": str(workdir), "db": str(db), "landing": str(workdir / "landing"),

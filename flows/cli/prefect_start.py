@@ -8,15 +8,24 @@ its SQLite database, which takes longer than that on a busy small machine. :func
 raises the timeout (unless the user set one) and says, once, that the first run is slow;
 :func:`prefect_start_errors` turns Prefect's start-up failures into one line saying what to set.
 
-Nothing here imports Prefect: ``flywheel --help`` and ``--version`` stay fast.
+``flywheel nightly`` and ``flywheel demo`` start that server themselves, before they import
+Prefect (:func:`start_server_early`). Nothing here imports Prefect: ``flywheel --help`` and
+``--version`` stay fast.
 """
 
 from __future__ import annotations
 
+import atexit
+import importlib.util
 import logging
 import os
+import socket
+import subprocess
 import sys
+import tempfile
+import time
 import tomllib
+import urllib.request
 from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -138,6 +147,99 @@ def prepare_prefect_start(env: MutableMapping[str, str] | None = None, stderr: T
     if not startup_timeout_is_set(env):
         env[TIMEOUT_SETTING] = str(STARTUP_TIMEOUT_S)
     _notice_first_run_when_server_starts(env, stderr)
+
+
+class LocalServer:
+    """Prefect's server for one command, in a subprocess started before Prefect is imported.
+
+    What Prefect's temporary server is (the same ``uvicorn`` command and environment as
+    ``prefect.server.api.server.SubprocessASGIServer``), started sooner: the server builds its
+    database and starts while the command imports its flows and does its own work (the demo
+    writes its sample data), and this process never imports Prefect's server code (about 2 s).
+    The command's Prefect client reaches it through ``PREFECT_API_URL``, set in this process's
+    environment before Prefect is imported; the server stops when the process exits, after
+    Prefect's log and event workers have drained (both ``atexit``, this one registered first).
+    """
+
+    def __init__(self, env: MutableMapping[str, str], stderr: TextIO | None = None) -> None:
+        self.env = env
+        self.port = _free_port()
+        self.api_url = f"http://127.0.0.1:{self.port}/api"
+        database = database_file(env)
+        if database is not None and not database.exists():
+            out = stderr or sys.stderr
+            out.write(FIRST_RUN_NOTICE + "\n")
+            out.flush()
+        spec = importlib.util.find_spec("prefect")
+        assert spec is not None and spec.origin is not None, "Prefect is not installed"
+        self._log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115  (lives as long as the server)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(spec.origin).parent.parent),
+             "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1",
+             "--port", str(self.port), "--log-level", "error", "--lifespan", "on"],
+            env={**env, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
+                 "PREFECT__SERVER_FINAL": "1"},
+            stdout=subprocess.DEVNULL, stderr=self._log)
+        atexit.register(self.stop)
+        env["PREFECT_API_URL"] = self.api_url
+
+    def wait(self) -> None:
+        """Block until the server answers its health check; raise :class:`PrefectStartError`
+        when it exits or does not answer within the start-up timeout."""
+        timeout = float(self.env.get(TIMEOUT_SETTING) or STARTUP_TIMEOUT_S)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise PrefectStartError(f"Prefect's server exited at start-up (code "
+                                        f"{self.process.returncode}): {self._tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise PrefectStartError(
+            f"Prefect's temporary server did not start within {timeout:g} s. Set "
+            f"{TIMEOUT_SETTING} higher, or set PREFECT_API_URL to a running Prefect server "
+            "(`prefect server start`)")
+
+    def _tail(self) -> str:
+        if self._log.closed:
+            return "no output"
+        self._log.seek(0)
+        lines = [line for line in self._log.read().splitlines() if line.strip()]
+        return lines[-1][:300] if lines else "no output"
+
+    def stop(self) -> None:
+        """Stop the server (also at exit); idempotent."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+        if self.env.get("PREFECT_API_URL") == self.api_url:
+            del self.env["PREFECT_API_URL"]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server_early(env: MutableMapping[str, str] | None = None,
+                       stderr: TextIO | None = None) -> LocalServer | None:
+    """Start Prefect's server for this command now, in a subprocess (:class:`LocalServer`);
+    None when there is nothing to start: a Prefect server is configured, or Prefect is already
+    imported in this process (its settings are read; it starts its own temporary server)."""
+    env = os.environ if env is None else env
+    if configured_api_url(env) or "prefect" in sys.modules:
+        return None
+    return LocalServer(env, stderr)
 
 
 @dataclass

@@ -54,3 +54,16 @@ def test_an_unreachable_prefect_server_is_one_error_line(tmp_path: Path) -> None
     assert len(errors) == 1 and url in errors[0] and "PREFECT_API_URL" in errors[0], result.stderr
     assert "Traceback" not in result.stderr
     assert FIRST_RUN_NOTICE not in result.stderr
+
+
+def test_a_server_that_cannot_start_is_one_error_line(tmp_path: Path) -> None:
+    """flywheel demo starts Prefect's server itself, before it imports Prefect (LocalServer):
+    a server that exits at start-up (here: its database cannot be created) is one line."""
+    env = fresh_machine(tmp_path, PREFECT_SERVER_DATABASE_CONNECTION_URL=(
+        f"sqlite+aiosqlite:///{tmp_path}/no-such-folder/deeper/prefect.db"))
+    result = flywheel("demo", "--days", "1", "--users", "50", "--workdir", str(tmp_path / "demo"),
+                      cwd=tmp_path, env=env)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "Prefect's server exited at start-up" in errors[0], result.stderr
+    assert "Traceback" not in result.stderr
