@@ -126,6 +126,27 @@ def _model_endpoint(settings: Settings) -> Iterator[tuple[Settings, str]]:
                f"{server.base_url} (flywheel demo model)")
 
 
+def _demo_human(r: dict[str, Any], last: dict[str, Any]) -> str:
+    """The demo's result for a person: where everything is, the last night, the alerts."""
+    ok = sum(n["ok"] for n in r["nights"])
+    lines = [
+        f"flywheel demo: {ok} of {len(r['nights'])} nights ran "
+        f"({r['nights'][0]['run_date']} … {r['nights'][-1]['run_date']}).",
+        f"  sample project  {r['workdir']}  (prompts/, experiments/, evalsets/)",
+        f"  landed logs     {r['landing']}",
+        f"  true effects    {r['truth']}",
+        f"  DuckDB store    {r['db']}",
+        f"  model endpoint  {r['model_endpoint']}",
+        f"  last night      {', '.join(s['step'] + ' ' + s['status'] for s in last.get('steps', []))}",
+        f"  monitoring      {len(r['alerts'])} alert(s) over the nights"
+        + ("" if r["anomalies_planted"] else " (add --plant-anomalies to see it catch some)"),
+    ]
+    lines += [f"    {a['run_date']} [{a['severity']}] {a['message']}" for a in r["alerts"][:10]]
+    lines += [f"  FAILED {n['run_date']}: {n['error']}" for n in r["nights"] if not n["ok"]]
+    lines.append(f"Explore: flywheel --db {r['db']} --project-dir {r['workdir']} --help")
+    return "\n".join(lines)
+
+
 @app.command()
 def demo(
     workdir: Annotated[Path | None, typer.Option("--workdir", help="Folder for the demo (default: a new one here).")] = None,
@@ -167,26 +188,6 @@ def demo(
                    for a in alerts],
     }
     last = results[-1]["summary"] or {} if results else {}
-
-    def human(r: dict[str, Any]) -> str:
-        ok = sum(n["ok"] for n in r["nights"])
-        lines = [
-            f"flywheel demo: {ok} of {len(r['nights'])} nights ran "
-            f"({r['nights'][0]['run_date']} … {r['nights'][-1]['run_date']}).",
-            f"  sample project  {r['workdir']}  (prompts/, experiments/, evalsets/)",
-            f"  landed logs     {r['landing']}",
-            f"  true effects    {r['truth']}",
-            f"  DuckDB store    {r['db']}",
-            f"  model endpoint  {r['model_endpoint']}",
-            f"  last night      {', '.join(s['step'] + ' ' + s['status'] for s in last.get('steps', []))}",
-            f"  monitoring      {len(r['alerts'])} alert(s) over the nights"
-            + ("" if r["anomalies_planted"] else " (add --plant-anomalies to see it catch some)"),
-        ]
-        lines += [f"    {a['run_date']} [{a['severity']}] {a['message']}" for a in r["alerts"][:10]]
-        lines += [f"  FAILED {n['run_date']}: {n['error']}" for n in r["nights"] if not n["ok"]]
-        lines.append(f"Explore: flywheel --db {r['db']} --project-dir {r['workdir']} --help")
-        return "\n".join(lines)
-
-    emit(result, as_json, human)
+    emit(result, as_json, lambda r: _demo_human(r, last))
     if not all(n["ok"] for n in results):
         raise typer.Exit(1)
