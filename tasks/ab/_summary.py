@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-
-def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{x:+.1%}"
+from flywheel.tasks.fmt import pct
 
 
 def _p(x: float | None) -> str:
@@ -49,11 +47,11 @@ def markdown_summary(report: dict[str, Any]) -> str:
                   "", "| metric | variant | control | treatment | lift | CI | p | p adj. "
                   "| chance to win | status |", "|---|---|---|---|---|---|---|---|---|---|"]
         for m in exp["metrics"]:
-            ci = "–" if m["ci_low"] is None else f"[{_pct(m['ci_low'])}, {_pct(m['ci_high'])}]"
+            ci = "–" if m["ci_low"] is None else f"[{pct(m['ci_low'])}, {pct(m['ci_high'])}]"
             ctw = "–" if m["chance_to_win"] is None else f"{m['chance_to_win']:.0%}"
             lines.append(
                 f"| {m['metric']} | {m['variant']} | {_num(m['control_mean'])} | "
-                f"{_num(m['treatment_mean'])} | {_pct(m['estimate'])} | {ci} | "
+                f"{_num(m['treatment_mean'])} | {pct(m['estimate'])} | {ci} | "
                 f"{_p(m['p_value'])} | {_p(m['p_value_adjusted'])} | {ctw} | {m['status']} |")
         lines.append("")
     if report.get("unfiled_experiments"):
@@ -76,9 +74,9 @@ def text_summary(report: dict[str, Any]) -> str:
         for m in exp["metrics"]:
             if m["metric"] != exp["primary_metric"]:
                 continue
-            ci = "" if m["ci_low"] is None else f" [{_pct(m['ci_low'])}, {_pct(m['ci_high'])}]"
+            ci = "" if m["ci_low"] is None else f" [{pct(m['ci_low'])}, {pct(m['ci_high'])}]"
             lines.append(f"  {m['metric']} {m['variant']} vs {m['control']}: "
-                         f"{_pct(m['estimate'])}{ci} p={_p(m['p_value'])} "
+                         f"{pct(m['estimate'])}{ci} p={_p(m['p_value'])} "
                          f"adj={_p(m['p_value_adjusted'])} → {m['status']}")
     for item in report.get("unfiled_experiments", []):
         lines.append(f"\nno experiment file for {item['name']!r} "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from flywheel.tasks.reports import pct
+from flywheel.tasks.fmt import pct
 
 OUTPUT_CHARS = 160
 

@@ -10,13 +10,14 @@ _decide     the rules, one function each in ordered tables: PROMOTE / HOLD / REJ
 _sentences  the rules' sentences, built from typed results
 _commands   the `flywheel prompts promote|rollback` command and its undo
 _text       redaction and escaping of user-sourced text (HTML by Jinja2, Markdown here)
-_fmt        number formatting (the one percent formatter, ``pct``)
+(number formatting, the one percent formatter ``pct``, is flywheel.tasks.fmt, shared with ab, evals, serving)
 _charts     matplotlib SVG charts, deterministic; _figures: the charts of one report
 _render     Jinja2 templates, atomic file writes
 _build      one night: every prompt's report, the index, the stored decisions
 _artifact   the Prefect artifact of a night's reports
 """
 
+from flywheel.tasks.fmt import pct
 from flywheel.tasks.reports._artifact import artifact_markdown
 from flywheel.tasks.reports._build import build_night, default_night, file_stem, key_numbers
 from flywheel.tasks.reports._charts import ForestRow, forest_plot
@@ -24,7 +25,6 @@ from flywheel.tasks.reports._commands import commands_for
 from flywheel.tasks.reports._decide import decide, judge_candidate, judge_production
 from flywheel.tasks.reports._evidence import Night, gather
 from flywheel.tasks.reports._figures import report_charts
-from flywheel.tasks.reports._fmt import pct
 from flywheel.tasks.reports._model import (
     Check,
     Decision,

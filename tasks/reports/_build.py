@@ -14,11 +14,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from flywheel.tasks import fmt
 from flywheel.tasks.config import Settings
 from flywheel.tasks.db import connect, fetch_dicts, run, sql_text, transaction
 from flywheel.tasks.errors import FlywheelError
 from flywheel.tasks.mlflow_mirror import mirror_status
-from flywheel.tasks.reports import _fmt as fmt
 from flywheel.tasks.reports._commands import commands_for
 from flywheel.tasks.reports._decide import decide
 from flywheel.tasks.reports._evidence import Night, gather, night_steps

@@ -24,7 +24,7 @@ matplotlib.use("Agg")
 from matplotlib import lines, ticker
 from matplotlib.figure import Figure
 
-from flywheel.tasks.reports._fmt import pct
+from flywheel.tasks.fmt import pct
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")

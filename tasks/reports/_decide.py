@@ -27,8 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flywheel.tasks.ab import METRICS
+from flywheel.tasks.fmt import days
 from flywheel.tasks.reports import _sentences as say
-from flywheel.tasks.reports._fmt import days
 from flywheel.tasks.reports._model import (
     FIRED,
     HOLD,

@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from flywheel.tasks.reports import _fmt as fmt
+from flywheel.tasks import fmt
 from flywheel.tasks.reports._text import md, md_fence, md_finalize
 
 _TEMPLATES = jinja2.PackageLoader("flywheel.templates", ".")

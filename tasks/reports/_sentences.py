@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flywheel.tasks.reports._fmt import ci, days, pct, pts, pval, rate
+from flywheel.tasks.fmt import ci, days, pct, pts, pval, rate
 from flywheel.tasks.reports._model import (
     Alert,
     Effect,

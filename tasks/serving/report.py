@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from flywheel.tasks.reports import pct
+from flywheel.tasks.fmt import pct
 
 
 def _cell(text: Any) -> str:

@@ -48,6 +48,7 @@ from flywheel.tasks.ab import (
 from flywheel.tasks.config import Settings
 from flywheel.tasks.db import connect, fetch_dicts, run, transaction
 from flywheel.tasks.errors import FlywheelError, UsageError
+from flywheel.tasks.fmt import pct
 from flywheel.tasks.registry import (
     DEFAULT_LABEL,
     MoveResult,
@@ -58,7 +59,7 @@ from flywheel.tasks.registry import (
     rollback,
     rollback_target,
 )
-from flywheel.tasks.reports import RolloutRules, pct
+from flywheel.tasks.reports import RolloutRules
 
 RAMPING, COMPLETE, ROLLED_BACK, CANCELLED = "ramping", "complete", "rolled_back", "cancelled"
 NIGHTLY_ACTOR = "flywheel-rollout"

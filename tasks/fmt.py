@@ -1,5 +1,6 @@
-"""Number formatting shared by the decision texts and the templates (plain text: the HTML
-environment escapes it, the Markdown environment marks it as safe)."""
+"""Number formatting shared by every text flywheel shows: reports and their templates, the A/B,
+eval, serving and rollout summaries (plain text: the HTML environment escapes it, the Markdown
+environment marks it as safe)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,7 @@ def _ok(x: Any) -> bool:
 
 
 def pct(x: Any, digits: int = 1, signed: bool = True, missing: str = DASH) -> str:
-    """0.094 → '+9.4%' (``missing`` for no number): the one percent formatter of flywheel's
-    reports, artifacts and charts."""
+    """0.094 → '+9.4%' (``missing`` for no number): flywheel's one percent formatter."""
     if not _ok(x):
         return missing
     return f"{x * 100:+.{digits}f}%" if signed else f"{x * 100:.{digits}f}%"
