@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,6 +14,7 @@ import typer
 
 from flywheel.flows.cli.common import JsonOption, app, emit, foreground_prefect, settings_of
 from flywheel.flows.cli.prefect_start import LocalServer
+from flywheel.flows.night import default_run_date  # no Prefect import: a quick --help
 from flywheel.tasks.config import Settings, load_settings
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.progress import Progress, progress_bar
@@ -78,17 +79,12 @@ def _night_range(run_date: str | None, date_from: str | None, date_to: str | Non
                 raise UsageError("give either --date, or both --from and --to")
             first, last = date.fromisoformat(date_from), date.fromisoformat(date_to)
         else:
-            first = last = date.fromisoformat(run_date) if run_date else _yesterday()
+            first = last = date.fromisoformat(run_date) if run_date else default_run_date()
     except ValueError as exc:
         raise UsageError(f"bad date: {exc}") from None
     if last < first:
         raise UsageError(f"--to {last} is before --from {first}")
     return first, last
-
-
-def _yesterday() -> date:
-    """Yesterday, UTC (the nightly flow's default; not imported from it: that takes seconds)."""
-    return datetime.now(UTC).date() - timedelta(days=1)
 
 
 @app.command()

@@ -15,7 +15,13 @@ from flywheel.tasks.ab._aggregate import (
     aggregate,
     quantile_levels,
 )
-from flywheel.tasks.ab._analysis import Thresholds, analyze_experiment, guardrail_results, json_safe
+from flywheel.tasks.ab._analysis import (
+    Thresholds,
+    analyze_experiment,
+    guardrail_results,
+    guardrail_status,
+    json_safe,
+)
 from flywheel.tasks.ab._experiments import (
     Experiment,
     Guardrail,
@@ -57,6 +63,7 @@ __all__ = [
     "build_report",
     "check_stages",
     "guardrail_results",
+    "guardrail_status",
     "history",
     "json_safe",
     "load_experiment",

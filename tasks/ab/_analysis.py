@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from flywheel.tasks.ab._aggregate import ArmData, ExperimentData
-from flywheel.tasks.ab._experiments import Experiment
+from flywheel.tasks.ab._experiments import Experiment, Guardrail
 from flywheel.tasks.ab._metrics import METRICS, Metric
 from flywheel.tasks.stats import (
     CupedRatioStats,
@@ -277,27 +277,38 @@ def _row_status(row: dict[str, Any], alpha: float, trustworthy: bool, enough: bo
     return NOT_SIGNIFICANT if enough else COLLECTING
 
 
+def guardrail_status(guard: Guardrail, row: dict[str, Any] | None) -> dict[str, Any]:
+    """One guardrail's verdict from its relative-effect row: pass when the interval rules out a
+    worsening beyond the margin, fail when it rules out anything better than that worsening,
+    inconclusive otherwise (also with no estimate or no interval). The reports' rollback check
+    judges a promoted version's guardrails the same way."""
+    out: dict[str, Any] = {"metric": guard.metric, "worse_if": guard.worse_if,
+                           "max_relative_change": guard.max_relative_change, "estimate": None,
+                           "ci_low": None, "ci_high": None, "status": "inconclusive"}
+    if row is None or row.get("estimate") is None or row.get("ci_low") is None \
+            or row.get("ci_high") is None:
+        return out
+    low, high = row["ci_low"], row["ci_high"]
+    out |= {"estimate": row["estimate"], "ci_low": low, "ci_high": high}
+    worst, best = (high, low) if guard.worse_if == "increase" else (-low, -high)
+    if worst <= guard.max_relative_change:
+        out["status"] = "pass"
+    elif best > guard.max_relative_change:
+        out["status"] = "fail"
+    return out
+
+
 def guardrail_results(exp: Experiment, rows: list[dict[str, Any]], trustworthy: bool
                       ) -> list[dict[str, Any]]:
-    """pass: the interval rules out a worsening beyond the margin; fail: it rules out anything
-    better than that worsening; inconclusive otherwise."""
+    """Every guardrail of every treatment (:func:`guardrail_status`); all ``untrustworthy``
+    when the experiment's integrity checks failed."""
     by_key = {(r["metric"], r["variant"]): r for r in rows}
     out = []
     for guard in exp.guardrails:
         for variant in exp.treatments:
-            row = by_key.get((guard.metric, variant))
-            result: dict[str, Any] = {
-                "metric": guard.metric, "variant": variant, "worse_if": guard.worse_if,
-                "max_relative_change": guard.max_relative_change, "estimate": None,
-                "ci_low": None, "ci_high": None, "status": "inconclusive"}
-            if row and row["estimate"] is not None:
-                low, high = row["ci_low"], row["ci_high"]
-                result |= {"estimate": row["estimate"], "ci_low": low, "ci_high": high}
-                worst, best = (high, low) if guard.worse_if == "increase" else (-low, -high)
-                if worst <= guard.max_relative_change:
-                    result["status"] = "pass"
-                elif best > guard.max_relative_change:
-                    result["status"] = "fail"
+            status = guardrail_status(guard, by_key.get((guard.metric, variant)))
+            result = {"metric": guard.metric, "variant": variant,
+                      **{k: v for k, v in status.items() if k != "metric"}}
             if not trustworthy:
                 result["status"] = UNTRUSTWORTHY
             out.append(result)

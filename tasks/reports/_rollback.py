@@ -24,6 +24,7 @@ from flywheel.tasks.ab import (
     QUANTILE_METRICS,
     RATIO_METRICS,
     Guardrail,
+    guardrail_status,
     quantile_levels,
 )
 from flywheel.tasks.db import fetch_dicts
@@ -94,25 +95,6 @@ def _test(metric: str, control: Any, treatment: Any, alpha: float) -> dict[str, 
             "chance_to_win": None if bayes.error else bayes.chance_to_win,
             "direction": ("worse" if worse else "better") if freq.estimate != 0 else None}
     return row
-
-
-def guardrail_status(guard: Guardrail, row: dict[str, Any] | None) -> dict[str, Any]:
-    """pass: the interval rules out a worsening beyond the margin; fail: it rules out anything
-    better than that worsening; inconclusive otherwise (as the A/B analysis judges guardrails)."""
-    out: dict[str, Any] = {"metric": guard.metric, "worse_if": guard.worse_if,
-                           "max_relative_change": guard.max_relative_change, "estimate": None,
-                           "ci_low": None, "ci_high": None, "status": "inconclusive"}
-    if row is None or row.get("estimate") is None or row.get("ci_low") is None \
-            or row.get("ci_high") is None:
-        return out
-    low, high = row["ci_low"], row["ci_high"]
-    out |= {"estimate": row["estimate"], "ci_low": low, "ci_high": high}
-    worst, best = (high, low) if guard.worse_if == "increase" else (-low, -high)
-    if worst <= guard.max_relative_change:
-        out["status"] = "pass"
-    elif best > guard.max_relative_change:
-        out["status"] = "fail"
-    return out
 
 
 def compare_windows(con: duckdb.DuckDBPyConnection, *, before_hash: str, after_hash: str,
