@@ -3,6 +3,7 @@ of what was written and what was dropped (and why); and the night's ``export`` s
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +32,13 @@ def _rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def write_exports(settings: Settings, out_dir: Path, kinds: list[str], window: Window
-                  ) -> dict[str, Any]:
+def write_exports(settings: Settings, out_dir: Path, kinds: list[str], window: Window,
+                  night: date | None = None) -> dict[str, Any]:
     """Write each export of ``kinds``: one kind into ``out_dir`` itself, several into
-    ``out_dir/<kind>/``; publish what was written and dropped; return each kind's summary."""
+    ``out_dir/<kind>/``; publish what was written and dropped; return each kind's summary.
+    ``night``: the exports are that night's parts."""
     results = {kind: EXPORTERS[kind](settings, str(out_dir if len(kinds) == 1 else out_dir / kind),
-                                     window)
+                                     window, night=night)
                for kind in kinds}
     publish_table("export-summary", [row for s in results.values() for row in _rows(s)],
                   "Examples written per export file, and candidates dropped by reason.")
@@ -44,11 +46,12 @@ def write_exports(settings: Settings, out_dir: Path, kinds: list[str], window: W
 
 
 def export_night(night: Night) -> dict[str, Any]:
-    """The night's step: every export of the feedback up to the end of the night, into
-    ``<project>/exports/<date>/``."""
+    """The night's step: the night's part of every export (the feedback of that night, less
+    what earlier nights' parts wrote) into ``<project>/exports/<date>/``."""
     out_dir = night.settings.project_dir / "exports" / night.run_date.isoformat()
-    return write_exports(night.settings, out_dir, list(KINDS),
-                         Window.parse(None, night.run_date.isoformat()))
+    day = night.run_date.isoformat()
+    return write_exports(night.settings, out_dir, list(KINDS), Window.parse(day, day),
+                         night.run_date)
 
 
 @flow(name="export")

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from flywheel.tasks.config import Settings
 from flywheel.tasks.export._evalsets import EvalCase, LeakageGuard, read_eval_cases
-from flywheel.tasks.export._output import record_run, write_export
+from flywheel.tasks.export._output import earlier_keys, record_run, save_keys, write_export
 from flywheel.tasks.export._select import Window
 from flywheel.tasks.export._text import sha256_hex
 from flywheel.tasks.export._validate import Validator
@@ -79,9 +79,11 @@ class Drops:
             c: Counter(dict.fromkeys(reasons or (), 0)) for c, reasons in self.layout.items()}
         self.total = 0
         self.evalset_cases: set[str] = set()
+        self.last: tuple[str, tuple[str, ...]] | None = None  # what the last add counted
 
     def add(self, category: str, *reasons: str, n: int = 1) -> None:
         """Count ``n`` dropped candidates under ``category`` (and its reason, if it has one)."""
+        self.last = (category, reasons)
         self.layout.setdefault(category, () if reasons else None)
         counter = self.counts.setdefault(category, Counter())
         for reason in reasons or (category,):
@@ -98,18 +100,24 @@ class Drops:
 
 
 class Deduplicator:
-    """Remembers examples by exact and by normalized key; the first one seen is kept."""
+    """Remembers examples by exact and by normalized key; the first one seen is kept.
+    ``earlier``: the keys earlier nights' parts wrote, by key kind (``exact``, ``normalized``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, earlier: Mapping[str, frozenset[str]] | None = None) -> None:
         self._exact: set[str] = set()
         self._normalized: set[str] = set()
+        self._earlier = earlier or {}
 
     def duplicate_of(self, exact: str, normalized: str) -> str | None:
-        """``exact`` or ``normalized`` if already seen (then the example is dropped), else None."""
+        """``exact`` or ``normalized`` if already seen in this run, ``earlier_night`` if an
+        earlier night's part wrote it (then the example is dropped), else None."""
         if exact in self._exact:
             return "exact"
         if normalized in self._normalized:
             return "normalized"
+        if exact in self._earlier.get("exact", ()) or \
+                normalized in self._earlier.get("normalized", ()):
+            return "earlier_night"
         self._exact.add(exact)
         self._normalized.add(normalized)
         return None
@@ -162,29 +170,35 @@ def summary_of(
 
 @dataclass(frozen=True)
 class ExportRun:
-    """One export under way: its settings, window, folder, tools and the drops counted so far."""
+    """One export under way: its settings, window, folder, tools and the drops counted so far;
+    for a night's part (``night``), the dedup keys earlier nights' parts wrote (``earlier``)."""
 
     settings: Settings
     window: Window
     out_dir: Path
     tools: Tools
     drops: Drops
+    night: date | None = None
+    earlier: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def begin(
         cls, settings: Settings, out: str | Path, window: Window | None,
-        layout: Mapping[str, tuple[str, ...] | None],
+        layout: Mapping[str, tuple[str, ...] | None], *, night: date | None = None,
+        kind: str = "",
     ) -> ExportRun:
         """The window (everything when None), the absolute folder, the tools, empty drops
-        reported by ``layout``."""
+        reported by ``layout``; for a night's part, the keys of ``kind`` earlier parts wrote."""
+        earlier = earlier_keys(settings, kind, night) if night else {}
         return cls(settings, window or Window(), output_dir(out), Tools.from_settings(settings),
-                   Drops(layout))
+                   Drops(layout), night, earlier)
 
-    def leaked(self, category: str, texts: list[str]) -> bool:
-        """Whether ``texts`` match an eval-set case; if so it is counted under ``category``."""
+    def leaked(self, category: str, texts: list[str], n: int = 1) -> bool:
+        """Whether ``texts`` match an eval-set case; if so ``n`` candidates are counted under
+        ``category``."""
         leak = self.tools.guard.check(texts)
         if leak:
-            self.drops.add(category, leak.kind)
+            self.drops.add(category, leak.kind, n=n)
             self.drops.evalset_cases.add(leak.case)
         return bool(leak)
 
@@ -202,9 +216,13 @@ class ExportRun:
         }
 
     def finish(
-        self, kind: str, files: Mapping[str, list[dict[str, Any]]], manifest: dict[str, Any]
+        self, kind: str, files: Mapping[str, list[dict[str, Any]]], manifest: dict[str, Any],
+        keys: Mapping[str, list[str]] | None = None,
     ) -> dict[str, Any]:
-        """Write the files and the manifest, add the ledger row; returns the summary."""
+        """Write the files and the manifest, add the ledger row and, for a night's part, its
+        dedup ``keys`` (by key kind); returns the summary."""
         written = write_export(self.out_dir, files, manifest)
         ledger = record_run(self.settings, kind, self.out_dir, written, self.drops.total)
+        if self.night is not None:
+            save_keys(self.settings, kind, self.night, keys or {})
         return summary_of(kind, self.out_dir, written, ledger)

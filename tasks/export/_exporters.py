@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from flywheel.tasks.config import Settings
 from flywheel.tasks.export._finetune import export_finetune
@@ -13,8 +13,16 @@ from flywheel.tasks.export._preferences import export_preferences
 from flywheel.tasks.export._select import Window
 from flywheel.tasks.export._validate import Validator, validate_jsonl
 
-# what each `flywheel export KIND` writes: KIND -> exporter(settings, out_dir, window) -> summary
-EXPORTERS: dict[str, Callable[[Settings, str | Path, Window | None], dict[str, Any]]] = {
+
+class Exporter(Protocol):
+    """An export: ``night`` makes it that night's part (deduplicated against earlier parts)."""
+
+    def __call__(self, settings: Settings, out: str | Path, window: Window | None = None, *,
+                 night: date | None = None) -> dict[str, Any]: ...
+
+
+# what each `flywheel export KIND` writes
+EXPORTERS: dict[str, Exporter] = {
     "finetune": export_finetune,
     "preferences": export_preferences,
     "hard-examples": export_hard_examples,

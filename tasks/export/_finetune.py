@@ -9,6 +9,7 @@ hash of the example into train.jsonl / validation.jsonl and write manifest.json 
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from flywheel.tasks.export._training import (
     Kept,
     count_invalid,
     keep_training_examples,
+    part_keys,
     redact_messages,
     start_training_export,
     training_manifest,
@@ -55,11 +57,13 @@ def split_files(kept: list[Kept], validation_share: float) -> dict[str, list[dic
 
 
 def export_finetune(
-    settings: Settings, out: str | Path, window: Window | None = None
+    settings: Settings, out: str | Path, window: Window | None = None, *,
+    night: date | None = None,
 ) -> dict[str, Any]:
     """Write train.jsonl, validation.jsonl and manifest.json into ``out``; returns the summary."""
     include_rated = settings.export.include_rated
-    start = start_training_export(settings, out, window, LAYOUT, include_rated=include_rated)
+    start = start_training_export(settings, out, window, LAYOUT, include_rated=include_rated,
+                                  kind="finetune", night=night)
     kept, redactions = keep_training_examples(start, chat_example)
     share = settings.export.validation_share
     stats = summarize([k.report for k in kept], start.run.tools.validator.token_limit)
@@ -70,4 +74,4 @@ def export_finetune(
         filters=start.run.filters(include_rated=include_rated, validation_share=share),
         training_tokens=stats["training_tokens"],
     )
-    return start.run.finish("finetune", split_files(kept, share), manifest)
+    return start.run.finish("finetune", split_files(kept, share), manifest, part_keys(kept))

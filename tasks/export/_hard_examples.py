@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from flywheel.tasks.config import Settings
 from flywheel.tasks.db import connect, fetch_dicts, run
-from flywheel.tasks.export._common import Drops, ExportRun, date_range
+from flywheel.tasks.export._common import ExportRun, date_range
 from flywheel.tasks.export._select import Window
 from flywheel.tasks.export._text import exact_key, normalize, vars_text
 from flywheel.tasks.redact import Redactor
@@ -106,81 +106,98 @@ def _hard_case(
     )
 
 
-def _merge(by_key: dict[str, HardCase], key: str, case: HardCase, drops: Drops) -> bool:
-    """Add ``case`` under ``key``; True when it is the first of its key. A duplicate is
-    counted, and the stronger (on a tie, the later) of the two stands for both."""
-    previous = by_key.get(key)
-    if previous is None:
-        by_key[key] = case
-        return True
-    drops.add("duplicate")
-    # Rows arrive oldest first, so a later row of equal strength is the more recent one.
-    if case.strength >= previous.strength:
-        case.duplicates = previous.duplicates + 1
-        by_key[key] = case
-    else:
-        previous.duplicates += 1
-    return False
+@dataclass
+class _Prompt:
+    """One prompt's cases so far and its counts."""
+
+    cases: dict[str, HardCase] = field(default_factory=dict)
+    candidates: int = 0
+    over_cap: int = 0
+
+
+def _add_case(export: ExportRun, stratum: _Prompt, row: dict[str, Any],
+              earlier: frozenset[str]) -> tuple[str, HardCase, dict[str, int]] | None:
+    """The row as a case and its redactions, or None when it is counted as dropped: in an eval
+    set, a case an earlier night exported, or a duplicate of a stronger case of this run (the
+    rows come strongest first, so the first of a key stands for the later ones)."""
+    repeats = int(row["repeats"])
+    tally: dict[str, int] = {}
+    key, case = _hard_case(row, json.loads(row["input"]), export.tools.redactor, tally)
+    if export.leaked("already_in_evalset", [vars_text(case.vars)], n=repeats + 1):
+        return None
+    if repeats:  # the same prompt and input as this row: merged into it in SQL
+        export.drops.add("duplicate", n=repeats)
+        case.duplicates = repeats
+    previous = stratum.cases.get(key)
+    if key in earlier or previous is not None:
+        export.drops.add("duplicate")
+        if previous is not None:
+            previous.duplicates += 1 + repeats
+        return None
+    return key, case, tally
 
 
 def _distinct_cases(
-    rows: list[dict[str, Any]], export: ExportRun
-) -> tuple[list[HardCase], Counter[str]]:
-    """One case per key (those without input or already in an eval set dropped), and the
-    redactions made in the first row of each."""
+    rows: list[dict[str, Any]], export: ExportRun, cap: int, earlier: frozenset[str]
+) -> tuple[dict[str, _Prompt], Counter[str]]:
+    """Per prompt, up to ``cap`` distinct cases (rows without input, in an eval set or already
+    exported dropped; rows past the cap counted without being looked at), and the redactions
+    made in the cases kept."""
     redactions: Counter[str] = Counter()
-    by_key: dict[str, HardCase] = {}
+    strata: dict[str, _Prompt] = defaultdict(_Prompt)
     for row in rows:
-        variables = json.loads(row["input"]) if row["input"] is not None else None
-        if not isinstance(variables, dict) or not variables:
-            export.drops.add("no_input")
+        n = int(row["repeats"]) + 1
+        if not row["has_input"]:
+            export.drops.add("no_input", n=n)
             continue
-        tally: dict[str, int] = {}
-        key, case = _hard_case(row, variables, export.tools.redactor, tally)
-        if export.leaked("already_in_evalset", [vars_text(case.vars)]):
+        stratum = strata[row["prompt_name"]]
+        stratum.candidates += n
+        if len(stratum.cases) >= cap:
+            stratum.over_cap += n
+            export.drops.add("over_cap_per_prompt", n=n)
             continue
-        if _merge(by_key, key, case, export.drops):
+        added = _add_case(export, stratum, row, earlier)
+        if added is not None:
+            key, case, tally = added
+            stratum.cases[key] = case
             redactions.update(tally)
-    return list(by_key.values()), redactions
+    return strata, redactions
 
 
-def _cap_per_prompt(
-    cases: list[HardCase], cap: int, drops: Drops
-) -> tuple[list[HardCase], dict[str, dict[str, int]]]:
-    """At most ``cap`` cases per prompt, strongest then most recent first; the counts per prompt."""
-    per_prompt: dict[str, list[HardCase]] = defaultdict(list)
-    for case in cases:
-        per_prompt[case.prompt].append(case)
+def _chosen(strata: dict[str, _Prompt]) -> tuple[list[HardCase], dict[str, dict[str, int]]]:
+    """The cases of every prompt (prompts in name order; strongest then most recent first)
+    and the counts per prompt."""
     chosen: list[HardCase] = []
-    strata: dict[str, dict[str, int]] = {}
-    for prompt in sorted(per_prompt):
-        ranked = sorted(per_prompt[prompt],
-                        key=lambda c: (-c.strength, -c.signal_ts.timestamp(), c.id))
-        chosen += ranked[:cap]
-        over = max(0, len(ranked) - cap)
-        if over:
-            drops.add("over_cap_per_prompt", n=over)
-        strata[prompt] = {"candidates": len(ranked), "written": min(cap, len(ranked)),
-                          "over_cap": over}
-    return chosen, strata
+    counts: dict[str, dict[str, int]] = {}
+    for prompt in sorted(strata):
+        stratum = strata[prompt]
+        chosen += sorted(stratum.cases.values(),
+                         key=lambda c: (-c.strength, -c.signal_ts.timestamp(), c.id))
+        counts[prompt] = {"candidates": stratum.candidates, "written": len(stratum.cases),
+                          "over_cap": stratum.over_cap}
+    return chosen, counts
 
 
 def export_hard_examples(
-    settings: Settings, out: str | Path, window: Window | None = None
+    settings: Settings, out: str | Path, window: Window | None = None, *,
+    night: date | None = None,
 ) -> dict[str, Any]:
-    """Write hard_examples.jsonl, provenance.jsonl and manifest.json; returns the summary."""
-    export = ExportRun.begin(settings, out, window, LAYOUT)
+    """Write hard_examples.jsonl, provenance.jsonl and manifest.json; returns the summary.
+    ``night``: the export is that night's part (cases an earlier night's part wrote are
+    dropped as duplicates; its case keys are recorded)."""
+    export = ExportRun.begin(settings, out, window, LAYOUT, night=night, kind="hard-examples")
     cap = settings.export.hard_examples_per_prompt
     with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
         run(con, "export/macros")
-        rows = fetch_dicts(con, "export/hard_candidates", export.window.params())
-    cases, redactions = _distinct_cases(rows, export)
-    chosen, strata = _cap_per_prompt(cases, cap, export.drops)
+        rows = fetch_dicts(con, "export/hard_candidates",
+                           {**export.window.params(), "unknown_prompt": UNKNOWN_PROMPT})
+    strata_, redactions = _distinct_cases(rows, export, cap, export.earlier.get("case", frozenset()))
+    chosen, strata = _chosen(strata_)
     manifest = {
         "kind": "hard-examples",
         "format": "flywheel-evalset-candidates",
         "examples": len(chosen),
-        "candidates": len(rows),
+        "candidates": sum(int(r["repeats"]) + 1 for r in rows),
         "per_prompt": strata,
         "signals": dict(sorted(Counter(s for c in chosen for s in c.signals).items())),
         "with_reference": sum(c.reference is not None for c in chosen),
@@ -191,4 +208,6 @@ def export_hard_examples(
     }
     files = {HARD_EXAMPLES: [c.item() for c in chosen],
              PROVENANCE: [c.provenance() for c in chosen]}
-    return export.finish("hard-examples", files, manifest)
+    return export.finish("hard-examples", files, manifest,
+                         {"case": [exact_key([c.prompt, normalize(vars_text(c.vars))])
+                                   for c in chosen]})

@@ -12,12 +12,12 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from flywheel.tasks.config import Settings
-from flywheel.tasks.db import connect, run
+from flywheel.tasks.db import connect, run, transaction
 from flywheel.tasks.errors import FlywheelError
 
 MANIFEST = "manifest.json"
@@ -72,13 +72,16 @@ def write_export(
 def record_run(
     settings: Settings, kind: str, out_dir: Path, manifest: dict[str, Any], dropped: int
 ) -> dict[str, Any]:
-    """Add the export to the ledger; says whether it equals the previous one into that folder."""
+    """Add the export to the ledger, unless it equals the previous one into that folder (a
+    re-run of the same export adds no row); says which."""
     text = (out_dir / MANIFEST).read_bytes()
     digest = hashlib.sha256(text).hexdigest()
     examples = int(manifest["examples"])
     with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
         previous = run(con, "export/ledger_previous",
                        {"kind": kind, "out_dir": str(out_dir)}).fetchone()
+        if previous and previous[0] == digest:  # the same export again: the ledger has it
+            return {"run_id": int(previous[1]), "manifest_sha256": digest, "unchanged": True}
         run_id = run(con, "export/ledger_insert", {
             "kind": kind, "out_dir": str(out_dir), "manifest_sha256": digest,
             "examples": examples, "dropped": dropped, "manifest": text.decode("utf-8"),
@@ -86,3 +89,25 @@ def record_run(
         }).fetchone()[0]
     return {"run_id": int(run_id), "manifest_sha256": digest,
             "unchanged": bool(previous and previous[0] == digest)}
+
+
+def earlier_keys(settings: Settings, kind: str, night: date) -> dict[str, frozenset[str]]:
+    """The dedup keys of ``kind`` the nightly parts before ``night`` wrote, by key kind."""
+    keys: dict[str, set[str]] = {}
+    with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
+        for key_kind, key in run(con, "export/keys_earlier",
+                                 {"kind": kind, "night": night}).fetchall():
+            keys.setdefault(key_kind, set()).add(key)
+    return {k: frozenset(v) for k, v in keys.items()}
+
+
+def save_keys(settings: Settings, kind: str, night: date, keys: Mapping[str, list[str]]) -> None:
+    """Replace the dedup keys ``night``'s part of ``kind`` wrote (a re-run writes the same)."""
+    kinds = [k for k, values in sorted(keys.items()) for _ in values]
+    values = [v for _, vs in sorted(keys.items()) for v in vs]
+    with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con, \
+            transaction(con):
+        run(con, "export/keys_delete_night", {"kind": kind, "night": night})
+        if values:
+            run(con, "export/keys_insert",
+                {"kind": kind, "night": night, "key_kinds": kinds, "keys": values})

@@ -6,6 +6,7 @@ leakage guard as the fine-tuning export. A pair whose two outputs are equal afte
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from flywheel.tasks.export._training import (
     Built,
     count_invalid,
     keep_training_examples,
+    part_keys,
     redact_messages,
     start_training_export,
     training_manifest,
@@ -72,10 +74,12 @@ def preference_pair(candidate: Candidate, export: ExportRun) -> Built | None:
 
 
 def export_preferences(
-    settings: Settings, out: str | Path, window: Window | None = None
+    settings: Settings, out: str | Path, window: Window | None = None, *,
+    night: date | None = None,
 ) -> dict[str, Any]:
     """Write preferences.jsonl and manifest.json into ``out``; returns the summary."""
-    start = start_training_export(settings, out, window, LAYOUT, include_rated=False)
+    start = start_training_export(settings, out, window, LAYOUT, include_rated=False,
+                                  kind="preferences", night=night)
     kept, redactions = keep_training_examples(start, preference_pair)
     stats = summarize([k.report for k in kept], start.run.tools.validator.token_limit)
     manifest = training_manifest(
@@ -83,4 +87,5 @@ def export_preferences(
         kind="preferences", format="openai-preference-fine-tuning",
         filters=start.run.filters(),
     )
-    return start.run.finish("preferences", {PREFERENCES: [k.record for k in kept]}, manifest)
+    return start.run.finish("preferences", {PREFERENCES: [k.record for k in kept]}, manifest,
+                            part_keys(kept))

@@ -70,6 +70,7 @@ class Candidate:
     target: str  # the assistant message to train on (the correction, or a well-rated output)
     output: str | None  # what the model answered
     messages: list[dict[str, Any]] | None = None  # the request's messages (without the answer)
+    repeats: int = 0  # other candidates that make exactly the same example (merged in SQL)
 
 
 def _json(text: str | None) -> Any:
@@ -110,8 +111,9 @@ def rebuild_messages(row: Mapping[str, Any]) -> tuple[list[dict[str, Any]] | Non
 def training_candidates(
     con: duckdb.DuckDBPyConnection, window: Window, *, include_rated: bool
 ) -> tuple[list[Candidate], dict[str, int]]:
-    """Corrected (and optionally well-rated) requests with their rebuilt messages, oldest first;
-    and how many could not be rebuilt, by reason."""
+    """Corrected (and optionally well-rated) requests with their rebuilt messages, oldest first
+    (candidates that make the same example as one, with its ``repeats``); and how many could
+    not be rebuilt, by reason."""
     run(con, "export/macros")
     rows = fetch_dicts(con, "export/training_candidates",
                        {**window.params(), "include_rated": include_rated})
@@ -120,13 +122,13 @@ def training_candidates(
     for row in rows:
         messages, reason = rebuild_messages(row)
         if reason:
-            dropped[reason] = dropped.get(reason, 0) + 1
+            dropped[reason] = dropped.get(reason, 0) + 1 + int(row["repeats"])
             continue
         candidates.append(Candidate(
             request_id=row["request_id"], source=row["source"], feedback_ts=row["feedback_ts"],
             request_ts=row["request_ts"], prompt_name=row["prompt_name"],
             prompt_hash=row["version_hash"] or row["prompt_hash"], model=row["model"],
             input=_json(row["input"]), target=row["target"], output=row["output"],
-            messages=messages,
+            messages=messages, repeats=int(row["repeats"]),
         ))
     return candidates, dropped

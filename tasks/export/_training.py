@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -59,22 +60,24 @@ class TrainingStart:
 
     run: ExportRun  # its drops count the candidates that could not be rebuilt already
     candidates: list[Candidate]
-    candidates_seen: int  # rebuilt or not
+    candidates_seen: int  # rebuilt or not, repeats included
 
 
 def start_training_export(
     settings: Settings, out: str | Path, window: Window | None,
-    layout: Mapping[str, tuple[str, ...] | None], *, include_rated: bool,
+    layout: Mapping[str, tuple[str, ...] | None], *, include_rated: bool, kind: str,
+    night: date | None = None,
 ) -> TrainingStart:
     """The export run, the corrected candidates, and the drops with those that cannot be
-    rebuilt (shared by the fine-tuning and preference exports)."""
-    export = ExportRun.begin(settings, out, window, layout)
+    rebuilt (shared by the fine-tuning and preference exports); ``night``: a night's part."""
+    export = ExportRun.begin(settings, out, window, layout, night=night, kind=kind)
     with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
         candidates, not_rebuildable = training_candidates(
             con, export.window, include_rated=include_rated)
     for reason, n in sorted(not_rebuildable.items()):
         export.drops.add("not_rebuildable", reason, n=n)
-    return TrainingStart(export, candidates, len(candidates) + sum(not_rebuildable.values()))
+    return TrainingStart(export, candidates, sum(c.repeats + 1 for c in candidates)
+                         + sum(not_rebuildable.values()))
 
 
 @dataclass(frozen=True)
@@ -96,31 +99,52 @@ class Kept:
     record: dict[str, Any]
     key: str  # its exact key
     report: ExampleReport
+    normalized_key: str = ""
+
+
+def part_keys(kept: list[Kept]) -> dict[str, list[str]]:
+    """The dedup keys a night's part records for what it wrote."""
+    return {"exact": [k.key for k in kept], "normalized": [k.normalized_key for k in kept]}
 
 
 # Makes a candidate into a record, or counts why not in the run's drops and returns None.
 Builder = Callable[[Candidate, ExportRun], Built | None]
 
 
+def _keep(export: ExportRun, dedup: Deduplicator, candidate: Candidate, built: Built) -> Kept | None:
+    """The record if it is kept; else None, its drop counted. The candidate's repeats make the
+    same record: duplicates of it when it passed the dedup, else dropped for the same reason."""
+    key = exact_key(built.record)
+    duplicate = dedup.duplicate_of(key, built.normalized_key)
+    if duplicate:
+        export.drops.add("duplicate", duplicate, n=candidate.repeats + 1)
+        return None
+    if candidate.repeats:
+        export.drops.add("duplicate", "exact", n=candidate.repeats)
+    if export.leaked("in_evalset", user_texts(candidate, built.messages, export.tools)):
+        return None
+    return Kept(candidate, built.record, key, built.report, built.normalized_key)
+
+
 def keep_training_examples(start: TrainingStart, build: Builder) -> tuple[list[Kept], Counter[str]]:
-    """The records to write (duplicates and eval-set cases dropped, the oldest duplicate kept)
-    and the redactions made in them."""
-    export, dedup = start.run, Deduplicator()
+    """The records to write (duplicates, examples an earlier night's part wrote and eval-set
+    cases dropped, the oldest duplicate kept) and the redactions made in them."""
+    export = start.run
+    dedup = Deduplicator(export.earlier)
     kept: list[Kept] = []
     redactions: Counter[str] = Counter()
     for candidate in start.candidates:
+        export.drops.last = None
         built = build(candidate, export)
-        if built is None:
+        if built is None:  # dropped by the builder: its repeats for the same reason
+            if candidate.repeats and export.drops.last is not None:
+                category, reasons = export.drops.last
+                export.drops.add(category, *reasons, n=candidate.repeats)
             continue
-        key = exact_key(built.record)
-        duplicate = dedup.duplicate_of(key, built.normalized_key)
-        if duplicate:
-            export.drops.add("duplicate", duplicate)
-            continue
-        if export.leaked("in_evalset", user_texts(candidate, built.messages, export.tools)):
-            continue
-        kept.append(Kept(candidate, built.record, key, built.report))
-        redactions.update(built.tally)
+        example = _keep(export, dedup, candidate, built)
+        if example is not None:
+            kept.append(example)
+            redactions.update(built.tally)
     return kept, redactions
 
 

@@ -4,6 +4,7 @@ split, atomic and byte-identical output."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -396,3 +397,51 @@ def test_nothing_of_the_projects_own_eval_sets_reaches_a_training_file(tmp_path:
         for value in case.get("vars", {}).values():
             if isinstance(value, str) and len(value) >= 12:
                 assert not [u for u in users if value.casefold() in u], (case["id"], value)
+
+
+# --- nightly parts ------------------------------------------------------------------------------
+
+def test_nightly_parts_dedup_across_nights_keep_eval_cases_out_and_rerun_identically(
+    tmp_path: Path, write_jsonl: Callable[..., Path]
+) -> None:
+    def ask(i: int, text: str, day: int) -> dict[str, Any]:
+        return request_record(i, messages=[{"role": "user", "content": text}],
+                              timestamp=f"2026-11-0{day}T09:00:00Z")
+
+    requests = [ask(1, "How do I pay?", 2), ask(2, "Where is my parcel?", 2),
+                ask(3, "How do I pay?", 3), ask(4, "how do i  PAY?", 3),
+                ask(5, "What is the leaked question?", 3), ask(6, "Can I change plans?", 3)]
+    feedback = [correction(1, 1, "Use the card form.", "2026-11-02T10:00:00Z"),
+                correction(2, 2, "It ships today.", "2026-11-02T11:00:00Z"),
+                correction(3, 3, "Use the card form.", "2026-11-03T10:00:00Z"),
+                correction(4, 4, "use the card form.", "2026-11-03T10:30:00Z"),
+                correction(5, 5, "Leaked answer.", "2026-11-03T11:00:00Z"),
+                correction(6, 6, "Yes, any time.", "2026-11-03T12:00:00Z")]
+    settings = small_store(tmp_path, write_jsonl, requests, feedback)
+    (tmp_path / "evalsets").mkdir(exist_ok=True)
+    (tmp_path / "evalsets/guard.jsonl").write_text(
+        json.dumps({"id": "leak", "vars": {"question": "What is the leaked question?"}}) + "\n")
+
+    def night(day: str) -> dict[str, Any]:
+        return export_finetune(settings, tmp_path / day, Window.parse(day, day),
+                               night=date.fromisoformat(day))
+
+    def keys() -> list[tuple[Any, ...]]:
+        with connect(settings.db_path) as con:
+            return con.execute("SELECT * FROM export_keys ORDER BY ALL").fetchall()
+
+    first = night("2026-11-02")
+    assert first["examples"] == 2
+    second = night("2026-11-03")
+    # req-3 repeats night 1's example exactly, req-4 up to case and spaces: both dropped as
+    # exported by an earlier night; req-5 is an eval case; req-6 is new.
+    assert second["examples"] == 1
+    assert second["dropped"]["duplicate"] == {"earlier_night": 2, "exact": 0, "normalized": 0}
+    assert second["dropped"]["in_evalset"]["exact"] == 1
+    assert [user_of(e) for e in examples(tmp_path / "2026-11-03")] == ["Can I change plans?"]
+    state, files = keys(), sha256s(tmp_path / "2026-11-02")
+    # Running night 1 again (after night 2) writes the same files and the same state.
+    again = night("2026-11-02")
+    assert again["unchanged"] and sha256s(tmp_path / "2026-11-02") == files
+    assert keys() == state and {k[1] for k in state} == {date(2026, 11, 2), date(2026, 11, 3)}
+    assert len(state) == 2 * 3  # an exact and a normalized key per example written

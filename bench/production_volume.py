@@ -1,0 +1,208 @@
+"""The nightly at production volume: does a night cost one night, or the whole history?
+
+    python bench/production_volume.py [--per-day 150000] [--nights 6] [--out bench/out/volume]
+    python bench/production_volume.py floor --db DB --night-dir DIR   (one floor measurement)
+
+It builds a project (the sample project's prompts, experiments and eval sets) and ``--nights``
+days of native JSONL landing files generated with DuckDB SQL (``sql/bench/volume_*.sql``): each
+request copies the content, arm and feedback of one of the sample's in-experiment requests
+(about a third of requests get feedback), for a user among ``per_day / 5``, assigned to their
+arm by the assignment formula; ``--unique-pct`` percent get an input of their own. Then, night
+by night, it moves that day's folder into ``landing/`` and runs ``flywheel nightly --date D`` as
+a fresh process (its own Prefect server, the demo model on a loopback port for the offline
+evals), recording its wall time, its peak RSS (``wait4``), each step's seconds from the runs
+table, and the same-run floor: a fresh process that times DuckDB's ``read_json`` of the night's
+files plus one GROUP BY over every stored request. Figures go in BENCHMARKS.md ("Production
+volume") and docs/scaling.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+START = date(2026, 11, 3)  # the sample project's experiments start on this day
+STEPS = ("ingest", "prompts-sync", "ab-analysis", "offline-eval", "export", "monitoring",
+         "rollout", "serving-snapshot", "mlflow-mirror", "report")
+
+
+def build(out: Path, nights: int, per_day: int, unique_pct: int) -> Path:
+    """The project folder and every night's landing folder (under ``out/staging``)."""
+    import duckdb
+
+    from flywheel.tasks.db import run
+    from flywheel.tasks.sample_data import SampleSpec, write_sample_data
+    from flywheel.tasks.stats import cumulative_weights
+
+    shutil.rmtree(out, ignore_errors=True)
+    sample = out / "sample"
+    write_sample_data(sample, SampleSpec(days=4, users=1500))
+    project = out / "project"
+    for folder in ("prompts", "experiments", "evalsets"):
+        shutil.copytree(sample / folder, project / folder)
+    stamps = [(START + timedelta(days=d)).isoformat() for d in range(2)]
+    con = duckdb.connect(str(out / "generate.duckdb"))
+    try:
+        run(con, "ab/assign_variant_macro")
+        run(con, "bench/volume_templates",
+            {"requests": [str(sample / "landing" / s / f"requests-{s}.jsonl") for s in stamps]})
+        run(con, "bench/volume_feedback_templates",
+            {"feedback": [str(sample / "landing" / s / f"feedback-{s}.jsonl") for s in stamps]})
+        run(con, "bench/volume_arms")
+        for name, variants, share in (("tone-test", ["control", "friendly"], 0.6),
+                                      ("summary-length", ["control", "concise", "detailed"], 0.4)):
+            run(con, "bench/volume_arm_insert", {
+                "experiment": name, "share": share, "variants": variants,
+                "cum_weights": list(cumulative_weights([1.0] * len(variants)))})
+        run(con, "bench/volume_feedback_create")
+        for day in range(nights):
+            stamp = START + timedelta(days=day)
+            folder = out / "staging" / stamp.isoformat()
+            folder.mkdir(parents=True)
+            run(con, "bench/volume_day", {"day": day, "day_start": stamp.isoformat(), "n": per_day,
+                                          "users": max(per_day // 5, 100),
+                                          "unique_pct": unique_pct})
+            run(con, "bench/volume_day_feedback")
+            run(con, "bench/volume_write_requests",
+                {"path": str(folder / f"requests-{stamp}.jsonl")})
+            run(con, "bench/volume_write_feedback",
+                {"path": str(folder / f"feedback-{stamp}.jsonl"), "day_start": stamp.isoformat(),
+                 "day_end": (stamp + timedelta(days=1)).isoformat()})
+    finally:
+        con.close()
+    return project
+
+
+def floor(db: Path, night_dir: Path) -> dict[str, float]:
+    """The same-run floor: DuckDB's read_json of the night's files, a GROUP BY over the store."""
+    import duckdb
+
+    from flywheel.tasks.db import run
+
+    paths = sorted(str(p) for p in night_dir.glob("*.jsonl"))
+    clock = time.perf_counter()
+    scratch = duckdb.connect()
+    run(scratch, "bench/raw_read", {"paths": paths})
+    read_s = time.perf_counter() - clock
+    scratch.close()
+    clock = time.perf_counter()
+    con = duckdb.connect(str(db), read_only=True)
+    run(con, "bench/floor_group_by").fetchall()
+    con.close()
+    return {"read_json_s": read_s, "group_by_s": time.perf_counter() - clock}
+
+
+def _night(project: Path, env: dict[str, str], stamp: str) -> dict[str, float]:
+    """One ``flywheel nightly --date`` in a fresh process: wall seconds and peak RSS (MB)."""
+    clock = time.perf_counter()
+    with open(project / f"nightly-{stamp}.log", "w") as log:
+        proc = subprocess.Popen(["flywheel", "nightly", "--date", stamp], cwd=project, env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return {"wall_s": time.perf_counter() - clock, "peak_rss_mb": usage.ru_maxrss / 1024,
+            "exit": float(proc.returncode)}
+
+
+def _steps(db: Path, stamp: str) -> dict[str, float]:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT step, seconds FROM runs WHERE run_date = ?::DATE AND status <> 'running' "
+            "QUALIFY row_number() OVER (PARTITION BY step ORDER BY started_at DESC) = 1",
+            [stamp]).fetchall()
+        history = con.execute("SELECT count(*) FROM requests").fetchone()[0]
+    finally:
+        con.close()
+    return {**{str(step): float(s or 0.0) for step, s in rows}, "history": float(history)}
+
+
+def measure(out: Path, nights: int, per_day: int, unique_pct: int, rerun_last: bool) -> list[dict]:
+    """Build the data, run every night in turn; one row of figures a night."""
+    from flywheel.tasks.demo_model import DemoModelServer
+
+    project = build(out, nights, per_day, unique_pct)
+    db = project / "flywheel.duckdb"
+    results = []
+    with DemoModelServer() as server:
+        env = {**os.environ, "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "bench",
+               "FLYWHEEL_DB": str(db), "FLYWHEEL_PROJECT_DIR": str(project),
+               "PREFECT_HOME": str(out / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+        for day in range(nights):
+            stamp = (START + timedelta(days=day)).isoformat()
+            target = project / "landing" / stamp
+            target.parent.mkdir(exist_ok=True)
+            shutil.move(out / "staging" / stamp, target)
+            runs = [_night(project, env, stamp)]
+            if rerun_last and day == nights - 1:
+                runs.append(_night(project, env, stamp))
+            for i, night in enumerate(runs):
+                base = subprocess.run(
+                    [sys.executable, __file__, "floor", "--db", str(db), "--night-dir",
+                     str(target)], check=True, capture_output=True, text=True)
+                row = {"night": day + 1, "date": stamp, "rerun": bool(i), **night,
+                       **_steps(db, stamp), **json.loads(base.stdout)}
+                results.append(row)
+                print(json.dumps(row), flush=True)
+    return results
+
+
+def table(results: list[dict], per_day: int) -> str:
+    """The Markdown table of every night, and night N / night 1 per step."""
+    cols = ["ingest", "ab-analysis", "export", "monitoring", "report", "nightly"]
+    lines = [f"{per_day:,} requests/day; machine: {platform.machine()}, {os.cpu_count()} cores, "
+             f"shared with other helpers' runs (load average at end "
+             f"{os.getloadavg()[0]:.1f})", "",
+             "| night | history | " + " | ".join(cols) + " | whole command | peak RSS MB | "
+             "floor (read_json + GROUP BY) | command / floor |",
+             "|" + "---|" * (len(cols) + 6)]
+    for r in results:
+        floor_s = r["read_json_s"] + r["group_by_s"]
+        label = f"{r['night']}{' (rerun)' if r['rerun'] else ''}"
+        lines.append(f"| {label} | {r['history'] / 1e6:.2f} M | "
+                     + " | ".join(f"{r.get(c, 0.0):.1f}" for c in cols)
+                     + f" | {r['wall_s']:.1f} | {r['peak_rss_mb']:.0f} | {floor_s:.2f} | "
+                     f"{r['wall_s'] / floor_s:.1f} |")
+    first, last = results[0], [r for r in results if not r["rerun"]][-1]
+    lines += ["", f"night {last['night']} / night 1: " + ", ".join(
+        f"{c} {last.get(c, 0.0) / max(first.get(c, 0.0), 1e-9):.2f}"
+        for c in (*cols, "wall_s"))]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Parse the arguments; build and measure, or take one floor measurement."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("mode", nargs="?", choices=("measure", "floor"), default="measure")
+    parser.add_argument("--per-day", type=int, default=150_000)
+    parser.add_argument("--nights", type=int, default=6)
+    parser.add_argument("--unique-pct", type=int, default=50)
+    parser.add_argument("--rerun-last", action="store_true")
+    parser.add_argument("--out", type=Path, default=REPO / "bench/out/volume")
+    parser.add_argument("--db", type=Path)
+    parser.add_argument("--night-dir", type=Path)
+    args = parser.parse_args()
+    if args.mode == "floor":
+        print(json.dumps(floor(args.db, args.night_dir)))
+        return
+    results = measure(args.out.resolve(), args.nights, args.per_day, args.unique_pct,
+                      args.rerun_last)
+    text = table(results, args.per_day)
+    (args.out / "results.md").write_text(text + "\n")
+    (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+INSERT INTO vol_arms VALUES ($experiment, $share, $variants, $cum_weights);
