@@ -3,13 +3,7 @@
 -- cut at the baseline's deciles (ties merge bins). A bin's share is floored at $eps so an empty
 -- bin does not make the index infinite. chi2 is Pearson's statistic of the 2 x bins table, to
 -- tell a real shift from the noise of a small night.
-WITH vals AS (
-    SELECT prompt_name, prompt_hash, model, 'input_tokens' AS measure, night, CAST(prompt_tokens AS DOUBLE) AS x
-    FROM monitor_window WHERE prompt_tokens IS NOT NULL
-    UNION ALL
-    SELECT prompt_name, prompt_hash, model, 'output_tokens', night, CAST(completion_tokens AS DOUBLE)
-    FROM monitor_window WHERE completion_tokens IS NOT NULL AND error IS NULL
-),
+WITH vals AS (SELECT * FROM monitor_window_tokens),
 cuts AS (
     SELECT prompt_name, prompt_hash, model, measure,
            list_distinct(quantile_disc(x, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])) AS edges

@@ -1,3 +1,3 @@
--- Persist the night's metrics (the baseline nights are recomputed each night, not read back).
+-- Persist the night's metrics (later nights read them back as their baseline).
 INSERT INTO monitor_metrics BY NAME
 SELECT * FROM monitor_window_metrics WHERE run_date = $run_date;

@@ -3,14 +3,17 @@
 -- gives the same numbers) and the logged prompt hash resolved: a hash or prefix that matches
 -- exactly one registered version, or else one full hash logged in the window, becomes that full
 -- hash (so a version logged in full and as a prefix is one version); hash_known says it is a
--- registered version.
+-- registered version. The nights in $stored (their metrics and token counts are stored) are left
+-- out: they are read back (window_metrics.sql, window_tokens.sql); $raw_start is the first night
+-- that is not, so the scans stay within the nights read.
 CREATE OR REPLACE TEMP TABLE monitor_window AS
 WITH win AS (
     SELECT request_id, date_trunc('day', ts) AS night_start, prompt_name,
            lower(prompt_hash) AS logged_hash, model, error, latency_ms,
            prompt_tokens, completion_tokens, cost_usd
     FROM requests
-    WHERE ts >= $window_start AND ts < $night_end
+    WHERE ts >= $raw_start AND ts < $night_end
+      AND NOT list_contains(CAST($stored AS DATE[]), CAST(date_trunc('day', ts) AS DATE))
 ),
 candidates AS (  -- registered versions, then full hashes logged but not registered
     SELECT hash, true AS registered FROM prompt_versions
@@ -33,7 +36,7 @@ fb AS (
            sum(f.value) FILTER (WHERE f.kind = 'rating') AS rating_sum,
            count(*) FILTER (WHERE f.kind = 'correction') > 0 AS corrected
     FROM feedback f JOIN win w USING (request_id)
-    WHERE f.ts < w.night_start + INTERVAL 1 DAY
+    WHERE f.ts >= $raw_start - INTERVAL 1 DAY AND f.ts < w.night_start + INTERVAL 1 DAY
     GROUP BY f.request_id
 )
 SELECT w.request_id, CAST(w.night_start AS DATE) AS night, w.prompt_name,

@@ -2,8 +2,10 @@
 -- Sums of non-integer doubles are ordered (ORDER BY in the aggregate) so that a re-run gives the
 -- same bits whatever the thread schedule (floating-point addition is not associative).
 -- Latency is over successful requests (failures are counted by error_rate; a timeout's latency
--- is the client's limit, not the model's speed).
+-- is the client's limit, not the model's speed). The nights in $stored are their stored rows.
 CREATE OR REPLACE TEMP TABLE monitor_window_metrics AS
+SELECT * FROM monitor_metrics WHERE list_contains(CAST($stored AS DATE[]), run_date)
+UNION ALL BY NAME
 SELECT night AS run_date, prompt_name, prompt_hash, bool_and(hash_known) AS hash_known, model,
        count(*) AS requests,
        count(*) FILTER (WHERE error IS NOT NULL) AS errors,

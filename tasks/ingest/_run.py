@@ -32,6 +32,7 @@ class _Pending:
     log: LogFile
     sha256: str
     size: int
+    mtime_ns: int
 
 
 def ingest_paths(settings: Settings, paths: list[str | Path], fmt: str = "auto",
@@ -55,6 +56,10 @@ def ingest_paths(settings: Settings, paths: list[str | Path], fmt: str = "auto",
         for batch in _batches(pending, settings.ingest_batch_bytes):
             _ingest_batch(con, settings, batch, summary, now)
             progress.advance(len(batch))
+        if pending:
+            with transaction(con):
+                run(con, "ingest/orphans_resolve", {"now": now})
+                run(con, "ingest/orphans_add", {"now": now})
         summary.feedback_orphaned = int(run(con, "ingest/orphan_feedback_count").fetchone()[0])
     return summary
 
@@ -72,22 +77,44 @@ def _load_prices(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
 def _new_files(
     con: duckdb.DuckDBPyConnection, files: list[LogFile], summary: IngestSummary, now: datetime
 ) -> list[_Pending]:
-    """The files whose content the ledger has not seen (a content seen twice in one run, once)."""
+    """The files whose content the ledger has not seen (a content seen twice in one run, once).
+
+    A file seen before at the same path with the same size and modification time is skipped
+    without being read; only new or changed files are hashed (a changed file with content the
+    ledger holds is still skipped, by its hash)."""
+    known = {path: (size, mtime) for path, size, mtime in run(con, "ingest/files_seen").fetchall()}
     pending: list[_Pending] = []
     seen: set[str] = set()
     for log_file in files:
         try:
+            stat = log_file.path.stat()
+            if known.get(_seen_path(log_file.path)) == (stat.st_size, stat.st_mtime_ns):
+                summary.files_skipped += 1
+                continue
             sha256 = sha256_of(log_file.path)
-            size = log_file.path.stat().st_size
         except OSError as exc:
             _record_failure(con, summary, log_file.path, f"cannot read: {exc.strerror or exc}", now)
             continue
+        item = _Pending(log_file, sha256, stat.st_size, stat.st_mtime_ns)
         if sha256 in seen or run(con, "ingest/ledger_find", {"sha256": sha256}).fetchone():
             summary.files_skipped += 1
+            if sha256 not in seen:
+                _remember(con, item)
             continue
         seen.add(sha256)
-        pending.append(_Pending(log_file, sha256, size))
+        pending.append(item)
     return pending
+
+
+def _seen_path(path: Path) -> str:
+    return str(path.resolve())
+
+
+def _remember(con: duckdb.DuckDBPyConnection, item: _Pending) -> None:
+    """Record the file's path, size and modification time: its content is in the ledger."""
+    run(con, "ingest/file_seen_upsert",
+        {"path": _seen_path(item.log.path), "size_bytes": item.size, "mtime_ns": item.mtime_ns,
+         "sha256": item.sha256})
 
 
 def _batches(pending: list[_Pending], max_bytes: int) -> list[list[_Pending]]:
@@ -174,6 +201,7 @@ def _write_file(
          "duplicates": duplicates, "rejected": counts.rejected, "now": now},
     )
     run(con, "ingest/failure_clear", {"path": path})
+    _remember(con, item)
     summary.files_ingested += 1
     summary.rejected += counts.rejected
     if kind == "requests":

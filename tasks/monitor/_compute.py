@@ -97,13 +97,26 @@ def format_value(metric: str, value: float | None) -> str:
     return f"{value:,.4g}"
 
 
+def _window(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
+    """The window's temporary tables: the baseline nights whose metrics and token counts are
+    stored are read back, the others (and tonight) computed from their requests."""
+    stored = [row[0] for row in run(con, "monitor/stored_nights", {
+        k: params[k] for k in ("window_start", "night_start")}).fetchall()]
+    raw_start = params["window_start"]
+    while raw_start.date() in stored:
+        raw_start += timedelta(days=1)
+    run(con, "monitor/window", {"raw_start": raw_start, "night_end": params["night_end"],
+                                "stored": stored})
+    run(con, "monitor/window_metrics", {"stored": stored})
+    run(con, "monitor/window_tokens", {"stored": stored})
+
+
 def run_monitoring(settings: Settings, run_date: date) -> MonitorResult:
     """Compute, judge and persist one night's monitoring (replacing that night's earlier rows)."""
     result = MonitorResult(run_date=run_date)
     params = {"run_date": run_date, **_bounds(run_date, settings.monitor_baseline_nights)}
     with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
-        run(con, "monitor/window", {k: params[k] for k in ("window_start", "night_end")})
-        run(con, "monitor/window_metrics")
+        _window(con, params)
         tonight = fetch_dicts(con, "monitor/metrics_of_window_night", {"run_date": run_date})
         result.versions = len(tonight)
         result.requests = sum(int(r["requests"]) for r in tonight)
@@ -117,6 +130,8 @@ def run_monitoring(settings: Settings, run_date: date) -> MonitorResult:
             run(con, "monitor/delete_night_metrics", {"run_date": run_date})
             run(con, "monitor/delete_night_alerts", {"run_date": run_date})
             run(con, "monitor/save_metrics", {"run_date": run_date})
+            run(con, "monitor/delete_night_token_counts", {"run_date": run_date})
+            run(con, "monitor/save_token_counts", {"run_date": run_date})
             for alert in result.alerts:
                 run(con, "monitor/insert_alert", asdict(alert))
     return result

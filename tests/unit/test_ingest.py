@@ -136,6 +136,38 @@ def test_ingesting_the_same_folder_twice_changes_no_table(
     assert second["requests_inserted"] == second["rejected"] == 0
 
 
+def test_files_the_ledger_holds_are_skipped_by_path_size_and_mtime_without_being_read(
+    db_path: Path, tmp_path: Path, write_jsonl: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    from flywheel.tasks.ingest import _run
+
+    hashed: list[str] = []
+    real_sha256 = _run.sha256_of
+    monkeypatch.setattr(_run, "sha256_of", lambda path: hashed.append(path.name) or real_sha256(path))
+    old = write_jsonl(tmp_path / "in/requests-a.jsonl", [request_record(i) for i in range(3)])
+    touched = write_jsonl(tmp_path / "in/requests-b.jsonl", [request_record(i) for i in range(3, 5)])
+    ingest(db_path, tmp_path / "in")
+    assert sorted(hashed) == ["requests-a.jsonl", "requests-b.jsonl"]
+    hashed.clear()
+    # unchanged: not read at all; touched (same bytes, new mtime): hashed, found, skipped;
+    # changed (a record appended, same mtime as before): hashed and its new record loaded
+    stat = old.stat()
+    write_jsonl(old, [request_record(i) for i in range(3)] + [request_record(7)])
+    os.utime(old, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))
+    write_jsonl(tmp_path / "in/requests-c.jsonl", [request_record(9)])
+    summary = ingest(db_path, tmp_path / "in")
+    assert sorted(hashed) == ["requests-a.jsonl", "requests-b.jsonl", "requests-c.jsonl"]
+    assert (summary["files_ingested"], summary["files_skipped"]) == (2, 1)
+    assert summary["requests_inserted"] == 2
+    hashed.clear()
+    third = ingest(db_path, tmp_path / "in")
+    assert hashed == [] and third["files_skipped"] == 3 and third["files_ingested"] == 0
+
+
 def test_the_same_records_under_another_name_add_nothing_and_count_as_duplicates(
     db_path: Path, tmp_path: Path, write_jsonl: Callable[..., Path]
 ) -> None:

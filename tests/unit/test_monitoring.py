@@ -174,13 +174,18 @@ def test_input_length_psi_equals_numpy_and_scipy_on_the_same_bins(
     assert alert[0]["value"] == pytest.approx(psi, rel=1e-9)
     chi2, _, dof, _ = stats.chi2_contingency(np.vstack([a[keep], e[keep]]), correction=False)
     night_start = datetime.combine(last, time.min, UTC)
-    with connect(settings.db_path) as con:
-        run(con, "monitor/window", {"window_start": night_start - timedelta(days=7),
-                                     "night_end": night_start + timedelta(days=1)})
-        rows = fetch_dicts(con, "monitor/psi", {"run_date": last, "eps": 1e-4, "min_count": 100})
-    row = next(r for r in rows if r["prompt_hash"] == HASH and r["measure"] == "input_tokens")
-    assert (row["bins"] - 1, row["tonight_n"], row["baseline_n"]) == (dof, len(tonight), len(base))
-    assert row["chi2"] == pytest.approx(chi2, rel=1e-9)
+    baseline = [last - timedelta(days=d) for d in range(7, 0, -1)]
+    # from the requests of every night, and with the baseline nights read back from what their
+    # own monitoring stored: the same statistic
+    for stored, raw_start in (([], night_start - timedelta(days=7)), (baseline, night_start)):
+        with connect(settings.db_path) as con:
+            run(con, "monitor/window", {"raw_start": raw_start, "stored": stored,
+                                         "night_end": night_start + timedelta(days=1)})
+            run(con, "monitor/window_tokens", {"stored": stored})
+            rows = fetch_dicts(con, "monitor/psi", {"run_date": last, "eps": 1e-4, "min_count": 100})
+        row = next(r for r in rows if r["prompt_hash"] == HASH and r["measure"] == "input_tokens")
+        assert (row["bins"] - 1, row["tonight_n"], row["baseline_n"]) == (dof, len(tonight), len(base))
+        assert row["chi2"] == pytest.approx(chi2, rel=1e-9)
 
 
 def test_an_unregistered_hash_and_a_new_model_are_alerts(store: tuple[Settings, pd.DataFrame, pd.DataFrame]) -> None:
