@@ -4,9 +4,9 @@ split, atomic and byte-identical output."""
 from __future__ import annotations
 
 import json
-from datetime import date
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
