@@ -1,5 +1,6 @@
 -- The latest requests of each arm of one experiment that got a comment or a correction (up to
--- $per_arm each): what users said, beside what they were told.
+-- $per_arm each): what users said, beside what they were told. Only feedback since the
+-- experiment's start is read (feedback follows its request).
 WITH said AS (
     SELECT request_id,
            max(corrected_output) FILTER (WHERE kind = 'correction') AS correction,
@@ -7,7 +8,7 @@ WITH said AS (
            max(value) FILTER (WHERE kind = 'thumbs')                AS thumbs,
            max(value) FILTER (WHERE kind = 'rating')                AS rating
     FROM feedback
-    WHERE ts < $as_of
+    WHERE ts >= $start AND ts < $as_of
     GROUP BY request_id
     HAVING correction IS NOT NULL OR comment IS NOT NULL
 )
