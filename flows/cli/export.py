@@ -1,4 +1,4 @@
-"""``flywheel export finetune|preferences|hard-examples|validate``."""
+"""``flywheel export finetune|preferences|hard-examples|assemble|validate``."""
 
 from __future__ import annotations
 
@@ -74,6 +74,30 @@ def hard_examples(ctx: typer.Context, out: OutOption, since: SinceOption = None,
                   until: UntilOption = None, as_json: JsonOption = False) -> None:
     """Disliked or corrected requests as candidate eval cases, for review."""
     _run(ctx, "hard-examples", out, since, until, as_json)
+
+
+@export_app.command("assemble")
+def assemble(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help="finetune, preferences or hard-examples.")],
+    out: OutOption, since: SinceOption = None, until: UntilOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One cumulative export from the nightly parts in exports/<date>/ (deduplicated across
+    nights, eval-set cases dropped again against the eval sets as they are now)."""
+    from datetime import date
+
+    from flywheel.tasks.errors import UsageError
+    from flywheel.tasks.export import assemble_parts
+
+    try:
+        first, last = (date.fromisoformat(d) if d else None for d in (since, until))
+    except ValueError:
+        raise UsageError("--since/--until: expected YYYY-MM-DD") from None
+    summary = assemble_parts(settings_of(ctx), kind, out, first, last)
+    emit(summary, as_json, lambda s: (
+        f"{kind}: {s['examples']} examples from {len(s['parts'])} nightly parts written to "
+        f"{s['out_dir']} ({s['dropped_total']} dropped: {s['dropped'] or 'none'})"))
 
 
 def _validation_human(report: dict[str, Any]) -> str:

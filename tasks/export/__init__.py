@@ -10,6 +10,7 @@ from flywheel.tasks._faces import lazy_face
 # the public name -> the private module that defines it; other packages import only these
 _EXPORTS = {
     "EXPORTERS": "flywheel.tasks.export._exporters",
+    "assemble_parts": "flywheel.tasks.export._assemble",
     "validate_file": "flywheel.tasks.export._exporters",
     "export_finetune": "flywheel.tasks.export._finetune",
     "export_hard_examples": "flywheel.tasks.export._hard_examples",

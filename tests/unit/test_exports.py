@@ -16,6 +16,7 @@ from flywheel.tasks.config import ExportSettings, Settings, load_settings
 from flywheel.tasks.db import connect
 from flywheel.tasks.export import (
     Window,
+    assemble_parts,
     export_finetune,
     export_hard_examples,
     export_preferences,
@@ -422,8 +423,11 @@ def test_nightly_parts_dedup_across_nights_keep_eval_cases_out_and_rerun_identic
     (tmp_path / "evalsets/guard.jsonl").write_text(
         json.dumps({"id": "leak", "vars": {"question": "What is the leaked question?"}}) + "\n")
 
+    def part(day: str) -> Path:
+        return tmp_path / "exports" / day / "finetune"
+
     def night(day: str) -> dict[str, Any]:
-        return export_finetune(settings, tmp_path / day, Window.parse(day, day),
+        return export_finetune(settings, part(day), Window.parse(day, day),
                                night=date.fromisoformat(day))
 
     def keys() -> list[tuple[Any, ...]]:
@@ -438,10 +442,22 @@ def test_nightly_parts_dedup_across_nights_keep_eval_cases_out_and_rerun_identic
     assert second["examples"] == 1
     assert second["dropped"]["duplicate"] == {"earlier_night": 2, "exact": 0, "normalized": 0}
     assert second["dropped"]["in_evalset"]["exact"] == 1
-    assert [user_of(e) for e in examples(tmp_path / "2026-11-03")] == ["Can I change plans?"]
-    state, files = keys(), sha256s(tmp_path / "2026-11-02")
+    assert [user_of(e) for e in examples(part("2026-11-03"))] == ["Can I change plans?"]
+    state, files = keys(), sha256s(part("2026-11-02"))
     # Running night 1 again (after night 2) writes the same files and the same state.
     again = night("2026-11-02")
-    assert again["unchanged"] and sha256s(tmp_path / "2026-11-02") == files
+    assert again["unchanged"] and sha256s(part("2026-11-02")) == files
     assert keys() == state and {k[1] for k in state} == {date(2026, 11, 2), date(2026, 11, 3)}
     assert len(state) == 2 * 3  # an exact and a normalized key per example written
+
+    # The cumulative file from the parts: every night's examples once; a case added to an eval
+    # set since night 1 was exported is dropped from it.
+    assembled = assemble_parts(settings, "finetune", tmp_path / "all")
+    assert assembled["parts"] == ["2026-11-02", "2026-11-03"] and assembled["examples"] == 3
+    assert sorted(user_of(e) for e in examples(tmp_path / "all")) == [
+        "Can I change plans?", "How do I pay?", "Where is my parcel?"]
+    with (tmp_path / "evalsets/guard.jsonl").open("a") as handle:
+        handle.write(json.dumps({"id": "late", "vars": {"question": "Where is my parcel?"}}) + "\n")
+    later = assemble_parts(settings, "finetune", tmp_path / "all-later")
+    assert later["examples"] == 2 and later["dropped"] == {"in_evalset": 1}
+    assert "Where is my parcel?" not in [user_of(e) for e in examples(tmp_path / "all-later")]
