@@ -144,15 +144,14 @@ def measure(out: Path, nights: int, per_day: int, unique_pct: int, rerun_last: b
             target = project / "landing" / stamp
             target.parent.mkdir(exist_ok=True)
             shutil.move(out / "staging" / stamp, target)
-            runs = [_night(project, env, stamp)]
-            if rerun_last and day == nights - 1:
-                runs.append(_night(project, env, stamp))
-            for i, night in enumerate(runs):
+            for rerun in (False, True) if rerun_last and day == nights - 1 else (False,):
+                night = _night(project, env, stamp)
+                steps = _steps(db, stamp)  # before a re-run replaces the night's rows
                 base = subprocess.run(
-                    [sys.executable, __file__, "floor", "--db", str(db), "--night-dir",
-                     str(target)], check=True, capture_output=True, text=True)
-                row = {"night": day + 1, "date": stamp, "rerun": bool(i), **night,
-                       **_steps(db, stamp), **json.loads(base.stdout)}
+                    [sys.executable, __file__, "floor", "--db", str(db), "--night-dir", str(target)],
+                    check=True, capture_output=True, text=True)
+                row = {"night": day + 1, "date": stamp, "rerun": rerun, **night, **steps,
+                       **json.loads(base.stdout)}
                 results.append(row)
                 print(json.dumps(row), flush=True)
     return results

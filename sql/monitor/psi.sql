@@ -3,18 +3,20 @@
 -- cut at the baseline's deciles (ties merge bins). A bin's share is floored at $eps so an empty
 -- bin does not make the index infinite. chi2 is Pearson's statistic of the 2 x bins table, to
 -- tell a real shift from the noise of a small night.
+-- The lengths come as counts (window_tokens.sql: n requests of length x); the deciles are taken
+-- over the counts expanded back into one row per request.
 WITH vals AS (SELECT * FROM monitor_window_tokens),
 cuts AS (
     SELECT prompt_name, prompt_hash, model, measure,
            list_distinct(quantile_disc(x, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])) AS edges
-    FROM vals WHERE night < $run_date
+    FROM vals, range(vals.n) WHERE night < $run_date
     GROUP BY prompt_name, prompt_hash, model, measure
 ),
 binned AS (
     SELECT v.prompt_name, v.prompt_hash, v.model, v.measure,
            len(list_filter(c.edges, lambda e: e < v.x)) AS bin,
-           count(*) FILTER (WHERE v.night = $run_date) AS actual,
-           count(*) FILTER (WHERE v.night < $run_date) AS expected
+           CAST(coalesce(sum(v.n) FILTER (WHERE v.night = $run_date), 0) AS BIGINT) AS actual,
+           CAST(coalesce(sum(v.n) FILTER (WHERE v.night < $run_date), 0) AS BIGINT) AS expected
     FROM vals v
     JOIN cuts c
       ON v.prompt_name IS NOT DISTINCT FROM c.prompt_name
