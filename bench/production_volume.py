@@ -89,6 +89,7 @@ def floor(db: Path, night_dir: Path) -> dict[str, float]:
     from flywheel.tasks.db import run
 
     paths = sorted(str(p) for p in night_dir.glob("*.jsonl"))
+    cpu = time.process_time()
     clock = time.perf_counter()
     scratch = duckdb.connect()
     run(scratch, "bench/raw_read", {"paths": paths})
@@ -98,7 +99,32 @@ def floor(db: Path, night_dir: Path) -> dict[str, float]:
     con = duckdb.connect(str(db), read_only=True)
     run(con, "bench/floor_group_by").fetchall()
     con.close()
-    return {"read_json_s": read_s, "group_by_s": time.perf_counter() - clock}
+    return {"read_json_s": read_s, "group_by_s": time.perf_counter() - clock,
+            "floor_cpu_s": time.process_time() - cpu}
+
+
+def steps(db: Path, project: Path, stamp: str) -> dict[str, float]:
+    """The night's steps again as plain calls in order (a re-run: ingest finds its files seen),
+    each step's wall and CPU seconds (``process_time``: every thread of the process, DuckDB's
+    included), so a loaded machine moves the figures less than the threads of the flow."""
+    from flywheel.flows.night import Night
+    from flywheel.flows.steps import STEPS
+    from flywheel.tasks.config import load_settings
+    from flywheel.tasks.db import held_open
+
+    settings = load_settings(db=db, project_dir=project)
+    night = Night(f"bench-{stamp}", date.fromisoformat(stamp), settings)
+    out: dict[str, float] = {}
+    with held_open(db):
+        for step in STEPS:
+            clock, cpu = time.perf_counter(), time.process_time()
+            try:
+                step.run(night)
+            except Exception as exc:  # counted, like a failed step of the flow
+                print(f"{step.name}: {exc}", file=sys.stderr)
+            out[f"cpu:{step.name}"] = time.process_time() - cpu
+            out[f"plain:{step.name}"] = time.perf_counter() - clock
+    return out
 
 
 def _night(project: Path, env: dict[str, str], stamp: str) -> dict[str, float]:
@@ -110,7 +136,7 @@ def _night(project: Path, env: dict[str, str], stamp: str) -> dict[str, float]:
         _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     return {"wall_s": time.perf_counter() - clock, "peak_rss_mb": usage.ru_maxrss / 1024,
-            "exit": float(proc.returncode)}
+            "cpu_s": usage.ru_utime + usage.ru_stime, "exit": float(proc.returncode)}
 
 
 def _steps(db: Path, stamp: str) -> dict[str, float]:
@@ -147,6 +173,10 @@ def measure(out: Path, nights: int, per_day: int, unique_pct: int, rerun_last: b
             for rerun in (False, True) if rerun_last and day == nights - 1 else (False,):
                 night = _night(project, env, stamp)
                 steps = _steps(db, stamp)  # before a re-run replaces the night's rows
+                plain = subprocess.run(
+                    [sys.executable, __file__, "steps", "--db", str(db), "--project", str(project),
+                     "--date", stamp], check=True, capture_output=True, text=True, env=env)
+                steps.update(json.loads(plain.stdout.strip().splitlines()[-1]))
                 base = subprocess.run(
                     [sys.executable, __file__, "floor", "--db", str(db), "--night-dir", str(target)],
                     check=True, capture_output=True, text=True)
@@ -157,33 +187,54 @@ def measure(out: Path, nights: int, per_day: int, unique_pct: int, rerun_last: b
     return results
 
 
+def _ratio(last: dict, first: dict, key: str) -> str:
+    return f"{last.get(key, 0.0) / max(first.get(key, 0.0), 1e-9):.2f}"
+
+
 def table(results: list[dict], per_day: int) -> str:
-    """The Markdown table of every night, and night N / night 1 per step."""
+    """Two Markdown tables: the whole command and its steps in the flow (wall seconds: the steps
+    run at the same time), and each step as a plain call (CPU seconds, wall in brackets); then
+    night N / night 1."""
     cols = ["ingest", "ab-analysis", "export", "monitoring", "report", "nightly"]
+    plain = ["ingest", "prompts-sync", "ab-analysis", "offline-eval", "export", "monitoring",
+             "report"]
     lines = [f"{per_day:,} requests/day; machine: {platform.machine()}, {os.cpu_count()} cores, "
              f"shared with other helpers' runs (load average at end "
              f"{os.getloadavg()[0]:.1f})", "",
-             "| night | history | " + " | ".join(cols) + " | whole command | peak RSS MB | "
-             "floor (read_json + GROUP BY) | command / floor |",
-             "|" + "---|" * (len(cols) + 6)]
+             "| night | history | " + " | ".join(cols) + " | whole command s | CPU s | peak RSS MB "
+             "| floor s (read_json + GROUP BY) | floor CPU s | command / floor (wall, CPU) |",
+             "|" + "---|" * (len(cols) + 8)]
     for r in results:
         floor_s = r["read_json_s"] + r["group_by_s"]
         label = f"{r['night']}{' (rerun)' if r['rerun'] else ''}"
         lines.append(f"| {label} | {r['history'] / 1e6:.2f} M | "
                      + " | ".join(f"{r.get(c, 0.0):.1f}" for c in cols)
-                     + f" | {r['wall_s']:.1f} | {r['peak_rss_mb']:.0f} | {floor_s:.2f} | "
-                     f"{r['wall_s'] / floor_s:.1f} |")
+                     + f" | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['peak_rss_mb']:.0f} | "
+                     f"{floor_s:.2f} | {r['floor_cpu_s']:.2f} | {r['wall_s'] / floor_s:.1f}, "
+                     f"{r['cpu_s'] / r['floor_cpu_s']:.1f} |")
+    lines += ["", "Each step again as a plain call, in order (a re-run: ingest finds its files "
+              "seen): CPU seconds (wall)", "",
+              "| night | " + " | ".join(plain) + " | all steps |", "|" + "---|" * (len(plain) + 2)]
+    for r in results:
+        label = f"{r['night']}{' (rerun)' if r['rerun'] else ''}"
+        total = sum(v for k, v in r.items() if k.startswith("cpu:"))
+        r["cpu:all"] = total
+        lines.append(f"| {label} | " + " | ".join(
+            f"{r.get('cpu:' + c, 0.0):.1f} ({r.get('plain:' + c, 0.0):.1f})" for c in plain)
+            + f" | {total:.1f} |")
     first, last = results[0], [r for r in results if not r["rerun"]][-1]
-    lines += ["", f"night {last['night']} / night 1: " + ", ".join(
-        f"{c} {last.get(c, 0.0) / max(first.get(c, 0.0), 1e-9):.2f}"
-        for c in (*cols, "wall_s"))]
+    lines += ["", f"night {last['night']} / night 1, in the flow (wall): " + ", ".join(
+        f"{c} {_ratio(last, first, c)}" for c in (*cols, "wall_s")) + "; whole command CPU "
+        + _ratio(last, first, "cpu_s"),
+        f"night {last['night']} / night 1, plain calls (CPU): " + ", ".join(
+        f"{c} {_ratio(last, first, 'cpu:' + c)}" for c in (*plain, "all"))]
     return "\n".join(lines)
 
 
 def main() -> None:
     """Parse the arguments; build and measure, or take one floor measurement."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("mode", nargs="?", choices=("measure", "floor"), default="measure")
+    parser.add_argument("mode", nargs="?", choices=("measure", "floor", "steps"), default="measure")
     parser.add_argument("--per-day", type=int, default=150_000)
     parser.add_argument("--nights", type=int, default=6)
     parser.add_argument("--unique-pct", type=int, default=50)
@@ -191,9 +242,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "bench/out/volume")
     parser.add_argument("--db", type=Path)
     parser.add_argument("--night-dir", type=Path)
+    parser.add_argument("--project", type=Path)
+    parser.add_argument("--date")
     args = parser.parse_args()
     if args.mode == "floor":
         print(json.dumps(floor(args.db, args.night_dir)))
+        return
+    if args.mode == "steps":
+        print(json.dumps(steps(args.db, args.project, args.date)))
         return
     results = measure(args.out.resolve(), args.nights, args.per_day, args.unique_pct,
                       args.rerun_last)
