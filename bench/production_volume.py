@@ -1,7 +1,8 @@
 """The nightly at production volume: does a night cost one night, or the whole history?
 
     python bench/production_volume.py [--per-day 150000] [--nights 6] [--out bench/out/volume]
-    python bench/production_volume.py floor --db DB --night-dir DIR   (one floor measurement)
+    python bench/production_volume.py fit --runs OUT1/results.json OUT2/results.json
+    (floor and steps: one measurement, run by the first form)
 
 It builds a project (the sample project's prompts, experiments and eval sets) and ``--nights``
 days of native JSONL landing files generated with DuckDB SQL (``sql/bench/volume_*.sql``): each
@@ -10,10 +11,14 @@ request copies the content, arm and feedback of one of the sample's in-experimen
 arm by the assignment formula; ``--unique-pct`` percent get an input of their own. Then, night
 by night, it moves that day's folder into ``landing/`` and runs ``flywheel nightly --date D`` as
 a fresh process (its own Prefect server, the demo model on a loopback port for the offline
-evals), recording its wall time, its peak RSS (``wait4``), each step's seconds from the runs
-table, and the same-run floor: a fresh process that times DuckDB's ``read_json`` of the night's
-files plus one GROUP BY over every stored request. Figures go in BENCHMARKS.md ("Production
-volume") and docs/scaling.md.
+evals), recording its wall and CPU time and peak RSS (``wait4``) and each step's seconds from the
+runs table; then the night's steps again as plain calls in a fresh process (CPU seconds per
+step: the machine is shared, and CPU time moves less with the load than wall time); and the
+same-run floor: a fresh process that times DuckDB's ``read_json`` of the night's files plus one
+GROUP BY over every stored request. ``fit`` takes runs at two volumes and fits, per step, CPU
+seconds = fixed + per request of the night + per request of history, and extrapolates to 1 M
+requests/day with 90 days of history. Figures go in BENCHMARKS.md ("Production volume") and
+docs/scaling.md.
 """
 
 from __future__ import annotations
@@ -180,7 +185,8 @@ def measure(out: Path, nights: int, per_day: int, unique_pct: int, rerun_last: b
                 base = subprocess.run(
                     [sys.executable, __file__, "floor", "--db", str(db), "--night-dir", str(target)],
                     check=True, capture_output=True, text=True)
-                row = {"night": day + 1, "date": stamp, "rerun": rerun, **night, **steps,
+                row = {"night": day + 1, "date": stamp, "rerun": rerun, "per_day": per_day,
+                       **night, **steps,
                        **json.loads(base.stdout)}
                 results.append(row)
                 print(json.dumps(row), flush=True)
@@ -231,10 +237,49 @@ def table(results: list[dict], per_day: int) -> str:
     return "\n".join(lines)
 
 
+def _line(xs: list[float], ys: list[float]) -> tuple[float, float]:
+    """Least-squares intercept and slope."""
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / max(
+        sum((x - mean_x) ** 2 for x in xs), 1e-9)
+    return mean_y - slope * mean_x, slope
+
+
+def extrapolate(runs: dict[int, list[dict]], target_per_day: int = 1_000_000,
+                target_days: int = 90) -> str:
+    """Per step, from runs at two or more volumes: CPU seconds (plain calls) as a line against
+    the history at each volume; the intercepts as a line against the night's volume (fixed cost
+    + cost per request of the night); the history slope of the largest run. A night at
+    ``target_per_day`` with ``target_days`` of history is fixed + per-request x volume +
+    history slope x history."""
+    fits = {}
+    for per_day, results in sorted(runs.items()):
+        rows = [r for r in results if not r["rerun"]]
+        steps = sorted({k[4:] for r in rows for k in r if k.startswith("cpu:")} - {"all"})
+        fits[per_day] = {step: _line([r["history"] for r in rows],
+                                     [r.get(f"cpu:{step}", 0.0) for r in rows]) for step in steps}
+    volumes = sorted(fits)
+    largest = fits[volumes[-1]]
+    lines = [f"| step | fixed s | s per M requests of the night | s per M requests of history "
+             f"| {target_per_day / 1e6:g} M/day x {target_days} days: s |", "|---|---|---|---|---|"]
+    total = 0.0
+    for step in sorted(largest):
+        fixed, per_request = _line([float(v) for v in volumes],
+                                   [fits[v][step][0] for v in volumes]) if len(volumes) > 1 \
+            else (largest[step][0], 0.0)
+        history_slope = largest[step][1]
+        value = fixed + per_request * target_per_day + history_slope * target_per_day * target_days
+        total += value
+        lines.append(f"| {step} | {fixed:.2f} | {per_request * 1e6:.2f} | "
+                     f"{history_slope * 1e6:.3f} | {value:.1f} |")
+    lines.append(f"| all steps | | | | {total:.1f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     """Parse the arguments; build and measure, or take one floor measurement."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("mode", nargs="?", choices=("measure", "floor", "steps"), default="measure")
+    parser.add_argument("mode", nargs="?", choices=("measure", "floor", "steps", "fit"), default="measure")
     parser.add_argument("--per-day", type=int, default=150_000)
     parser.add_argument("--nights", type=int, default=6)
     parser.add_argument("--unique-pct", type=int, default=50)
@@ -244,9 +289,17 @@ def main() -> None:
     parser.add_argument("--night-dir", type=Path)
     parser.add_argument("--project", type=Path)
     parser.add_argument("--date")
+    parser.add_argument("--runs", type=Path, nargs="*", default=[],
+                        help="fit: the results.json of runs at different volumes")
     args = parser.parse_args()
     if args.mode == "floor":
         print(json.dumps(floor(args.db, args.night_dir)))
+        return
+    if args.mode == "fit":
+        loaded = [json.loads(path.read_text()) for path in args.runs]
+        # night 1's history is its own volume
+        runs = {int(rows[0].get("per_day", rows[0]["history"])): rows for rows in loaded}
+        print(extrapolate(runs))
         return
     if args.mode == "steps":
         print(json.dumps(steps(args.db, args.project, args.date)))
