@@ -3,13 +3,27 @@
 -- cut at the baseline's deciles (ties merge bins). A bin's share is floored at $eps so an empty
 -- bin does not make the index infinite. chi2 is Pearson's statistic of the 2 x bins table, to
 -- tell a real shift from the noise of a small night.
--- The lengths come as counts (window_tokens.sql: n requests of length x); the deciles are taken
--- over the counts expanded back into one row per request.
+-- The lengths come as counts (window_tokens.sql: n requests of length x); a decile is taken
+-- from the cumulative counts as quantile_disc takes it from the rows: the value at 0-based rank
+-- ceil(q * N) - 1 of the N sorted values (in doubles, as quantile_disc computes it).
 WITH vals AS (SELECT * FROM monitor_window_tokens),
+cumulative AS (
+    SELECT prompt_name, prompt_hash, model, measure, x,
+           sum(n) OVER (PARTITION BY prompt_name, prompt_hash, model, measure ORDER BY x) AS upto,
+           sum(n) OVER (PARTITION BY prompt_name, prompt_hash, model, measure) AS total
+    FROM (SELECT prompt_name, prompt_hash, model, measure, x, sum(n) AS n
+          FROM vals WHERE night < $run_date GROUP BY ALL)
+),
+deciles AS (
+    SELECT c.prompt_name, c.prompt_hash, c.model, c.measure, d.q, min(c.x) AS x
+    FROM cumulative AS c
+    CROSS JOIN (SELECT unnest([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]::DOUBLE[]) AS q) AS d
+    WHERE c.upto >= ceil(d.q * CAST(c.total AS DOUBLE))
+    GROUP BY ALL
+),
 cuts AS (
-    SELECT prompt_name, prompt_hash, model, measure,
-           list_distinct(quantile_disc(x, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])) AS edges
-    FROM vals, range(vals.n) WHERE night < $run_date
+    SELECT prompt_name, prompt_hash, model, measure, list_distinct(list(x ORDER BY q)) AS edges
+    FROM deciles
     GROUP BY prompt_name, prompt_hash, model, measure
 ),
 binned AS (
