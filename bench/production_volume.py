@@ -246,33 +246,29 @@ def _line(xs: list[float], ys: list[float]) -> tuple[float, float]:
 
 
 def extrapolate(runs: dict[int, list[dict]], target_per_day: int = 1_000_000,
-                target_days: int = 90) -> str:
-    """Per step, from runs at two or more volumes: CPU seconds (plain calls) as a line against
-    the history at each volume; the intercepts as a line against the night's volume (fixed cost
-    + cost per request of the night); the history slope of the largest run. A night at
-    ``target_per_day`` with ``target_days`` of history is fixed + per-request x volume +
-    history slope x history."""
-    fits = {}
-    for per_day, results in sorted(runs.items()):
-        rows = [r for r in results if not r["rerun"]]
-        steps = sorted({k[4:] for r in rows for k in r if k.startswith("cpu:")} - {"all"})
-        fits[per_day] = {step: _line([r["history"] for r in rows],
-                                     [r.get(f"cpu:{step}", 0.0) for r in rows]) for step in steps}
-    volumes = sorted(fits)
-    largest = fits[volumes[-1]]
+                target_days: int = 90, from_night: int = 8) -> str:
+    """Per step, CPU seconds (plain calls) as fixed + a x requests of the night + b x requests
+    of history: b from the largest run's nights from ``from_night`` on (the monitoring
+    baseline is full by then), fixed and a from night 1 at every volume (less b x its history);
+    then a night at ``target_per_day`` with ``target_days`` of history."""
+    volumes = sorted(runs)
+    largest = [r for r in runs[volumes[-1]] if not r["rerun"]]
+    late = [r for r in largest if r["night"] >= from_night] or largest
+    steps = sorted({k[4:] for r in largest for k in r if k.startswith("cpu:")} - {"all"})
     lines = [f"| step | fixed s | s per M requests of the night | s per M requests of history "
              f"| {target_per_day / 1e6:g} M/day x {target_days} days: s |", "|---|---|---|---|---|"]
     total = 0.0
-    for step in sorted(largest):
+    for step in steps:
+        _, per_history = _line([r["history"] for r in late], [r.get(f"cpu:{step}", 0.0) for r in late])
+        firsts = [next(r for r in runs[v] if r["night"] == 1) for v in volumes]
         fixed, per_request = _line([float(v) for v in volumes],
-                                   [fits[v][step][0] for v in volumes]) if len(volumes) > 1 \
-            else (largest[step][0], 0.0)
-        history_slope = largest[step][1]
-        value = fixed + per_request * target_per_day + history_slope * target_per_day * target_days
+                                   [r.get(f"cpu:{step}", 0.0) - per_history * r["history"]
+                                    for r in firsts])
+        value = fixed + per_request * target_per_day + per_history * target_per_day * target_days
         total += value
         lines.append(f"| {step} | {fixed:.2f} | {per_request * 1e6:.2f} | "
-                     f"{history_slope * 1e6:.3f} | {value:.1f} |")
-    lines.append(f"| all steps | | | | {total:.1f} |")
+                     f"{per_history * 1e6:.3f} | {value:.1f} |")
+    lines.append(f"| all steps (ingest: see the text) | | | | {total:.1f} |")
     return "\n".join(lines)
 
 
