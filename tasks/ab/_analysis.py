@@ -170,7 +170,8 @@ def compare_metric(exp: Experiment, metric: Metric, control: ArmData, treatment:
     if freq.error == ZERO_CONTROL_MEAN:  # 0% errors in the control: test the absolute change
         freq = frequentist_test(a, b, relative=False, alpha=exp.alpha, sequential_tuning=tuning)
         row["relative"] = False
-    bayes = bayesian_test(a, b, relative=True, alpha=exp.alpha, inverse=metric.lower_is_better)
+    bayes = bayesian_test(a, b, relative=row["relative"], alpha=exp.alpha,
+                          inverse=metric.lower_is_better)
     if metric.kind == "quantile":
         row["control_n"], row["treatment_n"] = a.n, b.n  # type: ignore[union-attr]
     row |= {"control_mean": freq.control_mean, "treatment_mean": freq.treatment_mean,
