@@ -160,6 +160,14 @@ class Settings:
     alert_webhook_url: str | None = None
     alert_webhook_timeout_s: float = 5.0
 
+    def __post_init__(self) -> None:
+        # A/B planning and checks divide by these: out of range, the night would fail later
+        for name in ("ab_target_power", "ab_srm_p_threshold"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and 0 < value < 1):
+                raise UsageError(f"{name} (flywheel.toml or {ENV_PREFIX}{name.upper()}) must be "
+                                 f"a number in (0, 1), not {value!r}")
+
     @property
     def landing(self) -> Path:
         """The folder of incoming log files."""

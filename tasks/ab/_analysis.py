@@ -17,6 +17,7 @@ from flywheel.tasks.ab._aggregate import ArmData, ExperimentData
 from flywheel.tasks.ab._experiments import Experiment, Guardrail
 from flywheel.tasks.ab._metrics import METRICS, Metric
 from flywheel.tasks.stats import (
+    ZERO_CONTROL_MEAN,
     CupedRatioStats,
     QuantileStats,
     RatioStats,
@@ -28,6 +29,7 @@ from flywheel.tasks.stats import (
     holm_bonferroni,
     minimum_detectable_effect,
     required_sample_size,
+    sample_to_show_margin,
     srm_p_value,
 )
 
@@ -43,6 +45,10 @@ class Thresholds:
     max_mismatch_share: float = 0.01
     max_multi_arm_share: float = 0.01
     target_power: float = 0.8
+
+    def __post_init__(self) -> None:
+        if not 0 < self.target_power < 1:
+            raise ValueError(f"target power must be in (0, 1), not {self.target_power!r}")
 
 
 def _finite(x: float | None) -> float | None:
@@ -159,9 +165,13 @@ def compare_metric(exp: Experiment, metric: Metric, control: ArmData, treatment:
         row["error"] = stats
         return row
     a, b = stats
-    freq = frequentist_test(a, b, relative=True, alpha=exp.alpha,
-                            sequential_tuning=exp.sequential_tuning if exp.sequential else None)
-    bayes = bayesian_test(a, b, relative=True, alpha=exp.alpha, inverse=metric.lower_is_better)
+    tuning = exp.sequential_tuning if exp.sequential else None
+    freq = frequentist_test(a, b, relative=True, alpha=exp.alpha, sequential_tuning=tuning)
+    if freq.error == ZERO_CONTROL_MEAN:  # 0% errors in the control: test the absolute change
+        freq = frequentist_test(a, b, relative=False, alpha=exp.alpha, sequential_tuning=tuning)
+        row["relative"] = False
+    bayes = bayesian_test(a, b, relative=row["relative"], alpha=exp.alpha,
+                          inverse=metric.lower_is_better)
     if metric.kind == "quantile":
         row["control_n"], row["treatment_n"] = a.n, b.n  # type: ignore[union-attr]
     row |= {"control_mean": freq.control_mean, "treatment_mean": freq.treatment_mean,
@@ -183,6 +193,10 @@ def compare_metric(exp: Experiment, metric: Metric, control: ArmData, treatment:
 
 def adjust(rows: list[dict[str, Any]], method: str) -> None:
     """Fill ``p_value_adjusted`` across all rows of one experiment (metrics × treatments)."""
+    for row in rows:  # a NaN p-value (e.g. an undefined quantile) is that row's error
+        p = row["p_value"]
+        if p is not None and not (isinstance(p, float | int) and 0 <= p <= 1):
+            row |= {"p_value": None, "error": row["error"] or f"p-value is not a number: {p!r}"}
     tested = [r for r in rows if r["p_value"] is not None]
     raw = [r["p_value"] for r in tested]
     if method == "holm":
@@ -224,21 +238,34 @@ def sample_plan(data: ExperimentData, thresholds: Thresholds, clock: datetime | 
                 for v in exp.variant_names)
     elif control.ratio.get(metric.name):
         moments = arm_moments(_ratio_stats(control.ratio[metric.name]))
-    if moments is None or moments.n < 2 or moments.variance <= 0 or moments.mean == 0:
+    if moments is None or moments.n < 2 or moments.mean == 0 \
+            or not (math.isfinite(moments.mean) and math.isfinite(moments.variance)) \
+            or moments.variance <= 0:
         plan["note"] = "not enough control data yet to estimate the variance"
         return plan
-    tuning = exp.sequential_tuning if exp.sequential else None
-    arms = len(exp.variants)
-    needed = required_sample_size(moments.mean, moments.variance, exp.mde, n_variations=arms,
-                                  alpha=exp.alpha, target_power=thresholds.target_power,
-                                  sequential_tuning=tuning)
-    plan["needed"] = None if math.isinf(needed) else int(needed)
-    plan["reached"] = not math.isinf(needed) and so_far >= needed
-    plan["mde_at_current_sample"] = _finite(minimum_detectable_effect(
-        moments.mean, moments.variance, so_far, n_variations=arms, alpha=exp.alpha,
-        target_power=thresholds.target_power, sequential_tuning=tuning))
+    try:
+        plan |= _planned_sample(exp, thresholds, moments.mean, moments.variance, so_far)
+    except ValueError as exc:  # a bad number costs this plan, never the night
+        plan["note"] = f"no sample plan: {exc}"
+        return plan
     plan |= _days_remaining(data, clock, plan)
     return plan
+
+
+def _planned_sample(exp: Experiment, thresholds: Thresholds, mean: float, variance: float,
+                    so_far: int) -> dict[str, Any]:
+    """needed, reached and the MDE at the current sample (ValueError on unusable numbers)."""
+    tuning = exp.sequential_tuning if exp.sequential else None
+    arms = len(exp.variants)
+    needed = required_sample_size(mean, variance, exp.mde, n_variations=arms,
+                                  alpha=exp.alpha, target_power=thresholds.target_power,
+                                  sequential_tuning=tuning)
+    mde_now = minimum_detectable_effect(mean, variance, so_far, n_variations=arms,
+                                        alpha=exp.alpha, target_power=thresholds.target_power,
+                                        sequential_tuning=tuning)
+    return {"needed": None if math.isinf(needed) else int(needed),
+            "reached": not math.isinf(needed) and so_far >= needed,
+            "mde_at_current_sample": _finite(mde_now)}
 
 
 def _days_remaining(data: ExperimentData, clock: datetime | None, plan: dict[str, Any]
@@ -277,38 +304,80 @@ def _row_status(row: dict[str, Any], alpha: float, trustworthy: bool, enough: bo
     return NOT_SIGNIFICANT if enough else COLLECTING
 
 
+def _relative_bounds(row: dict[str, Any]) -> tuple[float, float, float]:
+    """(estimate, low, high) of the relative change; a row tested on the absolute change
+    because the control's mean is 0 has a relative change of ±∞ (or 0) by its signs."""
+    est, low, high = row["estimate"], row["ci_low"], row["ci_high"]
+    if row.get("relative", True):
+        return est, low, high
+    return tuple(math.copysign(math.inf, x) if x else 0.0 for x in (est, low, high))  # type: ignore[return-value]
+
+
 def guardrail_status(guard: Guardrail, row: dict[str, Any] | None) -> dict[str, Any]:
     """One guardrail's verdict from its relative-effect row: pass when the interval rules out a
     worsening beyond the margin, fail when it rules out anything better than that worsening,
-    inconclusive otherwise (also with no estimate or no interval). The reports' rollback check
-    judges a promoted version's guardrails the same way."""
+    inconclusive otherwise (also with no estimate or no interval). ``significantly_worse``:
+    the interval excludes 0 on the harmful side (an inconclusive guardrail that is
+    significantly worse holds a promotion: hold.guardrail_worse). With a control mean of 0
+    (0% errors) the row is tested on the absolute change, and any significant rise is
+    beyond every margin. The reports' rollback check judges a promoted version's guardrails
+    the same way."""
     out: dict[str, Any] = {"metric": guard.metric, "worse_if": guard.worse_if,
                            "max_relative_change": guard.max_relative_change, "estimate": None,
-                           "ci_low": None, "ci_high": None, "status": "inconclusive"}
+                           "ci_low": None, "ci_high": None, "status": "inconclusive",
+                           "significantly_worse": False, "relative": True}
     if row is None or row.get("estimate") is None or row.get("ci_low") is None \
             or row.get("ci_high") is None:
         return out
-    low, high = row["ci_low"], row["ci_high"]
-    out |= {"estimate": row["estimate"], "ci_low": low, "ci_high": high}
+    out |= {"estimate": row["estimate"], "ci_low": row["ci_low"], "ci_high": row["ci_high"],
+            "relative": bool(row.get("relative", True))}
+    _, low, high = _relative_bounds(row)
     worst, best = (high, low) if guard.worse_if == "increase" else (-low, -high)
     if worst <= guard.max_relative_change:
         out["status"] = "pass"
     elif best > guard.max_relative_change:
         out["status"] = "fail"
+    out["significantly_worse"] = bool(best > 0)
+    return out
+
+
+def _to_show_margin(exp: Experiment, guard: Guardrail, row: dict[str, Any] | None,
+                    status: dict[str, Any]) -> dict[str, Any]:
+    """Units (both compared arms) at which the guardrail's interval would be within its margin
+    if the effect stays at its estimate (None: no estimate, or it is beyond the margin)."""
+    unit = "requests" if METRICS[guard.metric].kind == "quantile" else "users"
+    out: dict[str, Any] = {"units_to_show_margin": None, "units_so_far": None, "unit": unit}
+    if row is None or status["estimate"] is None or not status["relative"] \
+            or row.get("se") is None or status["status"] == "pass":
+        return out
+    n_now = (row.get("control_n") or 0) + (row.get("treatment_n") or 0)
+    worsening = status["estimate"] if guard.worse_if == "increase" else -status["estimate"]
+    out["units_so_far"] = n_now
+    if n_now <= 0:
+        return out
+    try:
+        needed = sample_to_show_margin(
+            worsening, row["se"], n_now, guard.max_relative_change, alpha=exp.alpha,
+            sequential_tuning=exp.sequential_tuning if exp.sequential else None)
+    except ValueError:
+        return out
+    out["units_to_show_margin"] = None if math.isinf(needed) else int(needed)
     return out
 
 
 def guardrail_results(exp: Experiment, rows: list[dict[str, Any]], trustworthy: bool
                       ) -> list[dict[str, Any]]:
-    """Every guardrail of every treatment (:func:`guardrail_status`); all ``untrustworthy``
-    when the experiment's integrity checks failed."""
+    """Every guardrail of every treatment (:func:`guardrail_status`, and the units that would
+    show its margin); all ``untrustworthy`` when the experiment's integrity checks failed."""
     by_key = {(r["metric"], r["variant"]): r for r in rows}
     out = []
     for guard in exp.guardrails:
         for variant in exp.treatments:
-            status = guardrail_status(guard, by_key.get((guard.metric, variant)))
+            row = by_key.get((guard.metric, variant))
+            status = guardrail_status(guard, row)
             result = {"metric": guard.metric, "variant": variant,
-                      **{k: v for k, v in status.items() if k != "metric"}}
+                      **{k: v for k, v in status.items() if k != "metric"},
+                      **_to_show_margin(exp, guard, row, status)}
             if not trustworthy:
                 result["status"] = UNTRUSTWORTHY
             out.append(result)

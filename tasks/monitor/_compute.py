@@ -144,19 +144,17 @@ def _drift_alerts(con: duckdb.DuckDBPyConnection, settings: Settings, night: dat
         "min_count_p99": rules.quantile_min_count(0.99, settings.monitor_min_count),
         "min_nights": max(2, settings.monitor_min_baseline_nights),
     })
+    judged = [_judge_drift(row, settings) for row in rows]
+    # one family a night: every metric × version judged tonight (docs/monitoring.md)
+    adjusted = rules.family_adjusted([j[2] for j in judged])
     alerts = []
-    for row in rows:
-        metric = row["metric"]
-        limits = rules.control_limits(row["mean"], row["sd"], int(row["nights"]),
-                                      settings.monitor_min_relative_change)
-        side = rules.side_of(row["value"], limits, rules.METRIC_DIRECTIONS[metric])
-        if side is None:
+    for row, (limits, side, p_value, test), p_family in zip(rows, judged, adjusted, strict=True):
+        if side is None or limits is None or p_family >= rules.ONE_SIDED_ALPHA:
             continue
-        p_value, test = _sampling_evidence(row, side)
-        if p_value >= rules.ONE_SIDED_ALPHA:
-            continue
-        evidence = f"; {test} p = {p_value:.2g}"
+        evidence = (f"; {test} p = {p_value:.2g}, Holm-adjusted over the night's {len(rows)} "
+                    f"tests p = {p_family:.2g}")
         label = version_label(row["prompt_name"], row["prompt_hash"], row["model"])
+        metric = row["metric"]
         alerts.append(Alert(
             run_date=night, prompt_name=row["prompt_name"], prompt_hash=row["prompt_hash"],
             model=row["model"], kind="drift", severity="critical", metric=metric,
@@ -168,6 +166,23 @@ def _drift_alerts(con: duckdb.DuckDBPyConnection, settings: Settings, night: dat
                      f"{format_value(metric, limits.center)}{evidence})"),
         ))
     return alerts
+
+
+def _judge_drift(row: dict[str, Any], settings: Settings
+                 ) -> tuple[rules.Limits | None, Literal["above", "below"] | None, float, str]:
+    """(limits, side beyond them or None, the night's p-value for the family, test name): a
+    row within its limits cannot alert and enters the family with p = 1; a metric harmful in
+    both directions doubles its one-sided p (either side could have alerted)."""
+    metric = row["metric"]
+    limits = rules.control_limits(row["mean"], row["sd"], int(row["nights"]),
+                                  settings.monitor_min_relative_change)
+    side = rules.side_of(row["value"], limits, rules.METRIC_DIRECTIONS[metric])
+    if side is None:
+        return limits, None, 1.0, ""
+    p_value, test = _sampling_evidence(row, side)
+    if rules.METRIC_DIRECTIONS[metric] == "both":
+        p_value = min(1.0, 2 * p_value)
+    return limits, side, p_value, test
 
 
 def _sampling_evidence(row: dict[str, Any], side: Literal["above", "below"]) -> tuple[float, str]:
@@ -192,10 +207,10 @@ def _psi_alerts(con: duckdb.DuckDBPyConnection, settings: Settings, night: date)
     rows = fetch_dicts(con, "monitor/psi", {
         "run_date": night, "eps": rules.PSI_EPSILON, "min_count": settings.monitor_psi_min_count,
     })
+    p_values = [rules.psi_p_value(row["chi2"], int(row["bins"])) for row in rows]
     alerts = []
-    for row in rows:
-        p_value = rules.psi_p_value(row["chi2"], int(row["bins"]))
-        severity = rules.psi_severity(row["psi"], p_value)
+    for row, p_value, p_family in zip(rows, p_values, rules.family_adjusted(p_values), strict=True):
+        severity = rules.psi_severity(row["psi"], p_family)
         if severity is None:
             continue
         label = version_label(row["prompt_name"], row["prompt_hash"], row["model"])
@@ -207,7 +222,8 @@ def _psi_alerts(con: duckdb.DuckDBPyConnection, settings: Settings, night: date)
             limit_high=rules.PSI_CRITICAL if severity == "critical" else rules.PSI_WARNING,
             message=(f"{label}: {shift} shift of {row['measure'].replace('_', ' ')} "
                      f"(PSI {row['psi']:.3f} over {row['bins']} bins, {row['tonight_n']} requests "
-                     f"tonight vs {row['baseline_n']} in the baseline; χ² p = {p_value:.2g})"),
+                     f"tonight vs {row['baseline_n']} in the baseline; χ² p = {p_value:.2g}, "
+                     f"Holm-adjusted over the night's {len(rows)} tests p = {p_family:.2g})"),
         ))
     return alerts
 

@@ -27,6 +27,8 @@ from typing import Literal
 
 from scipy import stats
 
+from flywheel.tasks.stats import holm_bonferroni
+
 Direction = Literal["up", "down", "both"]
 
 # Which way a metric goes wrong. Improvements are not alerts.
@@ -129,6 +131,14 @@ def mean_shift_p_value(value: float, center: float, sd: float | None, n: int,
         return 0.0 if (value > center if side == "above" else value < center) else 1.0
     z = (value - center) / (sd / math.sqrt(n))
     return float(stats.norm.sf(z) if side == "above" else stats.norm.cdf(z))
+
+
+def family_adjusted(p_values: list[float]) -> list[float]:
+    """Holm's step-down adjusted p-values over one night's family of tests, in input order: a
+    test alerts when its adjusted p is below the rule's level, which keeps the chance of any
+    false alarm in a night at that level however many versions and metrics are watched. A
+    p-value that is not a number counts as 1 (it cannot alert)."""
+    return holm_bonferroni([p if 0 <= p <= 1 else 1.0 for p in p_values])
 
 
 def psi(actual: list[int], expected: list[int], epsilon: float = PSI_EPSILON) -> float:

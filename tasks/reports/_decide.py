@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flywheel.tasks.ab import METRICS
+from flywheel.tasks.ab import METRICS, Guardrail, guardrail_status
 from flywheel.tasks.fmt import days
 from flywheel.tasks.reports import _sentences as say
 from flywheel.tasks.reports._model import (
@@ -58,7 +58,8 @@ from flywheel.tasks.reports._rules import DecisionRules, RollbackRules
 Found = list[tuple[str, str]]  # (outcome, numbers) per check a rule makes
 NO_EXPERIMENT = "no online experiment serves this candidate"
 UNTRUSTED = "n/a: the experiment is untrustworthy"
-ONLINE_DECIDING = ("hold.untrustworthy", "promote.online_win")
+ONLINE_DECIDING = ("hold.untrustworthy", "hold.guardrail_worse", "promote.online_win")
+COST_METRIC = "cost_per_request"
 
 
 def _outcome(fired: bool) -> str:
@@ -94,8 +95,16 @@ class Case:
 
     @property
     def guards(self) -> tuple[GuardrailResult, ...]:
-        """The guardrails of the candidate's arm."""
-        return self.exp.guardrails_of(self.variant) if self.exp else ()
+        """The guardrails of the candidate's arm, with ``promote.cost_guardrail`` on
+        cost_per_request when the rules declare it and the experiment file does not."""
+        if self.exp is None:
+            return ()
+        declared = self.exp.guardrails_of(self.variant)
+        margin = self.rules.promote.cost_guardrail
+        if margin is None or any(g.metric == COST_METRIC for g in declared):
+            return declared
+        return (*declared, cost_guardrail(self.exp.effect(COST_METRIC, self.variant), margin,
+                                          self.variant))
 
     @property
     def where(self) -> str:
@@ -109,6 +118,15 @@ class Case:
         if not enabled:
             return "disabled in the rules"
         return None if self.exp.trustworthy else UNTRUSTED
+
+
+def cost_guardrail(row: Effect | None, margin: float, variant: str) -> GuardrailResult:
+    """cost_per_request judged as a guardrail (worse if it increases by more than ``margin``)
+    on its row of the A/B analysis, by the analysis' own guardrail verdict."""
+    raw = None if row is None else {"estimate": row.estimate, "ci_low": row.ci_low,
+                                    "ci_high": row.ci_high, "relative": row.relative}
+    verdict = guardrail_status(Guardrail(COST_METRIC, "increase", margin), raw)
+    return GuardrailResult.of({**verdict, "variant": variant})
 
 
 def _offline_regression(case: Case) -> Found:
@@ -236,26 +254,75 @@ def _not_yet(case: Case, exp: ExperimentFacts, blocked: tuple[GuardrailResult, .
     return Outcome(HOLD, "hold.collecting", f"{case.where}: {reason}; {effect}", need)
 
 
-def _online_win(case: Case, exp: ExperimentFacts) -> tuple[list[Check], Outcome | None]:
+def _eligible(case: Case, exp: ExperimentFacts) -> tuple[bool, tuple[GuardrailResult, ...], bool]:
+    """(whether promote.online_win's conditions are met, the guardrails that block it, whether
+    the minimum run time is reached)."""
     promote = case.rules.promote
     blocking = {"fail"} if promote.guardrails_block_on == "fail" else {"fail", "inconclusive"}
     blocked = tuple(g for g in case.guards if g.status in blocking)
     long_enough = exp.days_running >= promote.min_days
     missing_eval = promote.require_offline_eval and not case.candidate.evals
     won = case.significant and case.better and long_enough and not blocked and not missing_eval
+    return won, blocked, long_enough
+
+
+def _guardrail_worse(case: Case, exp: ExperimentFacts) -> tuple[list[Check], Outcome | None]:
+    """HOLD a candidate that would be promoted while one of its guardrails is significantly
+    worse and not shown within its margin: the promotion waits for the units that would show
+    the margin (if the effect stays at its estimate)."""
+    if not case.rules.promote.hold_on_significantly_worse_guardrail:
+        return [Check("hold.guardrail_worse", NA, "disabled in the rules")], None
+    worse = tuple(g for g in case.guards if g.significantly_worse and g.status == "inconclusive")
+    numbers = f"{case.where}: " + (say.worse_guardrails(worse) if worse else
+                                   "no guardrail is significantly worse and unproven")
+    if not _eligible(case, exp)[0]:
+        return [Check("hold.guardrail_worse", PASSED if not worse else NA,
+                      numbers + ("" if not worse else "; the candidate has not won yet"))], None
+    check = Check("hold.guardrail_worse", _outcome(bool(worse)), numbers)
+    if not worse:
+        return [check], None
+    return [check, Check("promote.online_win", NA, "held: a guardrail is significantly worse")], \
+        Outcome(HOLD, "hold.guardrail_worse",
+                f"{numbers}; {exp.primary_metric} {say.effect(case.primary)}"
+                + say.cost_per_success(exp, case.variant), _days_to_margins(worse, exp))
+
+
+def _days_to_margins(guards: tuple[GuardrailResult, ...], exp: ExperimentFacts) -> float | None:
+    """Days at current traffic to the largest sample that would show the margins: new users per
+    day for users, requests so far per day running for requests (None when a margin cannot be
+    shown or no rate is known)."""
+    waits = []
+    for g in guards:
+        if g.units_to_show_margin is None or g.units_so_far is None:
+            return None
+        if g.unit == exp.sample.unit and exp.sample.new_units_per_day:
+            rate = exp.sample.new_units_per_day
+        elif g.unit == "requests" and exp.days_running > 0:
+            rate = g.units_so_far / exp.days_running
+        else:
+            return None
+        waits.append(max(0.0, g.units_to_show_margin - g.units_so_far) / rate)
+    return max(waits) if waits else None
+
+
+def _online_win(case: Case, exp: ExperimentFacts) -> tuple[list[Check], Outcome | None]:
+    promote = case.rules.promote
+    won, blocked, long_enough = _eligible(case, exp)
     text = (f"{case.where}: {exp.primary_metric} {say.effect(case.primary)}; ran "
             f"{days(exp.days_running)} of at least {days(promote.min_days)}; guardrails: "
-            f"{say.guardrails(case.guards, 'no guardrails in the experiment file')}")
+            f"{say.guardrails(case.guards, 'no guardrails in the experiment file')}"
+            + say.cost_per_success(exp, case.variant))
     check = Check("promote.online_win", _outcome(won), text)
     if not won or case.primary is None:
         return [check], _not_yet(case, exp, blocked, long_enough)
     caution = tuple(g for g in case.guards if g.status == "inconclusive")
     return [check], Outcome(PROMOTE, "promote.online_win",
-                            say.win(exp, case.where, case.primary, caution),
+                            say.win(exp, case.where, case.primary, caution)
+                            + say.cost_per_success(exp, case.variant),
                             estimate=case.primary.estimate)
 
 
-DECIDING_RULES = (_untrustworthy, _control_not_production, _online_win)
+DECIDING_RULES = (_untrustworthy, _control_not_production, _guardrail_worse, _online_win)
 
 
 def _online_outcome(case: Case) -> tuple[list[Check], Outcome]:

@@ -35,6 +35,9 @@ class Effect:
     status: str | None = None
     direction: str | None = None  # better | worse | None
     error: str | None = None
+    relative: bool = True  # False: the absolute change (the control's mean is 0)
+    control_mean: float | None = None
+    treatment_mean: float | None = None
 
     @classmethod
     def of(cls, raw: Raw) -> Effect:
@@ -42,7 +45,9 @@ class Effect:
         return cls(raw["metric"], raw.get("variant") or "", raw.get("estimate"),
                    raw.get("ci_low"), raw.get("ci_high"), raw.get("p_value"),
                    raw.get("p_value_adjusted"), raw.get("status"), raw.get("direction"),
-                   raw.get("error"))
+                   raw.get("error"), bool(raw.get("relative", True)),
+                   raw.get("control_mean", raw.get("before_mean")),
+                   raw.get("treatment_mean", raw.get("after_mean")))
 
 
 @dataclass(frozen=True)
@@ -57,13 +62,19 @@ class GuardrailResult:
     estimate: float | None = None
     ci_low: float | None = None
     ci_high: float | None = None
+    significantly_worse: bool = False  # the interval excludes 0 on the harmful side
+    units_to_show_margin: int | None = None  # both arms, if the effect stays at its estimate
+    units_so_far: int | None = None
+    unit: str = "users"
 
     @classmethod
     def of(cls, raw: Raw) -> GuardrailResult:
         """From an A/B guardrail row or a rollback guardrail."""
         return cls(raw["metric"], raw["worse_if"], raw["max_relative_change"], raw["status"],
                    raw.get("variant") or "", raw.get("estimate"), raw.get("ci_low"),
-                   raw.get("ci_high"))
+                   raw.get("ci_high"), bool(raw.get("significantly_worse")),
+                   raw.get("units_to_show_margin"), raw.get("units_so_far"),
+                   raw.get("unit") or "users")
 
 
 @dataclass(frozen=True)

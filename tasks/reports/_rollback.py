@@ -28,7 +28,13 @@ from flywheel.tasks.ab import (
     quantile_levels,
 )
 from flywheel.tasks.db import fetch_dicts
-from flywheel.tasks.stats import QuantileStats, RatioStats, bayesian_test, frequentist_test
+from flywheel.tasks.stats import (
+    ZERO_CONTROL_MEAN,
+    QuantileStats,
+    RatioStats,
+    bayesian_test,
+    frequentist_test,
+)
 
 WINDOWS = ("before", "after")
 P95 = "latency_p95_ms"
@@ -80,14 +86,18 @@ def _finite(x: float | None) -> float | None:
 def _test(metric: str, control: Any, treatment: Any, alpha: float) -> dict[str, Any]:
     spec = METRICS[metric]
     freq = frequentist_test(control, treatment, relative=True, alpha=alpha)
+    relative = freq.error != ZERO_CONTROL_MEAN
+    if not relative:  # 0% before (no errors): the absolute change, as the A/B analysis does
+        freq = frequentist_test(control, treatment, relative=False, alpha=alpha)
     row: dict[str, Any] = {"metric": metric, "lower_is_better": spec.lower_is_better,
+                           "relative": relative,
                            "before_mean": _finite(freq.control_mean),
                            "after_mean": _finite(freq.treatment_mean),
                            "estimate": None, "ci_low": None, "ci_high": None, "p_value": None,
                            "chance_to_win": None, "direction": None, "error": freq.error}
     if freq.error:
         return row
-    bayes = bayesian_test(control, treatment, relative=True, alpha=alpha,
+    bayes = bayesian_test(control, treatment, relative=relative, alpha=alpha,
                           inverse=spec.lower_is_better)
     worse = freq.estimate > 0 if spec.lower_is_better else freq.estimate < 0
     row |= {"estimate": freq.estimate, "ci_low": _finite(freq.ci_low),

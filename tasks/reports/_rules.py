@@ -33,6 +33,11 @@ class PromoteRules:
     min_days: float = 7.0  # the experiment ran at least this long (a full weekly cycle)
     guardrails_block_on: str = "fail"  # fail: only a failed guardrail blocks; inconclusive: too
     require_offline_eval: bool = False  # no PROMOTE without an offline eval of the candidate
+    # hold.guardrail_worse: a guardrail significantly worse and not shown within its margin
+    hold_on_significantly_worse_guardrail: bool = True
+    # cost_per_request as a guardrail of every experiment (this margin, worse if it increases)
+    # unless the experiment file declares one; null: cost is shown, not weighed
+    cost_guardrail: float | None = None
 
 
 @dataclass(frozen=True)
@@ -197,7 +202,8 @@ def _one_of(options: tuple[str, ...], optional: bool = False) -> Parse:
 # Every key of every section and how its value is checked (the defaults: the dataclasses above).
 PARSERS: dict[str, dict[str, Parse]] = {
     "promote": {"min_days": _num(), "guardrails_block_on": _one_of(GUARDRAIL_BLOCKS),
-                "require_offline_eval": _flag},
+                "require_offline_eval": _flag, "hold_on_significantly_worse_guardrail": _flag,
+                "cost_guardrail": _num(optional=True)},
     "reject": {"offline_max_pass_rate_drop": _num(optional=True),
                "futility_sample_factor": _num(minimum=1.0, optional=True),
                "offline_significant_regression": _flag, "online_significant_worse": _flag,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flywheel.tasks.ab import METRICS
 from flywheel.tasks.fmt import ci, days, pct, pts, pval, rate
 from flywheel.tasks.reports._model import (
     Alert,
@@ -31,6 +32,44 @@ def guardrails(guards: Iterable[GuardrailResult], none: str) -> str:
         f"{g.metric} {pct(g.estimate)} {ci(g.ci_low, g.ci_high)} vs margin "
         f"{'+' if g.worse_if == 'increase' else '−'}{g.max_relative_change:.0%}: {g.status}"
         for g in guards) or none
+
+
+def worse_guardrails(guards: Iterable[GuardrailResult]) -> str:
+    """Guardrails significantly worse and not shown within their margin, with the units that
+    would show the margin if the effect stays at its estimate."""
+    parts = []
+    for g in guards:
+        sign = "+" if g.worse_if == "increase" else "−"
+        if g.units_to_show_margin is None:
+            more = ("no sample shows it while the estimate is beyond the margin"
+                    if g.estimate is not None and g.units_so_far is not None
+                    else "the sample that would show it is not known")
+        else:
+            more = (f"{g.units_to_show_margin:,} {g.unit} in the two arms would show it "
+                    f"({g.units_so_far or 0:,} so far) if the effect stays at its estimate")
+        parts.append(f"{g.metric} {pct(g.estimate)} {ci(g.ci_low, g.ci_high)} is significantly "
+                     f"worse and not shown within its margin {sign}{g.max_relative_change:.0%}: "
+                     f"{more}")
+    return "; ".join(parts)
+
+
+def cost_per_success(exp: ExperimentFacts, variant: str) -> str:
+    """``; cost per successful answer $a → $b (+x%)``: cost per request over the primary
+    metric's rate when the primary is a rate that is better higher (thumbs up), else ''."""
+    cost = exp.effect("cost_per_request", variant)
+    success = exp.effect(exp.primary_metric, variant)
+    spec = METRICS.get(exp.primary_metric)
+    if spec is None or spec.lower_is_better or not spec.name.endswith("_rate") or cost is None \
+            or success is None:
+        return ""
+    means = (cost.control_mean, cost.treatment_mean, success.control_mean, success.treatment_mean)
+    if any(m is None or m <= 0 for m in means):
+        return ""
+    c_a, c_b, s_a, s_b = means  # type: ignore[misc]
+    before, after = c_a / s_a, c_b / s_b  # type: ignore[operator]
+    return (f"; cost per successful answer (cost per request / {exp.primary_metric}) "
+            f"${before:.6f} → ${after:.6f} ({pct(after / before - 1)}), with cost per request "
+            f"{pct(cost.estimate)}")
 
 
 def interval_text(guards: Iterable[GuardrailResult]) -> str:

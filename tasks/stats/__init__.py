@@ -19,7 +19,8 @@ cross-checked against it; ``docs/statistics.md`` writes each one out. In short:
   ``sequential_tuning`` the Waudby-Smith asymptotic confidence sequence;
 * :func:`bayesian_test` puts a flat or normal prior on the effect;
 * :func:`srm_p_value`, :func:`holm_bonferroni`, :func:`benjamini_hochberg`, :func:`power`,
-  :func:`minimum_detectable_effect`, :func:`required_sample_size` and :func:`assign_variant`.
+  :func:`minimum_detectable_effect`, :func:`required_sample_size`,
+  :func:`sample_to_show_margin` and :func:`assign_variant`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from flywheel.tasks.stats._bayesian import (
     normal_risk,
 )
 from flywheel.tasks.stats._cuped import (
+    ZERO_CONTROL_MEAN,
     Comparison,
     adjusted_moments,
     compare,
@@ -49,9 +51,11 @@ from flywheel.tasks.stats._multiple_testing import (
     holm_bonferroni,
 )
 from flywheel.tasks.stats._power import (
+    critical_value,
     minimum_detectable_effect,
     power,
     required_sample_size,
+    sample_to_show_margin,
 )
 from flywheel.tasks.stats._sequential import (
     DEFAULT_SEQUENTIAL_TUNING,
@@ -76,6 +80,7 @@ from flywheel.tasks.stats._sufficient import (
 
 __all__ = [
     "DEFAULT_SEQUENTIAL_TUNING",
+    "ZERO_CONTROL_MEAN",
     "Alternative",
     "ArmMoments",
     "BayesianResult",
@@ -94,6 +99,7 @@ __all__ = [
     "bayesian_test",
     "benjamini_hochberg",
     "compare",
+    "critical_value",
     "cumulative_weights",
     "cuped_ratio_theta",
     "cuped_theta",
@@ -104,6 +110,7 @@ __all__ = [
     "normal_risk",
     "power",
     "required_sample_size",
+    "sample_to_show_margin",
     "sequential_halfwidth",
     "sequential_rho",
     "srm_p_value",

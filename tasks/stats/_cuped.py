@@ -4,14 +4,16 @@ statistics, and the comparison of two arms: moments, effect estimate and its var
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from flywheel.tasks.stats._sufficient import (
     ArmMoments,
+    BinomialStats,
     CupedRatioStats,
     CupedStats,
+    MeanStats,
     RatioStats,
     Stats,
     arm_moments,
@@ -20,6 +22,7 @@ from flywheel.tasks.stats._sufficient import (
 )
 
 _RATIO_THETA_EPSILON = 1e-8
+ZERO_CONTROL_MEAN = "control mean is 0: no relative effect"  # the test's error, one spelling
 
 
 def _part(n: int, total: float, sum_squares: float | None) -> tuple[float, float, bool]:
@@ -134,12 +137,15 @@ class Comparison:
 
 
 def _relative_variance_cuped(a: CupedStats, b: CupedStats, theta: float) -> float:
-    """gbstats' delta method for (adj_B − adj_A)/|A|, A the control's unadjusted mean:
-    Var_B(post − θ pre)/(n_B A²) + [Var_A(post) B²/A² − 2θ Cov_A B/A + θ² Var_A(pre)]/(n_A A²)."""
+    """The delta method for Δ = (adj_B − adj_A)/|A|, A the control's unadjusted mean:
+    Var_B(post − θ pre)/(n_B A²) + [Var_A(post) B²/A² − 2θ Cov_A B/A + θ² Var_A(pre)]/(n_A A²),
+    with B = adj_B + θ·prē_A, the derivative's own point (∂Δ/∂post̄_A = −(adj_B + θ prē_A)/A²).
+    gbstats takes B = the treatment's unadjusted mean, equal only when the arms' pre-period
+    means are: at small n with a strong covariate its intervals undercover."""
     a_post, a_var_post, _ = _part(a.n, a.post_sum, a.post_sum_squares)
-    _, a_var_pre, _ = _part(a.n, a.pre_sum, a.pre_sum_squares)
+    a_pre, a_var_pre, _ = _part(a.n, a.pre_sum, a.pre_sum_squares)
     b_moments = _cuped_moments(b, theta)
-    b_post = b_moments.unadjusted_mean
+    b_post = b_moments.mean + theta * a_pre
     treatment_part = b_moments.variance / (b.n * a_post**2)
     control_part = (a_var_post * b_post**2 / a_post**2
                     - 2 * theta * _cuped_covariance(a.n, a) * b_post / a_post
@@ -194,9 +200,50 @@ def adjusted_moments(
     return arm_moments(control), arm_moments(treatment), None  # type: ignore[arg-type]
 
 
+def _plain(s: Stats, theta: float | None) -> MeanStats | BinomialStats | RatioStats | None:
+    """The statistic as one that can be pooled over arms (None: quantiles, adjusted CUPED)."""
+    if isinstance(s, MeanStats | BinomialStats | RatioStats):
+        return s
+    if isinstance(s, CupedRatioStats) and theta is None:
+        return _ratio_of(s)
+    return None
+
+
+def _pooled(a: MeanStats | BinomialStats | RatioStats, b: MeanStats | BinomialStats | RatioStats
+            ) -> MeanStats | BinomialStats | RatioStats:
+    """Both arms' statistics summed into one arm of n_A + n_B units."""
+    if isinstance(a, BinomialStats) and isinstance(b, BinomialStats):
+        return BinomialStats(a.n + b.n, a.successes + b.successes)
+    if isinstance(a, MeanStats) and isinstance(b, MeanStats):
+        return MeanStats(a.n + b.n, a.sum + b.sum, a.sum_squares + b.sum_squares)
+    assert isinstance(a, RatioStats) and isinstance(b, RatioStats)
+    return RatioStats(a.n + b.n, a.num_sum + b.num_sum, a.num_sum_squares + b.num_sum_squares,
+                      a.den_sum + b.den_sum, a.den_sum_squares + b.den_sum_squares,
+                      a.num_den_sum_product + b.num_den_sum_product)
+
+
+def _borrow_pooled_variance(control: Stats, treatment: Stats, a: ArmMoments, b: ArmMoments,
+                            theta: float | None) -> tuple[ArmMoments, ArmMoments]:
+    """When exactly one arm has no variance (0 errors in 2,000 users), both arms take the
+    variance of the two arms pooled, as the two-proportion z-test does: the test of equal means
+    is then Pearson's χ² of the 2 × 2 table. Both arms degenerate, or statistics that cannot be
+    pooled (quantiles, adjusted CUPED), are left as they are (and refused by the test)."""
+    if (a.variance > 0) == (b.variance > 0) or a.n < 2 or b.n < 2:
+        return a, b
+    pa, pb = _plain(control, theta), _plain(treatment, theta)
+    if pa is None or pb is None:
+        return a, b
+    pooled = _pooled(pa, pb).variance
+    if not (pooled > 0 and math.isfinite(pooled)):
+        return a, b
+    return replace(a, variance=pooled), replace(b, variance=pooled)
+
+
 def compare(control: Stats, treatment: Stats, *, relative: bool) -> Comparison:
-    """Moments of both arms and the effect of treatment over control with its variance."""
+    """Moments of both arms and the effect of treatment over control with its variance (an arm
+    without variance takes the pooled one: :func:`_borrow_pooled_variance`)."""
     a, b, theta = adjusted_moments(control, treatment)
+    a, b = _borrow_pooled_variance(control, treatment, a, b, theta)
     if a.n < 1 or b.n < 1 or (relative and a.unadjusted_mean == 0):
         return Comparison(a, b, theta, 0.0, 0.0)
     estimate, variance = effect(a, b, relative=relative)
@@ -227,10 +274,15 @@ def effect(a: ArmMoments, b: ArmMoments, *, relative: bool) -> tuple[float, floa
 def _arm_problem(a: ArmMoments, b: ArmMoments, relative: bool) -> str | None:
     if a.n < 2 or b.n < 2:
         return "each arm needs at least 2 units"
+    if not all(math.isfinite(x) for x in (a.mean, b.mean, a.unadjusted_mean, a.variance,
+                                           b.variance)):
+        return "an arm's mean or variance is not a number"
+    if a.variance <= 0 and b.variance <= 0:
+        return "zero variance in both arms"
     if a.variance <= 0 or b.variance <= 0:
         return "zero or negative variance in an arm"
     if relative and a.unadjusted_mean == 0:
-        return "control mean is 0: no relative effect"
+        return ZERO_CONTROL_MEAN
     return None
 
 

@@ -1,12 +1,10 @@
 """The Waudby-Smith asymptotic confidence sequence: ρ, the half-width, the always-valid
-p-value, and the variance inflation used by sequential power."""
+p-value, and the critical value used by sequential power."""
 
 from __future__ import annotations
 
 import math
 from typing import Literal
-
-from flywheel.tasks.stats._special import norm_ppf
 
 Alternative = Literal["two-sided", "greater", "less"]
 DEFAULT_SEQUENTIAL_TUNING = 5000
@@ -56,12 +54,12 @@ def sequential_p_value(estimate: float, se: float, n: int, alpha: float, tuning:
     return min(1.0, math.sqrt(nr2 + 1) / (2 * math.expm1(exponent)))
 
 
-
-def sequential_inflation(n_total_two_arms: float, alpha: float, tuning: float) -> float:
-    """Factor by which the sequential test widens the variance: N·D(N)/z²_{1−α/2}, with
-    D(N) = 2(Nρ²+1)/(N²ρ²) ln(√(Nρ²+1)/α) and N the two compared arms' sample."""
+def sequential_critical_value(n_total_two_arms: float, alpha: float, tuning: float) -> float:
+    """Where the two-sided sequential test rejects, in units of the estimate's standard error:
+    c = √(N·D(N)), D(N) = 2(Nρ²+1)/(N²ρ²) ln(√(Nρ²+1)/α), N the two compared arms' sample
+    (the half-width of :func:`sequential_halfwidth` is c·se). It plays the role z_{1−α/2}
+    plays for the fixed-horizon test in power and sample-size planning."""
     rho = sequential_rho(alpha, tuning)
     n = n_total_two_arms
     d = 2 * (n * rho**2 + 1) / (n * rho) ** 2 * math.log(math.sqrt(n * rho**2 + 1) / alpha)
-    return n * d / norm_ppf(1 - alpha / 2) ** 2
-
+    return math.sqrt(n * d)

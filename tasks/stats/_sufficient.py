@@ -183,12 +183,27 @@ class ArmMoments:
     variance: float
 
 
+# gbstats' QuantileStatistic: a tied interval (U = L) is no variance below 1,000 events (the
+# test is refused) and floored at 1e-5 from there; a positive variance is floored from 100.
+QUANTILE_TIED_MIN_N = 1000
+QUANTILE_FLOOR_MIN_N = 100
+QUANTILE_VARIANCE_FLOOR = 1e-5
+
+
+def _quantile_out_of_reach(n: int, nu: float, z: float) -> bool:
+    """Whether the order-statistic interval's ranks fall outside 1…n (gbstats'
+    quantile_above_one / quantile_below_zero): n ≤ z²ν/(1−ν) or n ≤ z²(1−ν)/ν."""
+    return not 0 < nu < 1 or n <= z * z * nu / (1 - nu) or n <= z * z * (1 - nu) / nu
+
+
 def _quantile_moments(s: QuantileStats) -> ArmMoments:
     z = norm_ppf(0.975)
     n_star = s.n_star or s.n
-    if s.n <= 1:
+    if s.n <= 1 or _quantile_out_of_reach(s.n, s.nu, z):
         return ArmMoments(s.n, s.quantile, s.quantile, 0.0)
     variance = (n_star / s.n) * (s.n - 1) * ((s.upper - s.lower) / (2 * z)) ** 2
+    if variance <= 0 and s.n < QUANTILE_TIED_MIN_N:
+        return ArmMoments(s.n, s.quantile, s.quantile, 0.0)
     if s.cluster_n is not None and s.cluster_n > 1 and s.cluster_count_sum > 0 and s.nu > 0:
         k = s.cluster_n
         mean_s = s.cluster_ind_sum / k
@@ -203,8 +218,8 @@ def _quantile_moments(s: QuantileStats) -> ArmMoments:
         variance *= v_cluster / v_iid
     elif s.cluster_n is not None:
         variance = 0.0
-    if s.n >= 100:
-        variance = max(variance, 1e-5)
+    if s.n >= QUANTILE_FLOOR_MIN_N:
+        variance = max(variance, QUANTILE_VARIANCE_FLOOR)
     return ArmMoments(s.n, s.quantile, s.quantile, variance)
 
 

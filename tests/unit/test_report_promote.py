@@ -1,5 +1,6 @@
 """PROMOTE on the sample data: the tone-test treatment with a real +10% thumbs-up lift is held
-while nights accrue and promoted once the rules are met; the same data with a planted sample
+while nights accrue, then held by its significantly worse latency guardrail, and promoted once
+the rules are met (that hold switched off); the same data with a planted sample
 ratio mismatch is never promoted; re-making a night gives byte-identical files."""
 
 from __future__ import annotations
@@ -63,10 +64,25 @@ def test_the_winning_treatment_is_held_while_nights_accrue(sample: dict[str, Any
     assert report["days_more"] == pytest.approx(3.0)
 
 
-def test_the_winning_treatment_is_promoted_once_enough_nights_have_accrued(
+def test_the_winner_is_held_while_its_latency_guardrail_is_significantly_worse(
         sample: dict[str, Any]) -> None:
-    friendly = sample["truth"]["experiments"]["tone-test"]["friendly"]
+    """The truth's +7.5% p95 latency is significantly worse long before a 10% margin can be
+    shown: hold.guardrail_worse, with the requests that would show it."""
     report = support(sample["promoted"])
+    assert (report["decision"], report["rule"]) == ("HOLD", "hold.guardrail_worse")
+    assert "latency_p95_ms" in report["summary"] and "significantly worse" in report["summary"]
+    assert "requests in the two arms would show it" in report["summary"] and report["command"] is None
+
+
+def test_the_winning_treatment_is_promoted_once_enough_nights_have_accrued(
+        sample: dict[str, Any], tmp_path: Path) -> None:
+    """With hold.guardrail_worse switched off (decisions.yaml), the rules are met on the 10th."""
+    friendly = sample["truth"]["experiments"]["tone-test"]["friendly"]
+    root = tmp_path / "no-guardrail-hold"
+    shutil.copytree(sample["root"], root, ignore=shutil.ignore_patterns("landing"))
+    (root / "decisions.yaml").write_text("promote: {hold_on_significantly_worse_guardrail: false}\n")
+    report = support(build_night(load_settings(db=root / "flywheel.duckdb", project_dir=root),
+                                 PROMOTED))
     assert (report["decision"], report["rule"]) == ("PROMOTE", "promote.online_win")
     assert report["subject"]["hash"] == friendly["prompt_hash"]
     short = friendly["prompt_hash"][:12]
