@@ -28,11 +28,11 @@ class UserSum:
 
 REQUESTS = UserSum("requests", "count(*)")
 ERRORS = UserSum("errors", "count(*) FILTER (WHERE r.error IS NOT NULL)")
-LATENCY_SUM = UserSum("latency_sum", "coalesce(sum(r.latency_ms), 0)")
+LATENCY_SUM = UserSum("latency_sum", "coalesce(sum(r.latency_ms ORDER BY r.request_id), 0)")
 LATENCY_N = UserSum("latency_n", "count(r.latency_ms)")
 TOKENS_SUM = UserSum("tokens_sum", "coalesce(sum(r.prompt_tokens + r.completion_tokens), 0)")
 TOKENS_N = UserSum("tokens_n", "count(r.prompt_tokens + r.completion_tokens)")
-COST_SUM = UserSum("cost_sum", "coalesce(sum(r.cost_usd), 0)")
+COST_SUM = UserSum("cost_sum", "coalesce(sum(r.cost_usd ORDER BY r.request_id), 0)")
 COST_N = UserSum("cost_n", "count(r.cost_usd)")
 THUMBS = UserSum("thumbs", "coalesce(sum(f.thumbs), 0)")
 THUMBS_UP = UserSum("thumbs_up", "coalesce(sum(f.thumbs_up), 0)")
