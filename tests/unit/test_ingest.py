@@ -82,6 +82,11 @@ BAD_REQUESTS = [
     (request_record("l", input="text"), "input: expected an object"),
     (request_record("m", messages=[{"content": "no role"}]), "messages: every message needs a role"),
     (request_record("n", prompt_hash="xyz"), "prompt_hash: expected 12 to 64 hex"),
+    # issue 23's probes: DuckDB reads each of these as some moment; none is a real one
+    (request_record("o", timestamp="2026-11-03T10:00:00+25:00"), "timestamp: UTC offset out of range"),
+    (request_record("p", timestamp="2026-11-03T10:00:00-14:30"), "timestamp: UTC offset out of range"),
+    (request_record("q", timestamp="9999-12-31T23:59:59Z"), "timestamp: year outside 1970-2199"),
+    (request_record("r", timestamp="0001-01-01T00:00:00Z"), "timestamp: year outside 1970-2199"),
 ]
 
 BAD_FEEDBACK = [
@@ -94,6 +99,8 @@ BAD_FEEDBACK = [
     (feedback_record("g", kind="thumbs", value=...), "value: thumbs needs 1/0"),
     (feedback_record("h", feedback_id=...), "missing required field feedback_id"),
     (feedback_record("i", timestamp="31/12/2026"), "timestamp: not an ISO 8601"),
+    (feedback_record("j", timestamp="2026-11-03T10:05:00+25:00"), "timestamp: UTC offset out of range"),
+    (feedback_record("k", timestamp="9999-01-01T00:00:00Z"), "timestamp: year outside 1970-2199"),
 ]
 
 
@@ -219,11 +226,14 @@ def test_odd_but_valid_input_loads(db_path: Path, tmp_path: Path, write_jsonl: C
     write_jsonl(tmp_path / "in/requests-odd.jsonl", records, trailing_newline=False)
     (tmp_path / "in/requests-empty.jsonl").write_text("")
     write_jsonl(tmp_path / "in/requests-blank-lines.jsonl", ["", request_record("blank"), "   ", ""])
+    write_jsonl(tmp_path / "in/requests-offsets.jsonl", [  # the real extremes of UTC offsets
+        request_record("kiribati", timestamp="2026-11-03T10:00:00+14:00"),
+        request_record("baker", timestamp="2026-11-03T10:00:00-12:00")])
     (tmp_path / "in/requests-crlf.jsonl").write_bytes(
         (json.dumps(request_record("crlf1")) + "\r\n" + json.dumps(request_record("crlf2")) + "\r\n").encode())
     summary = ingest(db_path, tmp_path / "in")
     assert summary["rejected"] == 0 and summary["files_failed"] == 0
-    assert summary["requests_inserted"] == len(records) + 3
+    assert summary["requests_inserted"] == len(records) + 5
     stored = dict(query(db_path, "SELECT request_id, output FROM requests"))
     assert stored["req-big"] == big
     for i, text in enumerate(texts):
