@@ -155,6 +155,28 @@ def test_the_same_records_under_another_name_add_nothing_and_count_as_duplicates
     assert counts(db_path)["requests"] == 5
 
 
+def test_a_request_id_seen_again_with_other_content_is_a_conflict_both_kept(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """Issue 23: the second record's content was lost as a 'duplicate'. Fixtures: the first
+    record, then a file with the same record again (a duplicate) and a changed one (a conflict)."""
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "issue23"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "requests-first.jsonl").write_bytes((fixtures / "requests-first.jsonl").read_bytes())
+    conflict = tmp_path / "b" / "requests-conflict.jsonl"
+    conflict.write_bytes((fixtures / "requests-conflict.jsonl").read_bytes())
+    ingest(db_path, tmp_path / "a")
+    summary = ingest(db_path, tmp_path / "b")
+    assert (summary["requests_inserted"], summary["requests_duplicate"], summary["rejected"]) == (0, 1, 1)
+    assert query(db_path, "SELECT output FROM requests") == [
+        (json.loads((fixtures / "requests-first.jsonl").read_text())["output"],)]
+    ((line_no, reason, raw),) = query(db_path, "SELECT line_no, reason, raw FROM rejected_records")
+    assert line_no == 2 and reason.startswith("request_id conflict: req-conflict-1 is already stored")
+    assert "requests-first.jsonl" in reason
+    assert json.loads(raw) == json.loads(conflict.read_text().splitlines()[1])  # nothing lost
+
+
 def test_a_record_repeated_inside_one_file_is_loaded_once_first_wins(
     db_path: Path, tmp_path: Path, write_jsonl: Callable[..., Path]
 ) -> None:
