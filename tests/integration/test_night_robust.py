@@ -88,6 +88,10 @@ def test_bad_and_quiet_experiments_cost_only_themselves(demo: Path, env: dict[st
     strict = flywheel(project, env, "ab", "report", "--date", NIGHT)
     assert strict.returncode == 2 and "Traceback" not in strict.stderr
     assert ".yaml:" in strict.stderr  # the first bad file, with its line
+    as_json = flywheel(project, env, "ab", "report", "--date", NIGHT, "--json")
+    assert as_json.returncode == 2  # --json: one JSON object on stdout, the error in it
+    assert json.loads(as_json.stdout) == {"error": as_json.stderr.removeprefix("error: ").strip(),
+                                          "exit_code": 2}
 
 
 def test_a_night_run_twice_leaves_every_table_and_file_as_it_was(
