@@ -34,8 +34,10 @@ from flywheel.tasks.evals import (
     candidate_jobs,
     format_summary,
     in_process_executor,
+    nightly_run_id,
     run_calls,
     run_eval,
+    stored_run,
 )
 
 
@@ -156,7 +158,7 @@ def _shards(settings: Settings) -> int:
 def offline_eval(
     evalset: str, prompts: list[str], db_path: str | None = None,
     project_dir: str | None = None, repeats: int = 1, concurrency: int | None = None,
-    no_cache: bool = False, trigger: str = "manual",
+    no_cache: bool = False, trigger: str = "manual", run_id: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate prompt versions (REFs; the first is the baseline) on an eval set file."""
     settings = load_settings(db=db_path, project_dir=project_dir)
@@ -165,7 +167,7 @@ def offline_eval(
                      settings.eval_task_runner != "dask", reporter)
     try:
         summary = run_eval(settings, evalset, prompts, execute=execute, repeats=repeats,
-                           no_cache=no_cache, trigger=trigger)
+                           no_cache=no_cache, trigger=trigger, run_id=run_id)
     finally:
         reporter.close()
     create_markdown_artifact(key="offline-eval", markdown=format_summary(summary),
@@ -197,14 +199,19 @@ def run_offline_eval(settings: Settings, **parameters: Any) -> dict[str, Any]:
         db_path=str(settings.db_path), project_dir=str(settings.project_dir), **parameters)
 
 
-def _eval_job(settings: Settings, job: EvalJob) -> dict[str, Any]:
-    """One nightly eval: in this thread on the local runner (no flow run of its own), else as
-    the ``offline-eval`` flow on its Dask task runner."""
+def _eval_job(settings: Settings, job: EvalJob, run_id: str) -> dict[str, Any]:
+    """One nightly eval: the one the night already made (a re-run makes no second one), else
+    in this thread on the local runner (no flow run of its own), else as the ``offline-eval``
+    flow on its Dask task runner."""
+    done = stored_run(settings, run_id)
+    if done is not None:
+        return done
     if settings.eval_task_runner != "local":
         return run_offline_eval(settings, evalset=str(job.evalset), prompts=job.refs,
-                                trigger="nightly")
+                                trigger="nightly", run_id=run_id)
     summary = run_eval(settings, str(job.evalset), job.refs,
-                       execute=in_process_executor(call_options(settings)), trigger="nightly")
+                       execute=in_process_executor(call_options(settings)), trigger="nightly",
+                       run_id=run_id)
     publish_markdown("offline-eval", format_summary(summary), f"Offline eval {summary['run_id']}")
     return summary
 
@@ -218,7 +225,7 @@ def evaluate_candidates(night: Night) -> dict[str, Any]:
     runs, failed = [], []
     for job in plan.jobs:
         try:
-            summary = _eval_job(settings, job)
+            summary = _eval_job(settings, job, nightly_run_id(night.run_date, job))
         except FlywheelError as exc:
             error("offline eval of %s on %s failed: %s", job.prompt, job.evalset, exc)
             failed.append({"prompt": job.prompt, "evalset": str(job.evalset), "error": str(exc)})

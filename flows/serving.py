@@ -13,10 +13,12 @@ from flywheel.tasks.serving import write_snapshot
 from flywheel.tasks.serving.report import snapshot_markdown
 
 
-def write_serving_snapshot(settings: Settings, reason: str) -> dict[str, Any]:
-    """Build serving.json from the registry, experiment files and ramps; write it atomically;
-    publish what it holds."""
-    result = write_snapshot(settings, reason=reason)
+def write_serving_snapshot(settings: Settings, reason: str, *, skip_unchanged: bool = False
+                           ) -> dict[str, Any]:
+    """Build serving.json from the registry, experiment files and ramps; write it atomically
+    (``skip_unchanged``: not when the file in place serves the same content); publish what it
+    holds."""
+    result = write_snapshot(settings, reason=reason, skip_unchanged=skip_unchanged)
     for problem in result["problems"]:
         warning("serving snapshot: %s", problem)
     publish_markdown("serving-snapshot", snapshot_markdown(result),
@@ -25,8 +27,10 @@ def write_serving_snapshot(settings: Settings, reason: str) -> dict[str, Any]:
 
 
 def snapshot_night(night: Night) -> dict[str, Any]:
-    """The night's step: the snapshot with the night's labels, experiments and ramps."""
-    return write_serving_snapshot(night.settings, f"nightly {night.run_date.isoformat()}")
+    """The night's step: the snapshot with the night's labels, experiments and ramps (a re-run
+    of the night that changes nothing writes no new generation)."""
+    return write_serving_snapshot(night.settings, f"nightly {night.run_date.isoformat()}",
+                                  skip_unchanged=True)
 
 
 @flow(name="serving-snapshot")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from flywheel.flows.ab_analysis import analyse_experiments
@@ -33,9 +34,12 @@ from flywheel.flows.serving import snapshot_night
 
 
 def _ab_brief(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """What the night's summary keeps of the A/B report: each experiment's verdict."""
+    """What the night's summary keeps of the A/B report: each experiment's verdict, and each
+    experiment file that could not be loaded (status ``file error``, its ``error``)."""
     return [{"name": e["name"], "status": e["status"], "trustworthy": e["trustworthy"],
-             "winner": e["winner"]} for e in report["experiments"]]
+             "winner": e["winner"]} for e in report["experiments"]] + [
+        {"name": Path(e["file"]).stem, "status": "file error", "trustworthy": None,
+         "winner": None, "error": e["error"]} for e in report.get("file_errors", [])]
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ STEPS: tuple[Step, ...] = (
          "A/B statistics of every experiment as of the end of the night",
          after=("ingest", "prompts-sync"),
          reads=("experiments/", "requests", "feedback", "prompt_labels"),
-         writes=("ab_results", "ab_checks", "ab_unfiled"), brief=_ab_brief),
+         writes=("ab_results", "ab_checks", "ab_unfiled", "ab_file_errors"), brief=_ab_brief),
     Step("offline-eval", evaluate_candidates, "offline_eval",
          "each prompt's candidate against its production version on its eval sets",
          after=("prompts-sync",), reads=("evalsets/", "prompt_labels", "prompt_versions"),
@@ -107,7 +111,7 @@ STEPS: tuple[Step, ...] = (
          needs=("ab-analysis",),
          after=("ingest", "prompts-sync", "offline-eval", "export", "monitoring", "rollout",
                 "serving-snapshot", "mlflow-mirror"),
-         reads=("ab_results", "eval_runs", "monitor_alerts", "runs", "rollouts"),
+         reads=("ab_results", "ab_file_errors", "eval_runs", "monitor_alerts", "runs", "rollouts"),
          writes=("reports/", "report_decisions")),
 )
 

@@ -7,7 +7,7 @@ import os
 import sys
 
 from flywheel.flows.cli import ab, data, evals, export, ingest, mirror, prompts, report, serving  # noqa: F401  (modules register their commands)
-from flywheel.flows.cli.common import app
+from flywheel.flows.cli.common import app, emit_error, reset_emitted
 from flywheel.tasks.errors import FlywheelError
 
 
@@ -29,6 +29,7 @@ def main() -> None:
     from flywheel.flows.cli.prefect_start import prefect_start_errors, prepare_prefect_start
 
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    reset_emitted()
     _quiet_expected_tracebacks()
     prepare_prefect_start()  # a first run's slow database build; imports no Prefect
     try:
@@ -36,6 +37,7 @@ def main() -> None:
             app()
     except FlywheelError as exc:
         sys.stderr.write(f"error: {exc}\n")
+        emit_error(str(exc), exc.exit_code, sys.argv[1:])
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")

@@ -109,13 +109,31 @@ def open_store(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
 
 
+_EMITTED: list[bool] = []  # whether this process printed its result (see emit_error)
+
+
 def emit(result: dict[str, Any], as_json: bool, human: Callable[[dict[str, Any]], str]) -> None:
     """Print a command's result: one JSON object with ``--json``, else the human text."""
+    _EMITTED.append(True)
     if as_json:
         sys.stdout.write(json.dumps(result, default=str, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(human(result).rstrip("\n") + "\n")
     sys.stdout.flush()
+
+
+def reset_emitted() -> None:
+    """A new command starts (in-process callers run several in one process)."""
+    _EMITTED.clear()
+
+
+def emit_error(message: str, exit_code: int, argv: list[str]) -> None:
+    """A command given ``--json`` that fails before printing its result still prints one JSON
+    object on stdout: ``{"error": message, "exit_code": n}`` (the message is on stderr too)."""
+    if "--json" in argv and not _EMITTED:
+        sys.stdout.write(json.dumps({"error": message, "exit_code": exit_code},
+                                    ensure_ascii=False) + "\n")
+        sys.stdout.flush()
 
 
 @contextmanager

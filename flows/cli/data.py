@@ -65,6 +65,8 @@ def _night_line(night: dict[str, Any]) -> str:
     steps = ", ".join(f"{s['step']} {s['status']} {s['seconds']:.1f}s" for s in summary.get("steps", []))
     monitoring = summary.get("monitoring") or {}
     alerts = f"; {monitoring['alerts']} alert(s)" if monitoring.get("alerts") else ""
+    alerts += "".join(f"; experiment {e['name']} not analysed: {e['error']}"
+                      for e in summary.get("ab") or [] if e.get("status") == "file error")
     if night["ok"]:
         return f"{night['run_date']}: ok ({steps}{alerts})"
     return f"{night['run_date']}: FAILED: {night['error']}" + (f" ({steps})" if steps else "")

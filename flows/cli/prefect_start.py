@@ -149,6 +149,24 @@ def prepare_prefect_start(env: MutableMapping[str, str] | None = None, stderr: T
     _notice_first_run_when_server_starts(env, stderr)
 
 
+# The server's process: uvicorn, and a thread that stops it (SIGTERM to itself: uvicorn's own
+# graceful shutdown, then exit) once the command that started it is gone - killed with SIGKILL,
+# the command runs no atexit handler, and the server would otherwise keep listening, reparented.
+_WATCHED_UVICORN = """
+import os, runpy, signal, sys, threading, time
+parent = int(sys.argv[1])
+def watch():
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(10)
+    os._exit(1)
+threading.Thread(target=watch, daemon=True).start()
+sys.argv = ["uvicorn", *sys.argv[2:]]
+runpy.run_module("uvicorn", run_name="__main__", alter_sys=True)
+"""
+
+
 class LocalServer:
     """Prefect's server for one command, in a subprocess started before Prefect is imported.
 
@@ -158,7 +176,8 @@ class LocalServer:
     writes its sample data), and this process never imports Prefect's server code (about 2 s).
     The command's Prefect client reaches it through ``PREFECT_API_URL``, set in this process's
     environment before Prefect is imported; the server stops when the process exits, after
-    Prefect's log and event workers have drained (both ``atexit``, this one registered first).
+    Prefect's log and event workers have drained (both ``atexit``, this one registered first),
+    and on its own when the process dies without exiting (SIGKILL): it watches its parent.
     """
 
     def __init__(self, env: MutableMapping[str, str], stderr: TextIO | None = None) -> None:
@@ -174,7 +193,8 @@ class LocalServer:
         assert spec is not None and spec.origin is not None, "Prefect is not installed"
         self._log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115  (lives as long as the server)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(spec.origin).parent.parent),
+            [sys.executable, "-c", _WATCHED_UVICORN, str(os.getpid()),
+             "--app-dir", str(Path(spec.origin).parent.parent),
              "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1",
              "--port", str(self.port), "--log-level", "error", "--lifespan", "on"],
             env={**env, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",

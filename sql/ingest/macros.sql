@@ -24,15 +24,30 @@ CREATE OR REPLACE TEMP MACRO fw_messages_reason(messages) AS
              THEN 'messages: every message needs a role (system, developer, user, assistant, tool)'
     END;
 
+-- A record's timestamp: present, ISO 8601, a real UTC offset (-14:00 to +14:00; DuckDB reads
+-- +25:00 as a day's shift), and within 1970-2199 (year 0001 or 9999 is a placeholder or a bug,
+-- and would stretch every window and chart). NULL when it is fine.
+CREATE OR REPLACE TEMP MACRO fw_timestamp_reason(ts_text) AS
+    CASE
+        WHEN ts_text IS NULL THEN 'missing required field timestamp'
+        WHEN try_cast(ts_text AS TIMESTAMPTZ) IS NULL
+            THEN 'timestamp: not an ISO 8601 date-time: ' || fw_clip(ts_text)
+        WHEN regexp_matches(ts_text, '[+-]\d{2}:?\d{2}$')
+             AND (regexp_extract(ts_text, '[+-](\d{2}):?(\d{2})$', 1)::INTEGER * 60
+                  + regexp_extract(ts_text, '[+-](\d{2}):?(\d{2})$', 2)::INTEGER > 14 * 60
+                  OR regexp_extract(ts_text, '[+-](\d{2}):?(\d{2})$', 2)::INTEGER > 59)
+            THEN 'timestamp: UTC offset out of range (-14:00 to +14:00): ' || fw_clip(ts_text)
+        WHEN NOT year(try_cast(ts_text AS TIMESTAMPTZ) AT TIME ZONE 'UTC') BETWEEN 1970 AND 2199
+            THEN 'timestamp: year outside 1970-2199: ' || fw_clip(ts_text)
+    END;
+
 CREATE OR REPLACE TEMP MACRO fw_request_reason(
         parse_error, request_id, ts_text, user_id, model, input, messages,
         latency_ms, prompt_tokens, completion_tokens, cost_usd, prompt_hash) AS
     CASE
         WHEN parse_error IS NOT NULL THEN parse_error
         WHEN request_id IS NULL OR request_id = '' THEN 'missing required field request_id'
-        WHEN ts_text IS NULL THEN 'missing required field timestamp'
-        WHEN try_cast(ts_text AS TIMESTAMPTZ) IS NULL
-            THEN 'timestamp: not an ISO 8601 date-time: ' || fw_clip(ts_text)
+        WHEN fw_timestamp_reason(ts_text) IS NOT NULL THEN fw_timestamp_reason(ts_text)
         WHEN user_id IS NULL OR user_id = '' THEN 'missing required field user_id'
         WHEN model IS NULL OR model = '' THEN 'missing required field model'
         WHEN input IS NULL AND messages IS NULL THEN 'needs input or messages (neither is present)'
@@ -66,9 +81,7 @@ CREATE OR REPLACE TEMP MACRO fw_feedback_reason(
         WHEN parse_error IS NOT NULL THEN parse_error
         WHEN feedback_id IS NULL OR feedback_id = '' THEN 'missing required field feedback_id'
         WHEN request_id IS NULL OR request_id = '' THEN 'missing required field request_id'
-        WHEN ts_text IS NULL THEN 'missing required field timestamp'
-        WHEN try_cast(ts_text AS TIMESTAMPTZ) IS NULL
-            THEN 'timestamp: not an ISO 8601 date-time: ' || fw_clip(ts_text)
+        WHEN fw_timestamp_reason(ts_text) IS NOT NULL THEN fw_timestamp_reason(ts_text)
         WHEN kind IS NULL THEN 'missing required field kind'
         WHEN kind NOT IN ('thumbs', 'rating', 'correction', 'comment')
             THEN 'kind: unknown feedback kind ' || fw_clip(kind)

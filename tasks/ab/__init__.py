@@ -24,10 +24,12 @@ from flywheel.tasks.ab._analysis import (
 )
 from flywheel.tasks.ab._experiments import (
     Experiment,
+    ExperimentFileError,
     Guardrail,
     RolloutPlan,
     check_stages,
     load_experiment,
+    load_experiment_files,
     load_experiments,
 )
 from flywheel.tasks.ab._metrics import (
@@ -52,6 +54,7 @@ __all__ = [
     "ArmData",
     "Experiment",
     "ExperimentData",
+    "ExperimentFileError",
     "Guardrail",
     "Metric",
     "RolloutPlan",
@@ -67,6 +70,7 @@ __all__ = [
     "history",
     "json_safe",
     "load_experiment",
+    "load_experiment_files",
     "load_experiments",
     "markdown_summary",
     "quantile_levels",

@@ -5,6 +5,11 @@ a placeholder that is filled here: ``/*@user_sums*/`` with the per-user sums (ea
 :class:`UserSum` once), ``/*@arm_sums*/`` with the per-arm sums of every ratio metric's
 numerator m and denominator d (and of their pre-period values mp, dp for CUPED), their squares
 and cross products, named ``<metric>__<statistic>``. Still one wide aggregate per pass.
+
+Sums of non-integers (a :class:`UserSum` declared ``floating``) are ordered (``ORDER BY
+user_id``; per user, ``ORDER BY request_id`` in the declarations): DuckDB adds a parallel
+aggregate's partial sums in any order, and re-running a night must give the same numbers to the
+last bit. Sums of integers are exact in any order and stay unordered (ordering costs a sort).
 """
 
 from __future__ import annotations
@@ -46,12 +51,17 @@ def _arm_columns(metric: Metric, post: str, pre: str | None) -> list[str]:
     values = {"m": f"{post}.{num}", "d": f"{post}.{den}"}
     if pre is not None:
         values |= {"mp": f"coalesce({pre}.{num}, 0)", "dp": f"coalesce({pre}.{den}, 0)"}
+    floating = {"m": metric.numerator.floating, "d": metric.denominator.floating,
+                "mp": metric.numerator.floating, "dp": metric.denominator.floating}
+    order = f" ORDER BY {post}.user_id"  # a fixed summation order: a re-run gives the same bits
     columns = []
     for key, value in values.items():
-        columns += [f"sum(({value})::DOUBLE) AS {metric.name}__{key}_sum",
-                    f"sum(({value} * {value})::DOUBLE) AS {metric.name}__{key}_sum_squares"]
+        by = order if floating[key] else ""
+        columns += [f"sum(({value})::DOUBLE{by}) AS {metric.name}__{key}_sum",
+                    f"sum(({value} * {value})::DOUBLE{by}) AS {metric.name}__{key}_sum_squares"]
     for (key_a, a), (key_b, b) in itertools.combinations(values.items(), 2):
-        columns.append(f"sum(({a} * {b})::DOUBLE) AS {metric.name}__{key_a}_{key_b}")
+        by = order if floating[key_a] or floating[key_b] else ""
+        columns.append(f"sum(({a} * {b})::DOUBLE{by}) AS {metric.name}__{key_a}_{key_b}")
     if pre is not None:
         columns.append(f"count(*) FILTER (WHERE {pre}.{den} > 0) AS {metric.name}__users_with_pre")
     return columns

@@ -24,20 +24,26 @@ class UserSum:
 
     name: str
     expression: str
+    # a sum of non-integers: summed in a fixed order (floating-point addition is not
+    # associative; sums of integers are exact in any order)
+    floating: bool = False
 
 
 REQUESTS = UserSum("requests", "count(*)")
 ERRORS = UserSum("errors", "count(*) FILTER (WHERE r.error IS NOT NULL)")
-LATENCY_SUM = UserSum("latency_sum", "coalesce(sum(r.latency_ms), 0)")
+LATENCY_SUM = UserSum("latency_sum", "coalesce(sum(r.latency_ms ORDER BY r.request_id), 0)",
+                      floating=True)
 LATENCY_N = UserSum("latency_n", "count(r.latency_ms)")
 TOKENS_SUM = UserSum("tokens_sum", "coalesce(sum(r.prompt_tokens + r.completion_tokens), 0)")
 TOKENS_N = UserSum("tokens_n", "count(r.prompt_tokens + r.completion_tokens)")
-COST_SUM = UserSum("cost_sum", "coalesce(sum(r.cost_usd), 0)")
+COST_SUM = UserSum("cost_sum", "coalesce(sum(r.cost_usd ORDER BY r.request_id), 0)",
+                   floating=True)
 COST_N = UserSum("cost_n", "count(r.cost_usd)")
 THUMBS = UserSum("thumbs", "coalesce(sum(f.thumbs), 0)")
 THUMBS_UP = UserSum("thumbs_up", "coalesce(sum(f.thumbs_up), 0)")
 RATINGS = UserSum("ratings", "coalesce(sum(f.ratings), 0)")
-RATING_SUM = UserSum("rating_sum", "coalesce(sum(f.rating_sum), 0)")
+RATING_SUM = UserSum("rating_sum", "coalesce(sum(f.rating_sum ORDER BY r.request_id), 0)",
+                     floating=True)  # a rating may be 4.5
 CORRECTED = UserSum("corrected", "count(*) FILTER (WHERE f.corrected)")
 
 

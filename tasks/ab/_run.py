@@ -10,7 +10,7 @@ from typing import Any
 
 from flywheel.tasks.ab._aggregate import aggregate
 from flywheel.tasks.ab._analysis import Thresholds, analyze_experiment, json_safe
-from flywheel.tasks.ab._experiments import Experiment, load_experiments
+from flywheel.tasks.ab._experiments import Experiment, load_experiment_files
 from flywheel.tasks.ab._store import save_report
 from flywheel.tasks.config import Settings
 from flywheel.tasks.db import connect
@@ -44,11 +44,16 @@ def select_experiments(experiments: list[Experiment], name: str | None) -> list[
 
 
 def build_report(settings: Settings, run_date: date | None = None,
-                 experiment: str | None = None) -> dict[str, Any]:
+                 experiment: str | None = None, *, skip_bad_files: bool = False
+                 ) -> dict[str, Any]:
     """The A/B report of every experiment file (or one) as of the end of ``run_date`` (None:
-    all data). JSON-ready: the shape of docs/contracts.md, "Command line", plus extra keys."""
-    experiments = select_experiments(
-        load_experiments(settings.dir("experiments")), experiment)
+    all data). JSON-ready: the shape of docs/contracts.md, "Command line", plus extra keys.
+    A bad experiment file is an :class:`ExperimentFileError`, or with ``skip_bad_files`` (the
+    nightly run) costs that experiment only: its error is listed under ``file_errors``."""
+    loaded, problems = load_experiment_files(settings.dir("experiments"))
+    if problems and not skip_bad_files:
+        raise next(iter(problems.values()))
+    experiments = select_experiments(list(loaded.values()), experiment)
     as_of = as_of_moment(run_date)
     with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
         aggregates = aggregate(con, experiments, as_of,
@@ -63,6 +68,7 @@ def build_report(settings: Settings, run_date: date | None = None,
         "as_of": as_of.isoformat() if as_of else None,
         "experiments": reports,
         "unfiled_experiments": unfiled,
+        "file_errors": [problems[stem].to_dict() for stem in sorted(problems)],
         "timings": {"sql_seconds": aggregates.sql_seconds, "python_seconds": python_seconds,
                     "sql_steps": aggregates.sql_steps},
     })
@@ -86,7 +92,7 @@ def _unfiled(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def run_nightly_analysis(settings: Settings, run_date: date) -> dict[str, Any]:
     """Analyse every experiment as of the end of ``run_date`` and replace that date's stored
     results. Returns the report with the counts written under ``stored``."""
-    report = build_report(settings, run_date)
+    report = build_report(settings, run_date, skip_bad_files=True)
     with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
         report["stored"] = save_report(con, run_date, report)
     return report

@@ -19,7 +19,7 @@ _RESULT_KEYS = ("metric", "variant", "control", "control_mean", "treatment_mean"
 
 def save_report(con: duckdb.DuckDBPyConnection, run_date: date, report: dict[str, Any],
                 now: datetime | None = None) -> dict[str, int]:
-    """Replace ``run_date``'s rows of ab_results, ab_checks and ab_unfiled with ``report``
+    """Replace ``run_date``'s rows of ab_results, ab_checks, ab_unfiled, ab_file_errors with ``report``
     (all or nothing). Returns the row counts written."""
     now = now or datetime.now(UTC)
     results, checks, unfiled = [], [], []
@@ -46,14 +46,18 @@ def save_report(con: duckdb.DuckDBPyConnection, run_date: date, report: dict[str
             unfiled.append({"run_date": run_date, "experiment": item["name"],
                             "variant": arm["variant"], "users": arm["users"],
                             "requests": arm["requests"], "computed_at": now})
+    errors = [{"run_date": run_date, "file": e["file"], "line": e["line"], "key": e["key"],
+               "message": e["message"], "computed_at": now} for e in report.get("file_errors", [])]
     with transaction(con):
-        for delete in ("ab/results_delete", "ab/checks_delete", "ab/unfiled_delete"):
+        for delete in ("ab/results_delete", "ab/checks_delete", "ab/unfiled_delete",
+                       "ab/file_errors_delete"):
             run(con, delete, {"run_date": run_date})
         for insert, rows in (("ab/results_insert", results), ("ab/checks_insert", checks),
-                             ("ab/unfiled_insert", unfiled)):
+                             ("ab/unfiled_insert", unfiled), ("ab/file_errors_insert", errors)):
             if rows:
                 con.executemany(sql_text(insert), rows)
-    return {"results": len(results), "checks": len(checks), "unfiled": len(unfiled)}
+    return {"results": len(results), "checks": len(checks), "unfiled": len(unfiled),
+            "file_errors": len(errors)}
 
 
 def history(con: duckdb.DuckDBPyConnection, experiment: str) -> list[dict[str, Any]]:

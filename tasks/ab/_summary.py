@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flywheel.tasks import escape
 from flywheel.tasks.fmt import pct
 
 
@@ -42,7 +43,7 @@ def markdown_summary(report: dict[str, Any]) -> str:
         lines += [f"## {exp['name']}: {exp['status']}"
                   + (f" (winner: {exp['winner']})" if exp["winner"] else ""), "",
                   f"- {_checks_line(exp)}", f"- {_sample_line(exp)}",
-                  "- arms: " + ", ".join(f"{a['variant']} {a['users']} users / "
+                  "- arms: " + ", ".join(f"{escape.markdown(a['variant'])} {a['users']} users / "
                                          f"{a['requests']} requests" for a in exp["arms"]),
                   "", "| metric | variant | control | treatment | lift | CI | p | p adj. "
                   "| chance to win | status |", "|---|---|---|---|---|---|---|---|---|---|"]
@@ -50,16 +51,16 @@ def markdown_summary(report: dict[str, Any]) -> str:
             ci = "–" if m["ci_low"] is None else f"[{pct(m['ci_low'])}, {pct(m['ci_high'])}]"
             ctw = "–" if m["chance_to_win"] is None else f"{m['chance_to_win']:.0%}"
             lines.append(
-                f"| {m['metric']} | {m['variant']} | {_num(m['control_mean'])} | "
+                f"| {m['metric']} | {escape.markdown(m['variant'])} | {_num(m['control_mean'])} | "
                 f"{_num(m['treatment_mean'])} | {pct(m['estimate'])} | {ci} | "
                 f"{_p(m['p_value'])} | {_p(m['p_value_adjusted'])} | {ctw} | {m['status']} |")
         lines.append("")
     if report.get("unfiled_experiments"):
         lines += ["## Experiments in the logs without a file", ""]
         for item in report["unfiled_experiments"]:
-            arms = ", ".join(f"{a['variant']} ({a['users']} users, {a['requests']} requests)"
-                             for a in item["arms"])
-            lines.append(f"- {item['name']}: {arms}")
+            arms = ", ".join(f"{escape.markdown(a['variant'])} ({a['users']} users, "
+                             f"{a['requests']} requests)" for a in item["arms"])
+            lines.append(f"- {escape.markdown(item['name'])}: {arms}")
     return "\n".join(lines) + "\n"
 
 
@@ -79,7 +80,7 @@ def text_summary(report: dict[str, Any]) -> str:
                          f"{pct(m['estimate'])}{ci} p={_p(m['p_value'])} "
                          f"adj={_p(m['p_value_adjusted'])} → {m['status']}")
     for item in report.get("unfiled_experiments", []):
-        lines.append(f"\nno experiment file for {item['name']!r} "
+        lines.append(f"\nno experiment file for {escape.terminal(repr(item['name']))} "
                      f"({item['requests']} requests in {len(item['arms'])} arms)")
     return "\n".join(lines)
 

@@ -13,6 +13,8 @@ _EXPORTS = {
     "JUDGE_SYSTEM": "flywheel.tasks.evals._judge",
     "EvalJob": "flywheel.tasks.evals._nightly",
     "candidate_jobs": "flywheel.tasks.evals._nightly",
+    "nightly_run_id": "flywheel.tasks.evals._nightly",
+    "stored_run": "flywheel.tasks.evals._nightly",
     "format_summary": "flywheel.tasks.evals._report",
     "call_options": "flywheel.tasks.evals._runner",
     "endpoint_for": "flywheel.tasks.evals._runner",

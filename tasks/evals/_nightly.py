@@ -5,7 +5,10 @@ candidate against its ``production`` version, on each eval set that belongs to t
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,24 @@ class EvalJob:
     prompt: str
     evalset: Path
     refs: list[str]
+    hashes: tuple[str, ...] = ()  # the versions the REFs named when the job was planned
+
+
+def nightly_run_id(run_date: date, job: EvalJob) -> str:
+    """The id of a night's eval of ``job``: the same night, eval set content and versions give
+    the same id, so a re-run of the night finds the eval it already made (and makes no
+    second one)."""
+    key = json.dumps([str(job.evalset), hashlib.sha256(job.evalset.read_bytes()).hexdigest(),
+                      list(job.hashes)])
+    return f"nightly-{run_date.isoformat()}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+
+def stored_run(settings: Settings, run_id: str) -> dict[str, Any] | None:
+    """The summary of the stored eval run ``run_id`` (as ``flywheel eval run --json`` printed
+    it), or None when there is none."""
+    with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
+        rows = fetch_dicts(con, "evals/run_get", {"run_id": run_id})
+    return json.loads(rows[0]["summary"]) if rows and rows[0]["summary"] else None
 
 
 @dataclass
@@ -61,6 +82,6 @@ def candidate_jobs(settings: Settings) -> NightlyPlan:
             except NoEndpointError as exc:
                 plan.skipped.append({"prompt": name, "reason": str(exc)})
                 continue
-            plan.jobs += [EvalJob(name, path, [f"{name}@{PRODUCTION}", f"{name}@{CANDIDATE}"])
-                          for path in sets]
+            plan.jobs += [EvalJob(name, path, [f"{name}@{PRODUCTION}", f"{name}@{CANDIDATE}"],
+                                  (production.hash, candidate.hash)) for path in sets]
     return plan

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from flywheel.tasks import escape
 from flywheel.tasks.fmt import pct
 
 OUTPUT_CHARS = 160
@@ -25,8 +26,8 @@ def _num(value: float | None, fmt: str = ".3f") -> str:
 
 
 def _cut(text: str | None) -> str:
-    flat = " ".join((text or "").split()).replace("|", "\\|").replace("`", "'")
-    return flat if len(flat) <= OUTPUT_CHARS else flat[: OUTPUT_CHARS - 1] + "…"
+    flat = " ".join((text or "").split())  # cut, then escaped (an escape is never cut in two)
+    return escape.markdown(flat if len(flat) <= OUTPUT_CHARS else flat[: OUTPUT_CHARS - 1] + "…")
 
 
 def format_summary(summary: dict[str, Any]) -> str:
@@ -71,7 +72,7 @@ def format_summary(summary: dict[str, Any]) -> str:
             lines += ["", "| tag | cases | baseline | candidate | difference | 95% CI | "
                       "McNemar p |", "|---|---|---|---|---|---|---|"]
             lines += [
-                f"| {t['tag']} | {t['paired_cases']} | {_pct(t['baseline_pass_rate'])} | "
+                f"| {escape.markdown(t['tag'])} | {t['paired_cases']} | {_pct(t['baseline_pass_rate'])} | "
                 f"{_pct(t['candidate_pass_rate'])} | {_num(t['pass_rate_diff'], '+.3f')} | "
                 f"{_ci(t['pass_rate_diff_ci'], pct=False)} | "
                 f"{_num(t['mcnemar']['p_value'], '.4f')} |"
@@ -82,6 +83,6 @@ def format_summary(summary: dict[str, Any]) -> str:
             if items:
                 lines += ["", f"### {title}", "", "| case | baseline output | candidate output |",
                           "|---|---|---|"]
-                lines += [f"| {i['case_id']} | {_cut(i['baseline_output'])} | "
+                lines += [f"| {escape.markdown(i['case_id'])} | {_cut(i['baseline_output'])} | "
                           f"{_cut(i['candidate_output'])} |" for i in items]
     return "\n".join(lines) + "\n"

@@ -157,7 +157,7 @@ def cost_usd(price: tuple[float, float] | None, prompt_tokens: int | None,
 
 
 def plan_run(settings: Settings, evalset_path: str | Path, refs: Sequence[str], repeats: int,
-             checks: PythonChecks) -> EvalPlan:
+             checks: PythonChecks, run_id: str | None = None) -> EvalPlan:
     """Load and validate everything, and render every call, before any is made."""
     if repeats < 1:
         raise UsageError("--repeats must be at least 1")
@@ -172,7 +172,7 @@ def plan_run(settings: Settings, evalset_path: str | Path, refs: Sequence[str], 
             raise UsageError(f"--prompt {ref} is the same version as --prompt {seen[version.hash]}")
         seen[version.hash] = ref
     endpoints = [endpoint_for(settings, v.name) for v in versions]
-    plan = EvalPlan(run_id=f"eval-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}",
+    plan = EvalPlan(run_id=run_id or f"eval-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}",
                     evalset=evalset, refs=list(refs), versions=versions, endpoints=endpoints,
                     repeats=repeats, cells=[])
     for index, (version, endpoint) in enumerate(zip(versions, endpoints, strict=True)):
@@ -435,13 +435,14 @@ def _run_row(plan: EvalPlan, summary: dict[str, Any], calls: PhaseStats,
 
 def run_eval(
     settings: Settings, evalset_path: str | Path, refs: Sequence[str], *, execute: Executor,
-    repeats: int = 1, no_cache: bool = False, trigger: str = "manual",
+    repeats: int = 1, no_cache: bool = False, trigger: str = "manual", run_id: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate prompt versions (the first is the baseline) on an eval set; returns the summary
-    that ``flywheel eval run --json`` prints (also stored in ``eval_runs.summary``)."""
+    that ``flywheel eval run --json`` prints (also stored in ``eval_runs.summary``). ``run_id``:
+    the run's id (default: a new one from the time and a random part)."""
     started = datetime.now(UTC)
     checks = PythonChecks(settings.project_dir)
-    plan = plan_run(settings, evalset_path, refs, repeats, checks)
+    plan = plan_run(settings, evalset_path, refs, repeats, checks, run_id)
     results, model_calls = call_phase(settings, plan.specs, execute, "model", no_cache=no_cache)
     judging = _Judging(settings)
     _want_judgments(plan, results, judging)

@@ -65,6 +65,9 @@ def remove_repeats(con: duckdb.DuckDBPyConnection, kind: str) -> None:
 
 
 def _counts(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, StagedCounts]:
+    conflicts = STATEMENTS[kind].conflicts
+    if conflicts is not None:  # a conflict is a reject: the caller takes the line path for it
+        run(con, conflicts)
     rows = run(con, STATEMENTS[kind].counts).fetchall()
     return {path: StagedCounts(int(n), int(bad), int(rep)) for path, n, bad, rep in rows}
 

@@ -19,6 +19,7 @@ class KindStatements:
     counts: str  # rows, rejects and repeats per staged file
     dedupe: str  # drop the later copies of a record repeated in one file
     insert: str  # the new records into the store
+    conflicts: str | None = None  # mark records whose id is stored with other content
 
 
 STATEMENTS: dict[str, KindStatements] = {
@@ -29,6 +30,7 @@ STATEMENTS: dict[str, KindStatements] = {
         counts="ingest/stage_counts_requests",
         dedupe="ingest/stage_dedupe_requests",
         insert="ingest/insert_requests",
+        conflicts="ingest/stage_conflicts_requests",
     ),
     "feedback": KindStatements(
         stage_json="ingest/stage_feedback_json",

@@ -15,6 +15,8 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
+from flywheel.tasks import escape
+
 MAX_LINES = 20
 
 
@@ -23,11 +25,11 @@ def alert_text(run_date: date, alerts: Sequence[Any], report_hint: str | None = 
     critical = sum(a.severity == "critical" for a in alerts)
     lines = [f"flywheel monitoring {run_date}: {len(alerts)} alert(s), {critical} critical"]
     ordered = sorted(alerts, key=lambda a: a.severity != "critical")
-    lines += [f"• [{a.severity}] {a.message}" for a in ordered[:MAX_LINES]]
+    lines += [f"• [{a.severity}] {escape.slack(a.message)}" for a in ordered[:MAX_LINES]]
     if len(alerts) > MAX_LINES:
         lines.append(f"… and {len(alerts) - MAX_LINES} more")
     if report_hint:
-        lines.append(report_hint)
+        lines.append(escape.slack(report_hint))
     return "\n".join(lines)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from flywheel.tasks import escape
 from flywheel.tasks.db import fetch_dicts
 
 LINK_VIEW = "request_prompt_versions"
@@ -52,8 +53,8 @@ def describe_links(report: dict[str, Any]) -> str:
     if report["name_mismatch"]:
         lines.append(f"{report['name_mismatch']} request(s) name a prompt the version is not "
                      "registered under")
-    for row in report["unlinked"]:
+    for row in report["unlinked"]:  # the hashes, names and ids come from the logs: no escapes
         names = ", ".join(row["prompt_names"]) or "no prompt_name"
         lines.append(f"  {row['link_status']} {row['logged_hash']}: {row['requests']} request(s) "
                      f"({names}), e.g. {', '.join(row['example_request_ids'])}")
-    return "\n".join(lines)
+    return escape.terminal("\n".join(lines))

@@ -225,15 +225,23 @@ def _walk_marks(
             _walk_marks(item, (*path, i), lines, dupes)
 
 
-def _parse(text: str, display: str) -> tuple[Any, dict[Path_, int], dict[Path_, yaml.Node]]:
+def marked_yaml(text: str, display: str, *, expected: str) -> tuple[Any, dict[str, int]]:
+    """Parse one YAML document the way prompt files are parsed (for other files of the
+    project, e.g. experiment files): duplicate keys refused, each with its line; returns the
+    data and the line of every key path written as text (``variants.control``,
+    ``guardrails[0].metric``). Raises :class:`PromptFileError` (its ``problems``); an empty
+    file says ``expected`` (what the file should hold)."""
+    data, lines, _ = _parse(text, display, expected=expected)
+    return data, {_key_text(path): line for path, line in lines.items()}
+
+
+def _parse(text: str, display: str, *, expected: str = "a mapping with name, model, template"
+           ) -> tuple[Any, dict[Path_, int], dict[Path_, yaml.Node]]:
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
-            raise PromptFileError(
-                [Problem(display, None, None,
-                         "empty file; expected a mapping with name, model, template")]
-            )
+            raise PromptFileError([Problem(display, None, None, f"empty file; expected {expected}")])
         lines: dict[Path_, int] = {}
         dupes: list[tuple[Path_, int, int]] = []
         _walk_marks(node, (), lines, dupes)

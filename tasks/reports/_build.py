@@ -7,9 +7,14 @@ night's reports gives byte-identical files.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +35,7 @@ from flywheel.tasks.reports._text import redact_tree, redactor_of
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 MAX_STEM = 80  # file names stay far below the 255 bytes a file system allows
+REPORT_FAILED = "report.failed"  # the rule of a prompt whose report could not be made
 DEMO_NOTICE = ("made with flywheel's demo model (a rule table that stands in for an LLM), "
                "not with a real model")
 
@@ -65,6 +71,9 @@ def _chart_files(folder: Path, stem: str, charts: dict[str, Any]) -> dict[str, A
     for i, (name, kinds) in enumerate(charts["experiments"].items()):
         files["experiments"][name] = {}
         for kind, svg in kinds.items():
+            files["experiments"][name][kind] = None
+            if svg is None:  # nothing to draw yet; the template says so
+                continue
             file = f"{stem}.exp{i}-{kind}.svg"
             write_atomic(folder / file, svg)
             files["experiments"][name][kind] = file
@@ -73,6 +82,9 @@ def _chart_files(folder: Path, stem: str, charts: dict[str, Any]) -> dict[str, A
         write_atomic(folder / file, svg)
         files["evals"][key] = file
     for kind, svg in charts["promotion"].items():
+        files["promotion"][kind] = None
+        if svg is None:
+            continue
         file = f"{stem}.promotion-{kind}.svg"
         write_atomic(folder / file, svg)
         files["promotion"][kind] = file
@@ -174,7 +186,8 @@ def _store(settings: Settings, run_date: date, made: list[dict[str, Any]],
 
 
 def _index(folder: Path, run_date: date, stored: list[dict[str, Any]], rules_source: str,
-           steps: list[dict[str, Any]] | None, mirror_behind: str | None = None) -> Path:
+           steps: list[dict[str, Any]] | None, mirror_behind: str | None = None,
+           file_errors: list[dict[str, Any]] | None = None) -> Path:
     nights: dict[str, list[dict[str, Any]]] = {}
     for row in stored:
         night = row["run_date"].isoformat()
@@ -185,18 +198,68 @@ def _index(folder: Path, run_date: date, stored: list[dict[str, Any]], rules_sou
     night = run_date.isoformat()
     context = {"run_date": night, "tonight": nights.pop(night, []),
                "earlier": sorted(nights.items(), reverse=True), "rules_source": rules_source,
-               "steps": steps, "mirror_behind": mirror_behind}
+               "steps": steps, "mirror_behind": mirror_behind, "file_errors": file_errors or []}
     path = folder / "index.html"
     write_atomic(path, render("index.html.j2", context))
     return path
 
 
-def _remove_stale(folder: Path, written: set[str]) -> None:
-    """Remove the report files an earlier run of the night wrote and this one did not (a
-    prompt no longer reported, a chart no longer drawn), so the folder is this run's alone."""
+def _keep_foreign(folder: Path, staging: Path) -> None:
+    """Carry the files flywheel did not write (anything but ``.html``, ``.md``, ``.svg``) over
+    to the new folder: an earlier run's report files go, a reader's notes stay."""
     for path in folder.iterdir():
-        if path.suffix in (".html", ".md", ".svg") and path.name not in written:
+        if path.suffix not in (".html", ".md", ".svg") and not (staging / path.name).exists():
+            if path.is_dir() and not path.is_symlink():
+                shutil.copytree(path, staging / path.name, symlinks=True)
+            else:
+                shutil.copy2(path, staging / path.name, follow_symlinks=False)
+
+
+@contextmanager
+def staged_folder(folder: Path) -> Iterator[Path]:
+    """A fresh hidden folder beside ``folder`` to write the night's files into; on success
+    it replaces ``folder`` (renames), so ``reports/DATE/`` is always one whole run's files,
+    never half of one, and holds nothing an earlier run wrote and this one did not. Leftovers
+    of a killed run are removed first."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in folder.parent.glob(f".{folder.name}.*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.new-", dir=folder.parent))
+    try:
+        staging.chmod(0o755)  # mkdtemp makes it private; reports are for reading
+        yield staging
+        old = folder.parent / f".{folder.name}.old-{staging.name.rsplit('-', 1)[1]}"
+        if folder.exists():
+            _keep_foreign(folder, staging)
+            folder.rename(old)
+        staging.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _report_or_problem(evidence: dict[str, Any], rules: DecisionRules, settings: Settings,
+                       folder: Path, taken: set[str], run_date: str) -> dict[str, Any]:
+    """One prompt's report; if it cannot be made, a page that says why (and a HOLD), so one
+    prompt's bad evidence costs that prompt's report, never the night's."""
+    stem = file_stem(evidence["prompt"], taken)
+    try:
+        return _report(evidence, rules, settings, folder, stem, run_date)
+    except Exception as exc:  # any failure of one prompt is shown on its page, not raised
+        for path in folder.glob(f"{glob.escape(stem)}.*"):
             path.unlink()
+        error = f"{type(exc).__name__}: {exc}"
+        summary = f"HOLD: the report about {evidence['prompt']} could not be made ({error})"
+        context = {"prompt": evidence["prompt"], "run_date": run_date, "error": error,
+                   "md_file": f"{stem}.md"}
+        write_atomic(folder / f"{stem}.html", render("report_error.html.j2", context))
+        write_atomic(folder / f"{stem}.md", render("report_error.md.j2", context))
+        return {"prompt": evidence["prompt"], "decision": HOLD, "rule": REPORT_FAILED,
+                "summary": summary, "key_numbers": [["report error", error]],
+                "days_more": None, "subject": {}, "production_hash": None,
+                "html_file": f"{stem}.html", "md_file": f"{stem}.md",
+                "files": [f"{stem}.html", f"{stem}.md"], "command": None, "undo": None,
+                "details": {"error": error}}
 
 
 def build_night(settings: Settings, run_date: date, now: datetime | None = None
@@ -210,7 +273,8 @@ def build_night(settings: Settings, run_date: date, now: datetime | None = None
         analysed = fetch_dicts(con, "reports/ab_night_count",
                                {"run_date": run_date})[0]["experiments"]
         files = sorted(settings.dir("experiments").glob("*.y*ml"))
-        if files and not analysed:  # without it, every candidate would look untested online
+        file_errors = fetch_dicts(con, "reports/ab_file_errors", {"run_date": run_date})
+        if files and not analysed and not file_errors:  # else every candidate looks untested
             raise FlywheelError(
                 f"no A/B results stored for the night of {run_date} although "
                 f"{settings.dir('experiments')} has {len(files)} experiment file(s): run the "
@@ -219,18 +283,17 @@ def build_night(settings: Settings, run_date: date, now: datetime | None = None
         steps = night_steps(con, night)
         mirror = mirror_status(con, settings)  # the MLflow mirror (docs/mlflow.md), if on
     folder = settings.dir("reports") / run_date.isoformat()
-    folder.mkdir(parents=True, exist_ok=True)
-    taken: set[str] = set()
-    made = []
-    for evidence in gathered:
-        clean = redact_tree(evidence, redactor)
-        made.append(_report(clean, rules, settings, folder, file_stem(clean["prompt"], taken),
-                            run_date.isoformat()))
-    stored = _store(settings, run_date, made, now or datetime.now(UTC))
     steps = redact_tree(steps, redactor) if steps is not None else None
     behind = redact_tree(mirror.message, redactor) if mirror.behind else None
-    index = _index(folder, run_date, stored, rules.source, steps, behind)
-    _remove_stale(folder, {index.name} | {f for r in made for f in r["files"]})
+    with staged_folder(folder) as staging:
+        taken: set[str] = set()
+        file_errors = redact_tree(file_errors, redactor)
+        made = [_report_or_problem(redact_tree(evidence, redactor) | {"file_errors": file_errors},
+                                   rules, settings, staging, taken, run_date.isoformat())
+                for evidence in gathered]
+        stored = _store(settings, run_date, made, now or datetime.now(UTC))
+        _index(staging, run_date, stored, rules.source, steps, behind, file_errors)
+    index = folder / "index.html"
     return {
         "run_date": run_date.isoformat(), "reports_dir": str(folder), "index": str(index),
         "rules": rules.source, "mlflow_mirror_behind": behind,

@@ -29,11 +29,13 @@ def _forest_rows(exp: dict[str, Any]) -> list[charts.ForestRow]:
     return rows
 
 
-def experiment_charts(exp: dict[str, Any], index: int) -> dict[str, str]:
-    """Forest plot of every metric, trend of the primary metric, latency per arm."""
-    out = {"forest": charts.forest_plot(
+def experiment_charts(exp: dict[str, Any], index: int) -> dict[str, str | None]:
+    """Forest plot of every metric, trend of the primary metric, latency per arm (``None``
+    for a chart with nothing to draw yet: an experiment without traffic)."""
+    out: dict[str, str | None] = {"forest": None, "trend": None, "latency": None}
+    out["forest"] = (charts.forest_plot(
         _forest_rows(exp), f"{exp['name']}: relative effect per metric (95% interval)",
-        salt=f"forest-{index}", versus=exp["control"])}
+        salt=f"forest-{index}", versus=exp["control"]) if exp["metrics"] else None)
     trend = exp["history"].get(exp["primary_metric"], {})
     if trend:
         out["trend"] = charts.trend_plot(
@@ -63,14 +65,15 @@ def eval_chart(ev: dict[str, Any], index: int) -> str:
                            salt=f"tags-{index}")
 
 
-def promotion_charts(promo: dict[str, Any]) -> dict[str, str]:
-    """After vs before the promotion: forest plot of the metrics, latency of both windows."""
+def promotion_charts(promo: dict[str, Any]) -> dict[str, str | None]:
+    """After vs before the promotion: forest plot of the metrics, latency of both windows
+    (``None`` for a chart with nothing to draw: no window to compare)."""
     comp = promo["comparison"]
     rows = [charts.ForestRow(
         f"{m['metric']}, {'lower' if m['lower_is_better'] else 'higher'} is better",
         "after vs before", m["estimate"], m["ci_low"], m["ci_high"],
         m.get("direction") or "", False) for m in comp["metrics"]]
-    out = {}
+    out: dict[str, str | None] = {"forest": None, "latency": None}
     if rows:
         out["forest"] = charts.forest_plot(
             rows, "production after its promotion vs the version it replaced", salt="forest-p",
@@ -84,7 +87,8 @@ def promotion_charts(promo: dict[str, Any]) -> dict[str, str]:
 
 def report_charts(evidence: dict[str, Any]) -> dict[str, Any]:
     """Every chart of one prompt's report, keyed for the templates."""
-    out: dict[str, Any] = {"experiments": {}, "evals": {}, "promotion": {}}
+    out: dict[str, Any] = {"experiments": {}, "evals": {},
+                           "promotion": {"forest": None, "latency": None}}
     for i, exp in enumerate(evidence["experiments"]):
         out["experiments"][exp["name"]] = experiment_charts(exp, i)
     k = 0

@@ -15,13 +15,11 @@ from typing import Any
 
 from markupsafe import Markup
 
+from flywheel.tasks import escape
 from flywheel.tasks.config import RedactSettings
 from flywheel.tasks.redact import Redactor
 
 _HEX = re.compile(r"^[0-9a-f]{6,64}$")
-# Backslash-escapable ASCII punctuation that Markdown (CommonMark, GitHub) gives a meaning to.
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~$:])")
-_WHITESPACE = re.compile(r"\s+")
 
 
 def redactor_of(settings: RedactSettings) -> Redactor:
@@ -50,12 +48,9 @@ def cut(text: str | None, limit: int) -> str:
 
 
 def md(value: Any) -> Markup:
-    """Inline Markdown for untrusted text: one line, Markdown punctuation backslash-escaped and
-    ``<``, ``>``, ``&`` as entities, so nothing in it becomes a tag, a link, emphasis or a table
-    cell boundary."""
-    text = _WHITESPACE.sub(" ", str(value)).strip()
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return Markup(_MD_SPECIAL.sub(r"\\\1", text))
+    """Inline Markdown for untrusted text (:func:`flywheel.tasks.escape.markdown`), marked as
+    Markdown already made."""
+    return Markup(escape.markdown(value))
 
 
 def md_finalize(value: Any) -> Any:

@@ -164,16 +164,33 @@ def _atomic_write(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def write_snapshot(settings: Settings, *, reason: str, now: datetime | None = None
-                   ) -> dict[str, Any]:
+def _unchanged(path: Path, previous: dict[str, Any], reason: str, problems: list[str]
+               ) -> dict[str, Any]:
+    """The snapshot in place already serves this content: nothing is written (a re-run of a
+    night leaves the file, its generation and the ledger as they were)."""
+    return {"path": str(path), "generation": previous["generation"],
+            "sha256": previous.get("sha256"), "bytes": path.stat().st_size, "reason": reason,
+            "generated_at": previous.get("generated_at"), "unchanged": True,
+            "prompts": len(previous["prompts"]), "experiments": len(previous["experiments"]),
+            "rollouts": sum(len(p["rollouts"]) for p in previous["prompts"].values())
+            + sum(1 for e in previous["experiments"].values() if e.get("rollout")),
+            "problems": problems}
+
+
+def write_snapshot(settings: Settings, *, reason: str, now: datetime | None = None,
+                   skip_unchanged: bool = False) -> dict[str, Any]:
     """Build the snapshot from the store and the experiment files and write it atomically to
     ``settings.serving_file``. Returns what was written (path, generation, sha256, counts,
-    problems)."""
+    problems); with ``skip_unchanged``, nothing is written when the file in place holds the
+    same content (``unchanged``: true)."""
     now = now or datetime.now(UTC)
     path = settings.serving_file
     with _WRITE_LOCK, connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
         previous = _previous(path)
         body, problems = build_document(con, settings, now=now, previous=previous)
+        if skip_unchanged and previous is not None and all(
+                previous.get(k) == v for k, v in body.items()):
+            return _unchanged(path, previous, reason, problems)
         generation = max(int(run(con, "serving/generation_next").fetchone()[0]),
                          _previous_generation(path) + 1)
         document = {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "generation": generation,

@@ -43,8 +43,8 @@ from flywheel.tasks.ab import (
     check_stages,
     guardrail_results,
     json_safe,
-    load_experiment,
 )
+from flywheel.tasks.ab import load_experiment_files as ab_experiment_files
 from flywheel.tasks.config import Settings
 from flywheel.tasks.db import connect, fetch_dicts, run, transaction
 from flywheel.tasks.errors import FlywheelError, UsageError
@@ -523,23 +523,9 @@ def apply_decision(
 
 def load_experiment_files(folder: Path) -> tuple[dict[str, Experiment], dict[str, str]]:
     """Every experiment file that loads (by name), and the problem of each one that does not
-    (by file stem, which a valid file's name equals)."""
-    loaded: dict[str, Experiment] = {}
-    problems: dict[str, str] = {}
-    if not folder.is_dir():
-        return loaded, problems
-    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
-        try:
-            exp = load_experiment(path)
-        except UsageError as exc:
-            problems[path.stem] = str(exc)
-            continue
-        if exp.name in loaded:
-            problems[path.stem] = f"{path}: name {exp.name!r} is also defined in " \
-                                  f"{loaded[exp.name].source_file}"
-            continue
-        loaded[exp.name] = exp
-    return loaded, problems
+    (by file stem, which a valid file's name equals), as text."""
+    loaded, problems = ab_experiment_files(folder)
+    return loaded, {stem: str(exc) for stem, exc in problems.items()}
 
 
 def _stale_reason(con: duckdb.DuckDBPyConnection, ramp: Rollout,

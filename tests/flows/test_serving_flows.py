@@ -107,8 +107,11 @@ def test_the_nightly_flow_decides_on_ramps_and_publishes_the_snapshot(tmp_path: 
     decision = result["rollout"]["decisions"][0]
     assert (decision["subject"], decision["action"]) == ("tone-ramp", "hold")
     assert "data short" in decision["reason"]
-    assert result["serving"]["generation"] == 2 and result["serving"]["reason"].startswith(
-        "nightly")
+    # the night's snapshot serves what the file in place serves (a hold changes nothing): no
+    # new generation is written (issue 23: a night leaves the store as it was)
+    assert result["serving"]["unchanged"] and result["serving"]["generation"] == 1
+    assert json.loads(settings.serving_file.read_bytes())["generation"] == 1
+    assert result["serving"]["reason"].startswith("nightly")
     summary = artifact("nightly-summary")
     assert "## Rollout" in summary and "| tone-ramp (experiment) | **hold** |" in summary
     assert "data short" in artifact("rollout")

@@ -53,7 +53,8 @@ def test_the_mlflow_commands_say_the_mirror_is_off(tmp_path: Path) -> None:
     db = str(tmp_path / "f.duckdb")
     sync = subprocess.run(["flywheel", "--db", db, "mlflow", "sync", "--json"],
                           capture_output=True, text=True, env=clean_env(), cwd=tmp_path, timeout=120)
-    assert sync.returncode == 2 and sync.stdout == ""
+    assert sync.returncode == 2  # --json: the error as the one JSON object on stdout
+    assert json.loads(sync.stdout)["exit_code"] == 2 and "MLFLOW_TRACKING_URI" in sync.stdout
     assert "MLFLOW_TRACKING_URI" in sync.stderr
     with connect(db):  # an (empty) store to ask about
         pass

@@ -57,21 +57,15 @@ class _ChatHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def model_server() -> Iterator[str]:
-    """The demo model server when it is available (flywheel.tasks.demo_model), else a stdlib stub."""
+    """A loopback chat server that records every request body (the demo model keeps no bodies,
+    and this test checks what the application sent)."""
     _ChatHandler.received = []
-    try:
-        from flywheel.tasks.demo_model import DemoModelServer  # type: ignore[import-not-found]
-    except ImportError:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _ChatHandler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-        server.shutdown()
-        server.server_close()
-        return
-    demo = DemoModelServer().start()
-    yield demo.base_url
-    demo.stop()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ChatHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+    server.server_close()
 
 
 def serve(env: dict[str, str], subject: str, user: str, question: str) -> dict[str, Any]:
@@ -101,10 +95,10 @@ def test_an_application_with_only_the_client_closes_the_loop(tmp_path: Path,
     assert [(r["variant"], r["hash"], r["experiment"]) for r in runs[1:]] == [
         ("control", SUPPORT_V1, "tone-test"), ("friendly", SUPPORT_V2, "tone-test")]
     router = Router.load(settings.serving_file)
-    if _ChatHandler.received:  # the stub saw exactly the rendered messages and params
-        sent = _ChatHandler.received[2]
-        assert sent["messages"] == router.render(SUPPORT_V2, {"question": "Can I change my region?"})
-        assert sent["max_tokens"] == 300 and sent["model"] == "gpt-4o-mini"
+    assert len(_ChatHandler.received) == 3  # the server saw exactly the rendered messages
+    sent = _ChatHandler.received[2]
+    assert sent["messages"] == router.render(SUPPORT_V2, {"question": "Can I change my region?"})
+    assert sent["max_tokens"] == 300 and sent["model"] == "gpt-4o-mini"
 
     # what `flywheel ingest` runs (its flow calls ingest_paths), without a Prefect server
     summary = ingest_paths(settings, [tmp_path / "landing"]).to_dict()

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from flywheel.tasks.ab import load_experiment, load_experiments
+from flywheel.tasks.ab import (
+    ExperimentFileError,
+    load_experiment,
+    load_experiment_files,
+    load_experiments,
+)
 from flywheel.tasks.errors import UsageError
 
 pytestmark = pytest.mark.unit
@@ -87,11 +92,14 @@ def test_a_bad_file_is_a_usage_error_naming_file_and_key(
         load_experiments(tmp_path)
     assert str(path) in str(err.value) and f": {key}:" in str(err.value)
     assert err.value.exit_code == 2
+    lines = GOOD.replace(old, new).splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if new.splitlines()[-1] in text)
+    assert f"{path}:{line}: {key}:" in str(err.value)  # the line of the key at fault
 
 
 def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD.replace("alpha: 0.05", "alpha: [0.05"))
-    with pytest.raises(UsageError, match=rf"{path}: line \d+: not valid YAML"):
+    with pytest.raises(UsageError, match=rf"{path}:12: not valid YAML"):
         load_experiment(path)
 
 
@@ -104,3 +112,36 @@ def test_missing_required_keys_are_named(tmp_path: Path) -> None:
     for key, text in without.items():
         with pytest.raises(UsageError, match=rf": {key}:"):
             load_experiment(write(tmp_path, text))
+
+
+def test_a_key_given_twice_is_refused_with_its_line(tmp_path: Path) -> None:
+    """Issue 23: YAML keeps the last of two ``control:`` keys, so the control arm would serve
+    the treatment's version; the file is refused instead, like a prompt file."""
+    text = GOOD.replace('  friendly: "support:1a2b3c4d5e6f"\n',
+                        '  friendly: "support:1a2b3c4d5e6f"\n  control: "support:1a2b3c4d5e6f"\n')
+    path = write(tmp_path, text)
+    with pytest.raises(ExperimentFileError) as err:
+        load_experiment(path)
+    assert (err.value.file, err.value.line, err.value.key) == (str(path), 5, "variants.control")
+    assert "duplicate key (first given on line 3)" in str(err.value)
+    assert err.value.exit_code == 2
+
+
+@pytest.mark.parametrize("weights", ["{control: 0.5, friendly: 0.6}", "{control: 1, friendly: 1}"])
+def test_weights_that_do_not_sum_to_one_are_refused_not_rescaled(
+        tmp_path: Path, weights: str) -> None:
+    path = write(tmp_path, GOOD.replace("weights: {control: 0.5, friendly: 0.5}",
+                                        f"weights: {weights}"))
+    with pytest.raises(ExperimentFileError, match=rf"{path}:5: weights: must sum to 1"):
+        load_experiment(path)
+
+
+def test_one_bad_file_costs_only_its_experiment(tmp_path: Path) -> None:
+    write(tmp_path, GOOD)
+    write(tmp_path, GOOD.replace("name: tone-test", "name: broken").replace(
+        "alpha: 0.05", "alpha: [0.05"), name="broken")
+    loaded, problems = load_experiment_files(tmp_path)
+    assert list(loaded) == ["tone-test"] and list(problems) == ["broken"]
+    assert problems["broken"].line == 12
+    with pytest.raises(ExperimentFileError, match=r"broken\.yaml:12"):
+        load_experiments(tmp_path)  # the commands that read every file still refuse it

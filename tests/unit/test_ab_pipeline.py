@@ -301,7 +301,7 @@ def test_nightly_results_replace_their_date_in_one_transaction(
     run_nightly_analysis(settings, date(2026, 11, 7))
     rows_per_night = 9 * (1 + 2)  # metrics × treatments (tone-test 1, summary-length 2)
     assert first["stored"] == again["stored"] == {"results": rows_per_night, "checks": 2,
-                                                  "unfiled": 0}
+                                                  "unfiled": 0, "file_errors": 0}
     with connect(settings.db_path) as con:
         counts = dict(con.execute(
             "SELECT run_date::VARCHAR, count(*) FROM ab_results GROUP BY 1").fetchall())

@@ -82,6 +82,11 @@ BAD_REQUESTS = [
     (request_record("l", input="text"), "input: expected an object"),
     (request_record("m", messages=[{"content": "no role"}]), "messages: every message needs a role"),
     (request_record("n", prompt_hash="xyz"), "prompt_hash: expected 12 to 64 hex"),
+    # issue 23's probes: DuckDB reads each of these as some moment; none is a real one
+    (request_record("o", timestamp="2026-11-03T10:00:00+25:00"), "timestamp: UTC offset out of range"),
+    (request_record("p", timestamp="2026-11-03T10:00:00-14:30"), "timestamp: UTC offset out of range"),
+    (request_record("q", timestamp="9999-12-31T23:59:59Z"), "timestamp: year outside 1970-2199"),
+    (request_record("r", timestamp="0001-01-01T00:00:00Z"), "timestamp: year outside 1970-2199"),
 ]
 
 BAD_FEEDBACK = [
@@ -94,6 +99,8 @@ BAD_FEEDBACK = [
     (feedback_record("g", kind="thumbs", value=...), "value: thumbs needs 1/0"),
     (feedback_record("h", feedback_id=...), "missing required field feedback_id"),
     (feedback_record("i", timestamp="31/12/2026"), "timestamp: not an ISO 8601"),
+    (feedback_record("j", timestamp="2026-11-03T10:05:00+25:00"), "timestamp: UTC offset out of range"),
+    (feedback_record("k", timestamp="9999-01-01T00:00:00Z"), "timestamp: year outside 1970-2199"),
 ]
 
 
@@ -180,6 +187,28 @@ def test_the_same_records_under_another_name_add_nothing_and_count_as_duplicates
     assert counts(db_path)["requests"] == 5
 
 
+def test_a_request_id_seen_again_with_other_content_is_a_conflict_both_kept(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """Issue 23: the second record's content was lost as a 'duplicate'. Fixtures: the first
+    record, then a file with the same record again (a duplicate) and a changed one (a conflict)."""
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "issue23"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "requests-first.jsonl").write_bytes((fixtures / "requests-first.jsonl").read_bytes())
+    conflict = tmp_path / "b" / "requests-conflict.jsonl"
+    conflict.write_bytes((fixtures / "requests-conflict.jsonl").read_bytes())
+    ingest(db_path, tmp_path / "a")
+    summary = ingest(db_path, tmp_path / "b")
+    assert (summary["requests_inserted"], summary["requests_duplicate"], summary["rejected"]) == (0, 1, 1)
+    assert query(db_path, "SELECT output FROM requests") == [
+        (json.loads((fixtures / "requests-first.jsonl").read_text())["output"],)]
+    ((line_no, reason, raw),) = query(db_path, "SELECT line_no, reason, raw FROM rejected_records")
+    assert line_no == 2 and reason.startswith("request_id conflict: req-conflict-1 is already stored")
+    assert "requests-first.jsonl" in reason
+    assert json.loads(raw) == json.loads(conflict.read_text().splitlines()[1])  # nothing lost
+
+
 def test_a_record_repeated_inside_one_file_is_loaded_once_first_wins(
     db_path: Path, tmp_path: Path, write_jsonl: Callable[..., Path]
 ) -> None:
@@ -251,11 +280,14 @@ def test_odd_but_valid_input_loads(db_path: Path, tmp_path: Path, write_jsonl: C
     write_jsonl(tmp_path / "in/requests-odd.jsonl", records, trailing_newline=False)
     (tmp_path / "in/requests-empty.jsonl").write_text("")
     write_jsonl(tmp_path / "in/requests-blank-lines.jsonl", ["", request_record("blank"), "   ", ""])
+    write_jsonl(tmp_path / "in/requests-offsets.jsonl", [  # the real extremes of UTC offsets
+        request_record("kiribati", timestamp="2026-11-03T10:00:00+14:00"),
+        request_record("baker", timestamp="2026-11-03T10:00:00-12:00")])
     (tmp_path / "in/requests-crlf.jsonl").write_bytes(
         (json.dumps(request_record("crlf1")) + "\r\n" + json.dumps(request_record("crlf2")) + "\r\n").encode())
     summary = ingest(db_path, tmp_path / "in")
     assert summary["rejected"] == 0 and summary["files_failed"] == 0
-    assert summary["requests_inserted"] == len(records) + 3
+    assert summary["requests_inserted"] == len(records) + 5
     stored = dict(query(db_path, "SELECT request_id, output FROM requests"))
     assert stored["req-big"] == big
     for i, text in enumerate(texts):

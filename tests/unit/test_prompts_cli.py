@@ -81,7 +81,8 @@ def test_bad_refs_and_arguments_exit_2_naming_the_candidates(
     code, out, err = cli(project, *args, "--json", monkeypatch=monkeypatch, capsys=capsys)
     assert code == 2, err
     assert message in err and err.startswith("error: ") and err.count("\n") == 1
-    assert out == ""  # nothing on stdout: --json prints an object only on success
+    # --json: one JSON object on stdout even on failure, the error in it (issue 23)
+    assert json.loads(out) == {"error": err.removeprefix("error: ").rstrip("\n"), "exit_code": 2}
 
 
 def test_a_missing_database_is_not_created_by_a_read_command(

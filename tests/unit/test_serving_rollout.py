@@ -248,7 +248,7 @@ def test_experiment_files_declare_ramps_and_bad_ones_name_the_key(tmp_path: Path
                                                                 "min_users_per_stage: 0"),
                "rollout": TONE_RAMP.replace(replacement, "rollout: {speed: 2, ")}[key]
         path.write_text(bad, "utf-8")
-        with pytest.raises(UsageError, match=f"tone-ramp.yaml: {key}"):
+        with pytest.raises(UsageError, match=rf"tone-ramp.yaml:\d+: {key}"):
             load_experiment(path)
 
 

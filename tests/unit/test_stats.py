@@ -3,6 +3,7 @@ numbers (Kohavi et al.'s SRM example; GrowthBook's gbstats test suite), and prop
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -487,10 +488,17 @@ def _holm_by_procedure(p: list[float], level: float) -> list[bool]:
 @settings(max_examples=200, deadline=None)
 def test_holm_adjusted_p_values_are_the_levels_at_which_holm_rejects(p: list[float]) -> None:
     adjusted = holm_bonferroni(p)
-    for level in sorted(set(adjusted) | {0.01, 0.05, 0.2}):
-        rejects = _holm_by_procedure(p, level)
-        assert [a <= level for a in adjusted] == rejects or any(
-            math.isclose(a, level, rel_tol=1e-12) for a in adjusted)
+    # levels away from every adjusted value (at one, rounding may fall either way): between each
+    # two distinct ones, below the smallest, above the largest, and the usual alphas; each is
+    # checked exactly (issue 23: the levels were the adjusted values, excused by isclose)
+    steps = sorted(set(adjusted))
+    levels = {steps[0] / 2, (steps[-1] + 1) / 2, 0.01, 0.05, 0.2}
+    levels |= {(a + b) / 2 for a, b in itertools.pairwise(steps) if b - a > 1e-9 * max(b, 1e-300)}
+    checked = [level for level in sorted(levels)
+               if all(abs(a - level) > 1e-9 * max(level, 1e-300) for a in adjusted)]
+    assert checked  # never vacuous: at least the level above the largest adjusted value
+    for level in checked:
+        assert [a <= level for a in adjusted] == _holm_by_procedure(p, level), level
     assert all(a >= x - 1e-15 and a <= 1 for a, x in zip(adjusted, p, strict=True))
 
 

@@ -28,7 +28,7 @@ def test_a_slack_compatible_text_message_is_posted() -> None:
     assert receiver.headers[0]["Content-Type"].startswith("application/json")
     lines = text.splitlines()
     assert lines[0] == "flywheel monitoring 2026-11-05: 2 alert(s), 1 critical"
-    assert lines[1].startswith("• [critical]") and "<b>&" in lines[1]  # JSON carries it as text
+    assert lines[1].startswith("• [critical]") and lines[1].endswith("&lt;b&gt;&amp;")  # Slack escaping
 
 
 def test_a_long_list_is_cut_with_a_count_of_the_rest() -> None:
