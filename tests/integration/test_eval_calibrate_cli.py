@@ -27,7 +27,7 @@ def flywheel(*args: str, cwd: Path, base_url: str = "http://127.0.0.1:9/v1"
                           timeout=300)
 
 
-@pytest.mark.skipif(not TULU.is_file(), reason="shared data not mounted")
+@pytest.mark.skipif(not TULU.is_file(), reason=f"shared data not found: {TULU}")
 def test_calibrate_writes_the_agreement_table_of_the_tulu_annotations(tmp_path: Path) -> None:
     project, _, _ = make_project(tmp_path / "p", support_cases(1))
     labels = tmp_path / "tulu-labels.jsonl"

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from flywheel.tasks.evals import Confusion, agreement, cohens_kappa, pass_hat_k, rogan_gladen
+from tests.conftest import SHARED_DATA
 
-TULU = Path("/work/shared/data/feedback/tulu1_human_eval_annotations.jsonl")
+TULU = SHARED_DATA / "feedback" / "tulu1_human_eval_annotations.jsonl"
 
 
 def test_kappa_matches_the_published_example_and_statsmodels() -> None:
@@ -101,7 +102,7 @@ def tulu_rater_pairs(path: Path = TULU) -> list[tuple[str, bool, bool]]:
     return out
 
 
-@pytest.mark.skipif(not TULU.is_file(), reason="shared data not mounted")
+@pytest.mark.skipif(not TULU.is_file(), reason=f"shared data not found: {TULU}")
 def test_agreement_table_on_the_real_tulu_annotations() -> None:
     pairs = tulu_rater_pairs()
     assert len(pairs) == 2 * 62  # 53 items with two raters and 9 with three
