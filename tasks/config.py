@@ -142,6 +142,9 @@ class Settings:
     eval_dask_workers: int = 2
     eval_shards: int = 0  # batches the calls are split into; 0: 1 locally, 4 per Dask worker
     eval_endpoints: dict[str, dict[str, str]] = field(default_factory=dict)  # per prompt name
+    # An llm-rubric judge whose Cohen's kappa against human labels is below this (from the
+    # latest `flywheel eval calibrate`) holds the decisions that rest on it (docs/evals.md).
+    judge_min_kappa: float = 0.6
     # MLflow mirror (tasks/mlflow_mirror, docs/mlflow.md): off while no tracking URI is set.
     mlflow_tracking_uri: str | None = None
     mlflow_experiment_prefix: str = ""  # MLflow experiment of a prompt: prefix + prompt name

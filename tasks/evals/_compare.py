@@ -22,6 +22,7 @@ from flywheel.tasks.evals._stats import (
     mcnemar_exact,
     mean_interval,
     paired_bootstrap,
+    pass_hat_k,
     wilson_interval,
 )
 
@@ -46,6 +47,16 @@ class CaseOutcome:
     def consistency(self) -> float:
         """Share of scored repeats agreeing with the majority outcome."""
         return consistency(self.passes, self.scored)
+
+    @property
+    def pass_share(self) -> float:
+        """Share of scored repeats that pass (pass^1); 0 when none was scored."""
+        return self.passes / self.scored if self.scored else 0.0
+
+    @property
+    def flaky(self) -> bool:
+        """Some scored repeats pass and some fail."""
+        return 0 < self.passes < self.scored
 
 
 def _finite(value: float) -> float | None:
@@ -74,7 +85,8 @@ def version_summary(outcomes: Mapping[str, CaseOutcome]) -> dict[str, Any]:
     scores = [o.score for o in scored if o.score is not None]
     low, high = wilson_interval(passes, len(scored))
     s_low, s_high = mean_interval(scores)
-    flaky = sorted((o for o in scored if o.consistency < 1), key=lambda o: o.consistency)
+    flaky = sorted((o for o in scored if o.flaky), key=lambda o: (o.consistency, o.case_id))
+    most = max((o.scored for o in scored), default=0)
     return {
         "cases": len(outcomes),
         "cases_scored": len(scored),
@@ -85,17 +97,32 @@ def version_summary(outcomes: Mapping[str, CaseOutcome]) -> dict[str, Any]:
         "mean_score_ci": [_finite(s_low), _finite(s_high)],
         "consistency": _finite(sum(o.consistency for o in scored) / len(scored))
         if scored else None,
+        "flaky_count": len(flaky),
+        "pass_hat_k": {str(k): _finite(_mean([pass_hat_k(o.passes, o.scored, k)
+                                              for o in scored if o.scored >= k]))
+                       for k in range(1, most + 1)},
         "flaky_cases": [{"case_id": o.case_id, "consistency": _finite(o.consistency),
-                         "passes": o.passes, "scored": o.scored} for o in flaky[:MAX_LISTED]],
+                         "passes": o.passes, "scored": o.scored, "flaky": True,
+                         "pass_hat_k": _finite(pass_hat_k(o.passes, o.scored, o.scored))}
+                        for o in flaky[:MAX_LISTED]],
     }
 
 
-def _paired(base: Sequence[CaseOutcome], cand: Sequence[CaseOutcome]) -> dict[str, Any]:
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else math.nan
+
+
+def _paired(base: Sequence[CaseOutcome], cand: Sequence[CaseOutcome],
+            confidence: float = 0.95) -> dict[str, Any]:
     base_pass = [float(bool(o.passed)) for o in base]
     cand_pass = [float(bool(o.passed)) for o in cand]
-    # Pass and score differences, resampled together (the same bootstrap draws of cases).
-    (pass_diff, pass_low, pass_high), (score_diff, score_low, score_high) = paired_bootstrap(
-        [base_pass, [o.score or 0.0 for o in base]], [cand_pass, [o.score or 0.0 for o in cand]])
+    # Pass, score and per-repeat pass-share differences, resampled together (the same bootstrap
+    # draws of cases): a case's repeats are one cluster, drawn or left out as a whole.
+    (pass_diff, pass_low, pass_high), (score_diff, score_low, score_high), \
+        (share_diff, share_low, share_high) = paired_bootstrap(
+            [base_pass, [o.score or 0.0 for o in base], [o.pass_share for o in base]],
+            [cand_pass, [o.score or 0.0 for o in cand], [o.pass_share for o in cand]],
+            confidence=confidence)
     regressions = sum(1 for b, c in zip(base, cand, strict=True) if b.passed and not c.passed)
     improvements = sum(1 for b, c in zip(base, cand, strict=True) if c.passed and not b.passed)
     n = len(base)
@@ -107,6 +134,11 @@ def _paired(base: Sequence[CaseOutcome], cand: Sequence[CaseOutcome]) -> dict[st
                                                                     _finite(pass_high)],
         "mean_score_diff": _finite(score_diff),
         "mean_score_diff_ci": [_finite(score_low), _finite(score_high)],
+        "baseline_pass_share": _finite(_mean([o.pass_share for o in base])),
+        "candidate_pass_share": _finite(_mean([o.pass_share for o in cand])),
+        "pass_share_diff": _finite(share_diff),
+        "pass_share_diff_ci": [_finite(share_low), _finite(share_high)],
+        "confidence": confidence,
         "mcnemar": {"regressions": regressions, "improvements": improvements,
                     "p_value": _finite(mcnemar_exact(regressions, improvements))},
     }
@@ -115,24 +147,28 @@ def _paired(base: Sequence[CaseOutcome], cand: Sequence[CaseOutcome]) -> dict[st
 def _flip(base: CaseOutcome, cand: CaseOutcome) -> dict[str, Any]:
     return {"case_id": base.case_id, "tags": list(base.tags),
             "baseline_score": _finite(base.score), "candidate_score": _finite(cand.score),
+            "baseline_passes": base.passes, "candidate_passes": cand.passes,
+            "scored": [base.scored, cand.scored],
             "baseline_output": base.output, "candidate_output": cand.output}
 
 
-def compare(baseline: Mapping[str, CaseOutcome],
-            candidate: Mapping[str, CaseOutcome]) -> dict[str, Any]:
-    """The paired comparison of a candidate with the baseline, overall and per tag."""
+def compare(baseline: Mapping[str, CaseOutcome], candidate: Mapping[str, CaseOutcome],
+            confidence: float = 0.95) -> dict[str, Any]:
+    """The paired comparison of a candidate with the baseline, overall and per tag (intervals
+    at ``confidence``)."""
     both = sorted(
         cid for cid in baseline.keys() & candidate.keys()
         if baseline[cid].passed is not None and candidate[cid].passed is not None
     )
     base = [baseline[c] for c in both]
     cand = [candidate[c] for c in both]
-    result = _paired(base, cand)
+    result = _paired(base, cand, confidence)
     result["unpaired_cases"] = len(baseline.keys() | candidate.keys()) - len(both)
     tags = sorted({t for o in base for t in o.tags})
     result["by_tag"] = [
         {"tag": tag, **_paired([b for b in base if tag in b.tags],
-                               [c for b, c in zip(base, cand, strict=True) if tag in b.tags])}
+                               [c for b, c in zip(base, cand, strict=True) if tag in b.tags],
+                               confidence)}
         for tag in tags
     ]
     result["regressions"] = [_flip(b, c) for b, c in zip(base, cand, strict=True)

@@ -399,6 +399,8 @@ def _run_summary(plan: EvalPlan, trigger: str, judging: _Judging, calls: PhaseSt
         "evalset": {"path": str(plan.evalset.path), "name": plan.evalset.name,
                     "hash": plan.evalset.hash, "cases": len(plan.evalset.cases)},
         "repeats": plan.repeats, "judge_model": judging.model if judging.specs else None,
+        "rubrics": sorted({a.value for c in plan.evalset.cases for a in c.asserts
+                           if a.type == "llm-rubric"}),
         "demo_model": demo,
         "note": "answers came from flywheel's demo model (a rule table, not a real LLM)"
         if demo else None,

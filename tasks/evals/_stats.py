@@ -87,3 +87,12 @@ def consistency(passes: int, scored: int) -> float:
     if scored == 0:
         return math.nan
     return max(passes, scored - passes) / scored
+
+
+def pass_hat_k(passes: int, scored: int, k: int) -> float:
+    """pass^k: the chance that k repeats drawn without replacement from a case's ``scored``
+    repeats all pass, C(passes, k) / C(scored, k) (unbiased for the chance that k fresh
+    attempts all pass); ``nan`` when the case has fewer than k scored repeats."""
+    if k < 1 or scored < k:
+        return math.nan
+    return math.comb(passes, k) / math.comb(scored, k)

@@ -279,7 +279,7 @@ def build_night(settings: Settings, run_date: date, now: datetime | None = None
                 f"no A/B results stored for the night of {run_date} although "
                 f"{settings.dir('experiments')} has {len(files)} experiment file(s): run the "
                 f"A/B analysis for that night first (`flywheel nightly --date {run_date}`)")
-        gathered = gather(con, night, rules)
+        gathered = gather(con, night, rules, settings.judge_min_kappa)
         steps = night_steps(con, night)
         mirror = mirror_status(con, settings)  # the MLflow mirror (docs/mlflow.md), if on
     folder = settings.dir("reports") / run_date.isoformat()

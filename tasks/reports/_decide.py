@@ -340,6 +340,25 @@ def _online_outcome(case: Case) -> tuple[list[Check], Outcome]:
     raise AssertionError("promote.online_win always decides")
 
 
+JUDGE_NOT_CALIBRATED = "judge not calibrated"
+
+
+def _judge_calibrated(candidate: CandidateFacts) -> list[Check]:
+    """hold.judge_not_calibrated: an offline eval rests on an llm-rubric judge whose latest
+    agreement with people (Cohen's kappa) is below judge_min_kappa (docs/evals.md). No check
+    when no judge of the candidate's evals was ever calibrated (nothing measured)."""
+    rows = [(ev, j) for ev in candidate.evals for j in ev.judge]
+    if not rows:
+        return []
+    bad = [(ev, j) for ev, j in rows if not j.calibrated]
+    text = "; ".join(
+        f"eval set {ev.evalset}: rubric {j.rubric!r} kappa "
+        f"{'n/a' if j.kappa is None else format(j.kappa, '.2f')} (n={j.n}, at least "
+        f"{j.min_kappa:g})" for ev, j in (bad or rows))
+    return [Check("hold.judge_not_calibrated", _outcome(bool(bad)),
+                  f"{JUDGE_NOT_CALIBRATED}: {text}" if bad else text)]
+
+
 def judge_candidate(candidate: CandidateFacts, evidence: PromptEvidence,
                     rules: DecisionRules) -> Verdict:
     """The verdict on one candidate: PROMOTE, HOLD or REJECT, the rule, the rules checked."""
@@ -348,12 +367,19 @@ def judge_candidate(candidate: CandidateFacts, evidence: PromptEvidence,
                 arm.variant if arm else "", rules)
     checks = [Check(name, outcome, numbers) for name, rule in REJECT_RULES
               for outcome, numbers in rule(case)]
+    calibration = _judge_calibrated(candidate)
+    held = next((c for c in calibration if c.fired), None)
     fired = next((c for c in checks if c.fired), None)
-    if fired is None:
+    if held is not None:  # the offline evidence itself is in doubt: neither reject nor promote
+        found = [*calibration, *(Check(rule, NA, JUDGE_NOT_CALIBRATED)
+                                 for rule in ONLINE_DECIDING)]
+        outcome = Outcome(HOLD, held.rule, held.numbers)
+    elif fired is None:
         found, outcome = _online_outcome(case)
+        found = [*calibration, *found]
     else:
         why = NO_EXPERIMENT if case.exp is None else "a reject rule fired"
-        found = [Check(rule, NA, why) for rule in ONLINE_DECIDING]
+        found = [*calibration, *(Check(rule, NA, why) for rule in ONLINE_DECIDING)]
         outcome = Outcome(REJECT, fired.rule, fired.numbers)
     return Verdict(candidate.hash, candidate.short, candidate.ref, candidate.sources,
                    outcome.decision, outcome.rule, outcome.days_more, outcome.summary,

@@ -193,9 +193,27 @@ def _eval_side(version: dict[str, Any]) -> dict[str, Any]:
     return {k: version.get(k) for k in keys}
 
 
-def eval_evidence(con: duckdb.DuckDBPyConnection, production: str, candidate: str
-                  ) -> list[dict[str, Any]]:
-    """The offline evals of the candidate against production, one per eval-set version."""
+def _judge_agreement(con: duckdb.DuckDBPyConnection, judge_model: str | None,
+                     rubrics: list[str], min_kappa: float | None) -> list[dict[str, Any]]:
+    """The latest calibration of each rubric the eval's judge graded (none: not measured)."""
+    out = []
+    for rubric in rubrics if judge_model else []:
+        rows = fetch_dicts(con, "reports/judge_calibration_of",
+                           {"judge_model": judge_model, "rubric": rubric})
+        if rows:
+            threshold = rows[0]["min_kappa"] if min_kappa is None else min_kappa
+            kappa = rows[0]["kappa"]
+            out.append({"rubric": rubric, "kappa": kappa, "n": int(rows[0]["n"]),
+                        "min_kappa": threshold,
+                        "calibrated": kappa is not None and kappa >= threshold})
+    return out
+
+
+def eval_evidence(con: duckdb.DuckDBPyConnection, production: str, candidate: str,
+                  judge_min_kappa: float | None = None) -> list[dict[str, Any]]:
+    """The offline evals of the candidate against production, one per eval-set version, with
+    the judge's agreement with people (``judge_min_kappa``: the setting; None: the threshold
+    stored with each calibration)."""
     out = []
     for row in fetch_dicts(con, "reports/eval_runs_for_pair",
                            {"production": production, "candidate": candidate}):
@@ -230,6 +248,10 @@ def eval_evidence(con: duckdb.DuckDBPyConnection, production: str, candidate: st
             "regressions_total": (comparison.get("mcnemar") or {}).get("regressions", 0),
             "improvements_total": (comparison.get("mcnemar") or {}).get("improvements", 0),
             "flips": flips,
+            "judge": _judge_agreement(con, row["judge_model"], summary.get("rubrics") or [],
+                                      judge_min_kappa),
+            "previous_run_id": next((r["run_id"] for r in fetch_dicts(
+                con, "reports/eval_previous_run", {"run_id": row["run_id"]})), None),
         })
     return out
 
@@ -321,8 +343,8 @@ def prompts_to_report(labels: dict[str, dict[str, str]], experiments: list[dict[
     return sorted(names | watched)
 
 
-def gather(con: duckdb.DuckDBPyConnection, night: Night, rules: DecisionRules
-           ) -> list[dict[str, Any]]:
+def gather(con: duckdb.DuckDBPyConnection, night: Night, rules: DecisionRules,
+           judge_min_kappa: float | None = None) -> list[dict[str, Any]]:
     """The evidence of every prompt the night reports on (not yet redacted)."""
     labels = labels_as_of(con, night)
     experiments = experiments_of_night(con, night, labels)
@@ -357,7 +379,8 @@ def gather(con: duckdb.DuckDBPyConnection, night: Night, rules: DecisionRules
         for hash_, info in candidates.items():
             versions.append({
                 **_version(con, hash_), **info, "ref": f"{name}:{short(hash_)}",
-                "evals": eval_evidence(con, production, hash_) if production else [],
+                "evals": eval_evidence(con, production, hash_, judge_min_kappa)
+                if production else [],
                 "diff": _diff(con, production, hash_) if production else
                 {"diff": "", "changed_keys": [], "error": "no production version"},
             })

@@ -155,6 +155,23 @@ class ExperimentFacts:
 
 
 @dataclass(frozen=True)
+class JudgeAgreement:
+    """The latest calibration of one rubric of an eval's judge against human verdicts."""
+
+    rubric: str
+    kappa: float | None
+    n: int
+    min_kappa: float
+    calibrated: bool
+
+    @classmethod
+    def of(cls, raw: Raw) -> JudgeAgreement:
+        """From an eval evidence entry's ``judge`` row."""
+        return cls(raw["rubric"], raw.get("kappa"), int(raw.get("n") or 0),
+                   float(raw["min_kappa"]), bool(raw.get("calibrated")))
+
+
+@dataclass(frozen=True)
 class OfflineComparison:
     """One offline eval of a candidate against production (paired over the cases)."""
 
@@ -168,6 +185,7 @@ class OfflineComparison:
     mcnemar_p_value: float | None
     regressions: int
     improvements: int
+    judge: tuple[JudgeAgreement, ...] = ()
 
     @classmethod
     def of(cls, raw: Raw) -> OfflineComparison:
@@ -178,7 +196,8 @@ class OfflineComparison:
         return cls(raw["evalset"], bool(raw.get("demo_model")), c.get("paired_cases"),
                    c.get("baseline_pass_rate"), c.get("candidate_pass_rate"),
                    c.get("pass_rate_diff"), (low, high), mc.get("p_value"),
-                   int(mc.get("regressions", 0) or 0), int(mc.get("improvements", 0) or 0))
+                   int(mc.get("regressions", 0) or 0), int(mc.get("improvements", 0) or 0),
+                   tuple(map(JudgeAgreement.of, raw.get("judge") or ())))
 
 
 @dataclass(frozen=True)

@@ -161,7 +161,14 @@ def test_repeats_show_flaky_cases_and_the_judge_gets_one_retry(
     summary = evaluate(project, evalset, [friendly], repeats=3)
     version = summary["versions"][0]
     assert version["flaky_cases"] == [{"case_id": "case-004", "consistency": pytest.approx(2 / 3),
-                                       "passes": 2, "scored": 3}]
+                                       "passes": 2, "scored": 3, "flaky": True,
+                                       "pass_hat_k": 0.0}]
+    assert version["flaky_count"] == 1
+    # pass^k over the 6 cases: 4 pass every repeat, 1 none, and case-004 passes 2 of 3
+    # (its pass^1 is 2/3, pass^2 C(2,2)/C(3,2) = 1/3, pass^3 0)
+    assert version["pass_hat_k"] == {"1": pytest.approx((4 + 2 / 3) / 6, abs=1e-6),
+                                     "2": pytest.approx((4 + 1 / 3) / 6, abs=1e-6),
+                                     "3": pytest.approx(4 / 6, abs=1e-6)}
     assert version["cases_scored"] == 6 and summary["errors"]["scorer"] == 0
     assert summary["calls"]["judge"] >= 2  # the malformed verdict was asked again
     server.configure(FaultPlan(script=[{"when": "evaluation judge", "content": "nope"}] * 2))
