@@ -30,6 +30,27 @@ def _cut(text: str | None) -> str:
     return escape.markdown(flat if len(flat) <= OUTPUT_CHARS else flat[: OUTPUT_CHARS - 1] + "…")
 
 
+def _repeat_lines(summary: dict[str, Any]) -> list[str]:
+    """pass^k and the flaky cases of each version, with repeats."""
+    if summary["repeats"] <= 1:
+        return []
+    return [""] + [
+        f"{v['ref']}: pass^k " + ", ".join(
+            f"k={k} {_pct(p)}" for k, p in (v.get("pass_hat_k") or {}).items())
+        + f"; {v.get('flaky_count', 0)} flaky case(s) (some repeats pass, some fail)"
+        for v in summary["versions"]]
+
+
+def _share_lines(summary: dict[str, Any], comp: dict[str, Any]) -> list[str]:
+    """The pass share difference of a comparison, with repeats (cluster bootstrap)."""
+    if summary["repeats"] <= 1 or "pass_share_diff" not in comp:
+        return []
+    return ["", "Pass share (the share of a case's repeats that pass) difference "
+            f"{_num(comp['pass_share_diff'], '+.3f')} "
+            f"{_ci(comp['pass_share_diff_ci'], pct=False)} (bootstrap over cases, each "
+            "case's repeats one cluster)."]
+
+
 def format_summary(summary: dict[str, Any]) -> str:
     """The summary as Markdown: versions, comparisons, per tag, regressions and improvements."""
     evalset = summary["evalset"]
@@ -56,6 +77,7 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"{_num(v['mean_score'])} | {_ci(v['mean_score_ci'], pct=False, fmt='.3f')} | "
             f"{v['cases_errored']} | {_pct(v['consistency'])} | "
             f"{v['prompt_tokens']}/{v['completion_tokens']} | {cost} |")
+    lines += _repeat_lines(summary)
     for comp in summary["comparisons"]:
         mc = comp["mcnemar"]
         lines += [
@@ -68,6 +90,7 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"McNemar exact p = {_num(mc['p_value'], '.4f')} ({mc['regressions']} regressions, "
             f"{mc['improvements']} improvements).",
         ]
+        lines += _share_lines(summary, comp)
         if comp["by_tag"]:
             lines += ["", "| tag | cases | baseline | candidate | difference | 95% CI | "
                       "McNemar p |", "|---|---|---|---|---|---|---|"]

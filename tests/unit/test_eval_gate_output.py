@@ -1,5 +1,6 @@
-"""The gate's verdict, JUnit XML and Markdown summary on hand-made case outcomes, with hostile
-model outputs (control characters, XML, Markdown, backtick fences)."""
+"""The gate's verdict, JUnit XML and Markdown summary on hand-made case outcomes (with hostile
+model outputs: control characters, XML, Markdown, backtick fences), and the eval summary's
+pass^k and cluster-bootstrap lines with repeats."""
 
 from __future__ import annotations
 
@@ -72,3 +73,25 @@ def test_junit_and_markdown_carry_hostile_outputs_safely() -> None:
     html = MarkdownIt("commonmark").render(summary)
     assert "<script>" not in html and 'href="http://evil"' not in html
     assert "<strong>bold</strong>" not in html
+
+
+def test_the_eval_summary_shows_pass_hat_k_and_the_cluster_difference_with_repeats() -> None:
+    from flywheel.tasks.evals import format_summary
+
+    base = {f"c{i}": outcome(f"c{i}", 3, 3) for i in range(4)}
+    cand = {f"c{i}": outcome(f"c{i}", 2, 3) for i in range(4)}
+    comp = gate_verdict(base, cand, GateOptions())["comparison"]
+    version = {"ref": "s:abc", "short": "abc", "pass_rate": 0.0, "pass_rate_ci": [0, 0.5],
+               "mean_score": 0.6, "mean_score_ci": [0.5, 0.7], "cases_errored": 0,
+               "consistency": 0.67, "prompt_tokens": 1, "completion_tokens": 1,
+               "cost_usd": None, "pass_hat_k": {"1": 2 / 3, "2": 1 / 3, "3": 0.0},
+               "flaky_count": 4}
+    summary = {"run_id": "r", "evalset": {"name": "x", "cases": 4, "hash": "ab" * 32},
+               "repeats": 3, "calls": {"total": 1, "cached": 0, "http_attempts": 1,
+                                       "errored": 0}, "errors": {"api": 0, "scorer": 0},
+               "versions": [version], "comparisons": [{"baseline": "b", "candidate": "s:abc",
+                                                       "unpaired_cases": 0, **comp}]}
+    text = format_summary(summary)
+    assert "pass^k k=1 66.7%, k=2 33.3%, k=3 0.0%; 4 flaky case(s)" in text
+    assert "Pass share (the share of a case's repeats that pass) difference -0.333" in text
+    assert format_summary({**summary, "repeats": 1}).count("pass^k") == 0
