@@ -23,9 +23,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "issue23"
 NIGHT = "2026-11-03"
-# Tables a re-run still appends to on this branch, each with the change that fixes it.
-# export_runs: branch `scale` (issue 22) writes no export_runs row for an unchanged manifest.
-PENDING = {"export_runs"}
 
 
 @pytest.fixture(scope="module")
@@ -107,5 +104,5 @@ def test_a_night_run_twice_leaves_every_table_and_file_as_it_was(
     again = table_digests(project / "flywheel.duckdb")
     assert set(again) == set(tables)
     differ = {t: (tables[t], again[t]) for t in tables if tables[t] != again[t]}
-    assert set(differ) <= PENDING, differ
+    assert not differ, differ
     assert {name: tree_digests(project / name) for name in ("reports", "exports")} == trees
