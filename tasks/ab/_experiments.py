@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from flywheel.tasks.ab._allocation_spec import AllocationPlan, parse_allocation
 from flywheel.tasks.ab._metrics import METRICS
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.stats import DEFAULT_SEQUENTIAL_TUNING
@@ -33,7 +34,7 @@ _REF = re.compile(
 )
 _KEYS = {"name", "description", "variants", "weights", "start", "end", "primary_metric",
          "guardrails", "alpha", "mde", "sequential", "multiple_testing", "owner", "hypothesis",
-         "tags", "rollout"}
+         "tags", "rollout", "allocation"}
 DEFAULT_MIN_USERS_PER_STAGE = 200
 
 
@@ -74,6 +75,7 @@ class Experiment:
     source_file: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     rollout: RolloutPlan | None = None
+    allocation: AllocationPlan | None = None  # a bandit: weights change nightly (_allocation)
 
     @property
     def variant_names(self) -> list[str]:
@@ -289,6 +291,8 @@ def parse_experiment(data: Any, path: Path) -> Experiment:
         multiple_testing=method, description=description.strip(), source_file=str(path),
         extra={k: data[k] for k in ("owner", "hypothesis", "tags") if k in data},
         rollout=_rollout(path, data.get("rollout")),
+        allocation=parse_allocation(path, data.get("allocation"), len(variants),
+                                    METRICS[primary].kind == "ratio", sequential),
     )
 
 
