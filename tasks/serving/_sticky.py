@@ -58,6 +58,9 @@ class SqliteStickyStore:
         con = getattr(self._local, "con", None)
         if con is None:
             con = sqlite3.connect(self.path, timeout=30.0)
+            # WAL: readers do not wait for a writer; NORMAL: a commit is not an fsync
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")
             self._local.con = con
         return con
 
