@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from flywheel.flows.ab_analysis import analyse_experiments
+from flywheel.flows.allocate import allocate_night
 from flywheel.flows.export import export_night
 from flywheel.flows.ingest import ingest_landing
 from flywheel.flows.mlflow_mirror import mirror_night
@@ -96,10 +97,14 @@ STEPS: tuple[Step, ...] = (
          "advance, hold or roll back every promotion ramp from the night's A/B results",
          needs=("ingest",), after=("ab-analysis",), reads=("ab_results", "ab_checks", "rollouts"),
          writes=("rollouts", "rollout_history", "prompt_labels", "label_history")),
+    Step("allocate", allocate_night, "allocate",
+         "the next day's weights of every bandit experiment from the night's A/B results",
+         needs=("ab-analysis",), reads=("experiments/", "ab_checks", "ab_allocations"),
+         writes=("ab_allocations",)),
     Step("serving-snapshot", snapshot_night, "serving",
          "write serving.json: the labels, experiments and ramps applications serve",
-         after=("prompts-sync", "rollout"),
-         reads=("prompt_labels", "experiments/", "rollouts"),
+         after=("prompts-sync", "rollout", "allocate"),
+         reads=("prompt_labels", "experiments/", "rollouts", "ab_allocations"),
          writes=("serving.json", "serving_snapshots")),
     Step("mlflow-mirror", mirror_night, "mlflow_mirror",
          "mirror eval runs, A/B nights, prompt versions and labels into MLflow (when set)",

@@ -13,6 +13,15 @@ feedback for the next night's ingest. Standard library and jinja2 only: no Prefe
 The snapshot format, the routing rules and the log files: docs/serving.md.
 """
 
-from flywheel.tasks.serving import Choice, RequestLogger, Router, SnapshotError
+from flywheel.tasks.serving import (
+    Choice,
+    MemoryStickyStore,
+    RequestLogger,
+    Router,
+    SnapshotError,
+    SqliteStickyStore,
+    StickyStore,
+)
 
-__all__ = ["Choice", "RequestLogger", "Router", "SnapshotError"]
+__all__ = ["Choice", "MemoryStickyStore", "RequestLogger", "Router", "SnapshotError",
+           "SqliteStickyStore", "StickyStore"]

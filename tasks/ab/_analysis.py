@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from flywheel.tasks.ab._aggregate import ArmData, ExperimentData
+from flywheel.tasks.ab._bandit import Strata, allocation_section, stratified_checks, stratified_row
 from flywheel.tasks.ab._experiments import Experiment, Guardrail
 from flywheel.tasks.ab._metrics import METRICS, Metric
 from flywheel.tasks.stats import (
@@ -388,15 +389,20 @@ def guardrail_results(exp: Experiment, rows: list[dict[str, Any]], trustworthy: 
 
 
 def analyze_experiment(data: ExperimentData, thresholds: Thresholds,
-                       as_of: datetime | None) -> dict[str, Any]:
-    """The full report of one experiment."""
+                       as_of: datetime | None, strata: Strata | None = None) -> dict[str, Any]:
+    """The full report of one experiment; a bandit's (``strata``: its per-period data) is
+    judged on period-stratified estimates and per-period checks (tasks/ab/_bandit.py)."""
     exp = data.experiment
     checks = integrity_checks(data, thresholds)
+    if strata is not None:
+        checks = stratified_checks(checks, strata)
     total_users = sum(data.arms[v].users for v in exp.variant_names)
     trustworthy = not checks["failed"]
     control = data.arms[exp.control]
     rows = [compare_metric(exp, metric, control, data.arms[t])
             for metric in METRICS.values() for t in exp.treatments]
+    if strata is not None:
+        rows = [stratified_row(row, exp, strata) for row in rows]
     adjust(rows, exp.multiple_testing)
     last_seen = max((a.last_ts for a in data.arms.values() if a.last_ts), default=None)
     clock = as_of if as_of is not None else last_seen
@@ -433,7 +439,7 @@ def analyze_experiment(data: ExperimentData, thresholds: Thresholds,
         "sequential": {"enabled": exp.sequential, "tuning": exp.sequential_tuning},
         "start": exp.start.isoformat(), "end": exp.end.isoformat() if exp.end else None,
         "file": exp.source_file,
-    }
+    } | ({"allocation": allocation_section(exp, strata)} if strata is not None else {})
 
 
 def _winner(exp: Experiment, primary: list[dict[str, Any]], guards: list[dict[str, Any]]

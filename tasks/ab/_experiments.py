@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from flywheel.tasks.ab._allocation_spec import AllocationPlan, parse_allocation
 from flywheel.tasks.ab._metrics import METRICS
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.registry import PromptFileError, marked_yaml
@@ -33,7 +34,7 @@ _REF = re.compile(
 )
 _KEYS = {"name", "description", "variants", "weights", "start", "end", "primary_metric",
          "guardrails", "alpha", "mde", "sequential", "multiple_testing", "owner", "hypothesis",
-         "tags", "rollout"}
+         "tags", "rollout", "allocation"}
 DEFAULT_MIN_USERS_PER_STAGE = 200
 
 
@@ -74,6 +75,7 @@ class Experiment:
     source_file: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     rollout: RolloutPlan | None = None
+    allocation: AllocationPlan | None = None  # a bandit: weights change nightly (_allocation)
 
     @property
     def variant_names(self) -> list[str]:
@@ -285,6 +287,18 @@ def _rollout(src: _Source, raw: Any) -> RolloutPlan | None:
     return RolloutPlan(stages, users)
 
 
+def _allocation(src: _Source, raw: Any, arms: int, primary_is_ratio: bool,
+                sequential: bool) -> AllocationPlan | None:
+    """The ``allocation:`` plan, its errors as this file's (file, line, key) like every key's."""
+    try:
+        return parse_allocation(src.path, raw, arms, primary_is_ratio, sequential)
+    except ExperimentFileError:
+        raise
+    except UsageError as exc:
+        message = str(exc).removeprefix(f"{src.path}: ").removeprefix("allocation: ")
+        raise _fail(src, "allocation", message) from None
+
+
 def parse_experiment(data: Any, path: Path, lines: Mapping[str, int] | None = None
                      ) -> Experiment:
     """Validate the parsed YAML of one experiment file (``lines``: the line of each key path,
@@ -334,6 +348,8 @@ def parse_experiment(data: Any, path: Path, lines: Mapping[str, int] | None = No
         multiple_testing=method, description=description.strip(), source_file=str(path),
         extra={k: data[k] for k in ("owner", "hypothesis", "tags") if k in data},
         rollout=_rollout(src, data.get("rollout")),
+        allocation=_allocation(src, data.get("allocation"), len(variants),
+                               METRICS[primary].kind == "ratio", sequential),
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from flywheel.tasks.ab._aggregate import aggregate
 from flywheel.tasks.ab._analysis import Thresholds, analyze_experiment, json_safe
+from flywheel.tasks.ab._bandit import read_strata, run_allocation
 from flywheel.tasks.ab._experiments import Experiment, load_experiment_files
 from flywheel.tasks.ab._store import save_report
 from flywheel.tasks.config import Settings
@@ -58,9 +59,11 @@ def build_report(settings: Settings, run_date: date | None = None,
     with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
         aggregates = aggregate(con, experiments, as_of,
                                cuped_lookback=timedelta(days=settings.ab_cuped_lookback_days))
+        strata = read_strata(con, experiments, as_of)  # bandits: per allocation period
     started = time.perf_counter()
     thresholds = thresholds_of(settings)
-    reports = [analyze_experiment(data, thresholds, as_of) for data in aggregates.experiments]
+    reports = [analyze_experiment(data, thresholds, as_of, strata.get(data.experiment.name))
+               for data in aggregates.experiments]
     unfiled = _unfiled(aggregates.unfiled) if experiment is None else []
     python_seconds = time.perf_counter() - started
     return json_safe({
@@ -96,3 +99,15 @@ def run_nightly_analysis(settings: Settings, run_date: date) -> dict[str, Any]:
     with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
         report["stored"] = save_report(con, run_date, report)
     return report
+
+
+def run_nightly_allocation(settings: Settings, run_date: date,
+                           now: datetime | None = None) -> dict[str, Any]:
+    """The ``allocate`` step: the next day's weights of every running bandit experiment, from
+    the night's stored A/B reports (docs/statistics.md, "Adaptive allocation")."""
+    # a bad file is the A/B step's to report (ab_file_errors); it costs this step nothing
+    loaded, _problems = load_experiment_files(settings.dir("experiments"))
+    experiments = list(loaded.values())
+    with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
+        allocations = run_allocation(con, experiments, run_date, now or datetime.now(UTC))
+    return {"date": run_date.isoformat(), "experiments": allocations}

@@ -235,3 +235,27 @@ def latency_plot(hists: dict[str, list[tuple[int, int]]], per_decade: int,
         ax.set_title(label(title, 90), loc="left")
         ax.legend(loc="upper right", fontsize=8)
         return _svg(fig, salt)
+
+
+def allocation_plot(weights: dict[str, list[tuple[str, float]]], title: str,
+                    salt: str = "allocation") -> str:
+    """A bandit's weight per arm and day (``{arm: [(YYYY-MM-DD, weight), ...]}``), as steps."""
+    days = sorted({d for points in weights.values() for d, _ in points})
+    with matplotlib.rc_context(_RC):
+        fig = _figure(7.2, 2.8)
+        ax = fig.subplots()
+        xs = {d: i for i, d in enumerate(days)}
+        for i, (name, points) in enumerate(weights.items()):
+            k = i % len(MARKERS)
+            ax.step([xs[d] for d, _ in points], [w for _, w in points], where="post",
+                    marker=MARKERS[k], linestyle=LINESTYLES[k], color=COLOURS[k],
+                    markersize=4, linewidth=1.4, label=label(name))
+        ax.set_ylim(0, 1)
+        ax.set_xticks(range(len(days)), labels=[d[5:] for d in days])
+        ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:.0%}"))
+        ax.set_ylabel("share of new users")
+        ax.set_xlabel("day the weights apply from (MM-DD)")
+        ax.set_title(label(title, 90), loc="left")
+        if weights:
+            ax.legend(loc="best", fontsize=8)
+        return _svg(fig, salt)

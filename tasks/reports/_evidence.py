@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from flywheel.tasks.ab import as_of_moment
+from flywheel.tasks.ab import allocation_rows, as_of_moment
 from flywheel.tasks.db import fetch_dicts
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.registry import SHORT_HASH_LEN, diff_versions, resolve
@@ -183,7 +183,19 @@ def _experiment_evidence(con: duckdb.DuckDBPyConnection, exp: dict[str, Any], ni
         "history": _history(con, exp["name"], night),
         "latency_hist": _latency_hist(con, exp["name"], start, night),
         "examples": _examples(con, exp["name"], start, night),
+        "allocation_history": _allocation_history(con, exp, night),
     }
+
+
+def _allocation_history(con: duckdb.DuckDBPyConnection, exp: dict[str, Any], night: Night
+                        ) -> list[dict[str, Any]]:
+    """A bandit's stored weights per night up to the day after the night (none otherwise)."""
+    if not exp.get("allocation"):
+        return []
+    rows = allocation_rows(con, [exp["name"]], night.run_date + timedelta(days=1))[exp["name"]]
+    return [{"starts_on": r["starts_on"].isoformat(), "variant": r["variant"],
+             "weight": r["weight"], "phase": r["phase"], "prob_best": r["prob_best"],
+             "note": r["note"]} for r in rows]
 
 
 def _eval_side(version: dict[str, Any]) -> dict[str, Any]:

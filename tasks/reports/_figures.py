@@ -41,6 +41,8 @@ def experiment_charts(exp: dict[str, Any], index: int) -> dict[str, str | None]:
         out["trend"] = charts.trend_plot(
             trend, f"{exp['name']}: {exp['primary_metric']} over the nights",
             f"{exp['primary_metric']}, relative to {exp['control']}", salt=f"trend-{index}")
+    if exp.get("allocation_history"):
+        out["allocation"] = _allocation_chart(exp, index)
     if exp["latency_hist"]:
         p95 = {}
         for m in exp["metrics"]:
@@ -51,6 +53,18 @@ def experiment_charts(exp: dict[str, Any], index: int) -> dict[str, str | None]:
             exp["latency_hist"], PER_DECADE, p95,
             f"{exp['name']}: latency per arm", salt=f"latency-{index}")
     return out
+
+
+def _allocation_chart(exp: dict[str, Any], index: int) -> str:
+    """A bandit's weights per arm, from its start (declared) to the day after the night."""
+    declared = {a["variant"]: a["weight"] for a in exp["arms"] if a.get("weight") is not None}
+    series: dict[str, list[tuple[str, float]]] = {v: [(exp["start"][:10], w)]
+                                                  for v, w in declared.items()}
+    for row in exp["allocation_history"]:
+        if row["variant"] in series:
+            series[row["variant"]].append((row["starts_on"], row["weight"]))
+    return charts.allocation_plot(series, f"{exp['name']}: allocation per arm",
+                                  salt=f"allocation-{index}")
 
 
 def eval_chart(ev: dict[str, Any], index: int) -> str:

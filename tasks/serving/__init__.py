@@ -4,6 +4,7 @@ gradual rollout (docs/serving.md). Applications use the outer face, ``flywheel.s
 For applications (standard library + jinja2 only; importing them loads neither Prefect nor
 DuckDB nor scipy, and this face loads a module only when one of its names is used):
   _client     Router: load serving.json, choose a version per user, render chat messages
+  _sticky     StickyStore, MemoryStickyStore, SqliteStickyStore: a bandit user's first arm
   _choice     Choice: the version chosen for one request, as the logger records it
   _logger     RequestLogger: request and feedback records into rotating JSONL landing files
   assignment  the variant split (``assign_variant``, docs/contracts.md, "Statistics API") and
@@ -23,6 +24,9 @@ _EXPORTS = {
     "Choice": "flywheel.tasks.serving._choice",
     "Router": "flywheel.tasks.serving._client",
     "RequestLogger": "flywheel.tasks.serving._logger",
+    "MemoryStickyStore": "flywheel.tasks.serving._sticky",
+    "SqliteStickyStore": "flywheel.tasks.serving._sticky",
+    "StickyStore": "flywheel.tasks.serving._sticky",
     "write_snapshot": "flywheel.tasks.serving._snapshot",
     "SnapshotError": "flywheel.tasks.serving._snapshot_format",
     "decode": "flywheel.tasks.serving._snapshot_format",

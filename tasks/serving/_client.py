@@ -16,6 +16,10 @@ Routing rules (docs/serving.md):
   ramp) get ``assign_variant(experiment, user, variants, weights)`` and are logged with the
   experiment and variant; the others, and everybody before ``start`` or after ``end``, get the
   control version and are logged without an experiment;
+* a bandit experiment (its entry has ``allocation.periods``): the same, with the weights of the
+  latest period that has started, and a user keeps the arm first recorded for them in the
+  router's sticky store (``sticky=``, default in memory; ``SqliteStickyStore`` for a file shared
+  by the processes of a host);
 * a prompt name means ``NAME@production``; ``NAME@LABEL`` is that label's version, except
   while a promotion ramp runs on it: users inside the ramp fraction get the promoted version,
   the others the version the label moved from, each logged as an arm of the ramp's experiment
@@ -43,6 +47,7 @@ from flywheel.tasks.registry import render_messages
 from flywheel.tasks.serving._choice import Choice
 from flywheel.tasks.serving._logger import RequestLogger
 from flywheel.tasks.serving._snapshot_format import SnapshotError, decode
+from flywheel.tasks.serving._sticky import MemoryStickyStore, StickyStore
 from flywheel.tasks.serving.assignment import cumulative_weights, in_rollout, pick, variant_bucket
 
 __all__ = ["Choice", "RequestLogger", "Router", "SnapshotError"]
@@ -68,6 +73,7 @@ class _Experiment:
     start: float  # epoch seconds
     end: float  # epoch seconds; inf when open
     fraction: float  # rollout fraction: share of users enrolled
+    periods: tuple[tuple[float, tuple[float, ...]], ...] = ()  # bandit: (from epoch, cumulative)
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,21 @@ def _epoch(value: str | None, default: float) -> float:
     return default if value is None else datetime.fromisoformat(value).timestamp()
 
 
+def _periods(allocation: dict[str, Any] | None, arms: int
+             ) -> tuple[tuple[float, tuple[float, ...]], ...]:
+    """A bandit's periods, oldest first: (the moment it starts, its cumulative weights)."""
+    if allocation is None:
+        return ()
+    out = []
+    for period in allocation["periods"]:
+        weights = [float(w) for w in period["weights"]]
+        if len(weights) != arms:
+            raise ValueError(f"period {period.get('period')}: {len(weights)} weights for "
+                             f"{arms} arms")
+        out.append((_epoch(period["from"], float("-inf")), cumulative_weights(weights)))
+    return tuple(sorted(out, key=lambda p: p[0]))
+
+
 def _compile(document: dict[str, Any], file_id: tuple[int, int, int], source: str) -> _State:
     """Index a verified document for fast routing; :class:`SnapshotError` if it is inconsistent."""
     versions = document["versions"]
@@ -110,7 +131,8 @@ def _compile(document: dict[str, Any], file_id: tuple[int, int, int], source: st
             experiments[name] = _Experiment(
                 name, arms, cumulative_weights([float(w) for w in exp["weights"]]),
                 _epoch(exp.get("start"), float("-inf")), _epoch(exp.get("end"), float("inf")),
-                1.0 if rollout is None else float(rollout["fraction"]))
+                1.0 if rollout is None else float(rollout["fraction"]),
+                _periods(exp.get("allocation"), len(arms)))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise SnapshotError(f"{source}: malformed entry ({type(exc).__name__}: {exc})") from None
     needed = {h for by_label in labels.values() for h in by_label.values()}
@@ -128,10 +150,12 @@ class Router:
 
     def __init__(
         self, path: str | Path, *, check_interval_s: float = DEFAULT_CHECK_INTERVAL_S,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.time, sticky: StickyStore | None = None,
     ) -> None:
-        """Prefer :meth:`load`, which reads the file at once."""
+        """Prefer :meth:`load`, which reads the file at once. ``sticky``: where bandit
+        experiments keep each user's first arm (default: in this process's memory)."""
         self.path = Path(path)
+        self.sticky: StickyStore = sticky if sticky is not None else MemoryStickyStore()
         self.check_interval_s = check_interval_s
         self._clock = clock
         self._state: _State | None = None
@@ -273,12 +297,27 @@ class Router:
     def _choose_in_experiment(self, state: _State, exp: _Experiment, user_id: str) -> Choice:
         now = self._clock()
         if exp.start <= now < exp.end and in_rollout(exp.name, user_id, exp.fraction):
-            arm = exp.arms[pick(exp.cumulative, variant_bucket(exp.name, user_id))]
+            arm = self._bandit_arm(exp, user_id, now) if exp.periods else \
+                exp.arms[pick(exp.cumulative, variant_bucket(exp.name, user_id))]
             tag: str | None = exp.name
         else:
             arm, tag = exp.arms[0], None
         return Choice(exp.name, arm.name, arm.hash, arm.prompt, tag,
                       state.versions[arm.hash]["content"], state.generation)
+
+    def _bandit_arm(self, exp: _Experiment, user_id: str, now: float) -> _Arm:
+        """A bandit's arm: the one first recorded for the user, else the split of the latest
+        period started (recorded: the user keeps it when the weights change)."""
+        by_name = {a.name: a for a in exp.arms}
+        kept = self.sticky.get(exp.name, user_id)
+        if kept in by_name:
+            return by_name[kept]
+        cumulative = exp.cumulative
+        for starts, weights in exp.periods:
+            if starts <= now:
+                cumulative = weights
+        arm = exp.arms[pick(cumulative, variant_bucket(exp.name, user_id))]
+        return by_name.get(self.sticky.put(exp.name, user_id, arm.name), arm)
 
     @staticmethod
     def _unknown(state: _State, subject: str) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 
 import duckdb
 
-from flywheel.tasks.ab import Experiment
+from flywheel.tasks.ab import Experiment, allocation_rows, periods_of
 from flywheel.tasks.config import Settings
 from flywheel.tasks.db import connect, fetch_dicts, run
 from flywheel.tasks.errors import FlywheelError, UsageError
@@ -77,6 +77,8 @@ def _experiment_entry(con: duckdb.DuckDBPyConnection, exp: Experiment) -> dict[s
         "variants": variants, "weights": list(exp.weights), "start": exp.start.isoformat(),
         "end": exp.end.isoformat() if exp.end else None, "rollout": None,
     }
+    if exp.allocation is not None:
+        entry |= _allocation_entry(con, exp)
     if exp.rollout is not None:
         ramp = latest_rollout(con, "experiment", exp.name)
         if ramp is not None and ramp.status != CANCELLED:
@@ -84,6 +86,20 @@ def _experiment_entry(con: duckdb.DuckDBPyConnection, exp: Experiment) -> dict[s
                                 "stages": list(ramp.stages), "fraction": ramp.fraction,
                                 "status": ramp.status}
     return entry
+
+
+def _allocation_entry(con: duckdb.DuckDBPyConnection, exp: Experiment) -> dict[str, Any]:
+    """A bandit's weights (docs/serving.md, "Bandit experiments"): ``weights`` is the latest
+    period's (what a router without period support serves); ``allocation.periods`` lists every
+    period with the moment it starts, and the router serves the latest one started."""
+    assert exp.allocation is not None
+    periods = periods_of(exp, allocation_rows(con, [exp.name], None)[exp.name])
+    latest = periods[-1]
+    return {"weights": list(latest.weights), "allocation": {
+        "method": exp.allocation.method, "sticky": True, "period": latest.index,
+        "phase": latest.phase,
+        "periods": [{"period": p.index, "from": p.starts.isoformat(), "phase": p.phase,
+                     "weights": list(p.weights)} for p in periods]}}
 
 
 def build_document(

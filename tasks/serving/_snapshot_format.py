@@ -7,7 +7,8 @@ The file is one JSON object::
      "prompts":     {NAME: {"labels": {LABEL: HASH}, "rollouts": {LABEL: {...}}}},
      "versions":    {HASH: {"name": NAME, "content": {model, template, system, params, few_shot}}},
      "experiments": {NAME: {"variants": [{"name", "hash", "prompt", "ref"}], "weights": [...],
-                            "start": ISO, "end": ISO | null, "rollout": {...} | null}},
+                            "start": ISO, "end": ISO | null, "rollout": {...} | null,
+                            "allocation": {...}}},    # bandits only (docs/serving.md)
      "sha256": "<hex>"}
 
 ``sha256`` is the SHA-256 of the canonical JSON (the form of docs/contracts.md, "Prompt files and the version hash": sorted keys, no spaces, no

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from flywheel.tasks.ab import run_nightly_analysis
+from flywheel.tasks.ab import run_nightly_allocation, run_nightly_analysis
 from flywheel.tasks.config import Settings, load_settings
 from flywheel.tasks.db import connect
 from flywheel.tasks.ingest import ingest_paths
@@ -76,6 +76,7 @@ class Simulation:
     requests_per_subject: int = 2
     subjects: tuple[str, ...] = ("support",)
     seed: int = 11
+    fresh_users: bool = False  # True: each day's users are new ones (a bandit's new periods)
     day: date = FIRST_DAY
     outcomes: dict[str, Outcome] = field(default_factory=dict)  # by version hash
     served: list[dict[str, Any]] = field(default_factory=list)  # per day: (subject, user) -> choice
@@ -104,7 +105,7 @@ class Simulation:
         start = midnight(self.day)
         served: dict[tuple[str, str], Any] = {}
         for u in range(self.users):
-            user = f"user-{u:05d}"
+            user = f"d{self.day:%m%d}-u{u}" if self.fresh_users else f"user-{u:05d}"
             for subject in self.subjects:
                 for k in range(self.requests_per_subject):
                     choice = self.router.choose(subject, user)
@@ -133,6 +134,7 @@ class Simulation:
         assert self.logger.rotate()
         ingest = ingest_paths(self.settings, [self.landing])
         run_nightly_analysis(self.settings, self.day)
+        run_nightly_allocation(self.settings, self.day)  # bandits' weights for the next day
         night = self.day
         rollout = advance_rollouts(self.settings, night, now=midnight(night) + timedelta(days=1, hours=3))
         self.day = night + timedelta(days=1)
