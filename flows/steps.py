@@ -26,6 +26,7 @@ from flywheel.flows.mlflow_mirror import mirror_night
 from flywheel.flows.monitoring import monitor_night
 from flywheel.flows.night import Night
 from flywheel.flows.offline_eval import evaluate_candidates
+from flywheel.flows.optimize import propose_candidates
 from flywheel.flows.prompts_sync import sync_project_prompts
 from flywheel.flows.report import build_reports
 from flywheel.flows.rollout import decide_rollouts
@@ -72,9 +73,15 @@ STEPS: tuple[Step, ...] = (
          after=("ingest", "prompts-sync"),
          reads=("experiments/", "requests", "feedback", "prompt_labels"),
          writes=("ab_results", "ab_checks", "ab_unfiled"), brief=_ab_brief),
+    Step("optimize", propose_candidates, "optimize",
+         "propose a candidate from the feedback for every prompt that opts in ([auto.NAME])",
+         after=("ingest", "prompts-sync"),
+         reads=("requests", "feedback", "prompt_labels", "evalsets/", "eval_cache"),
+         writes=("prompts/", "prompt_versions", "prompt_provenance", "prompt_labels",
+                 "label_history", "eval_cache")),
     Step("offline-eval", evaluate_candidates, "offline_eval",
          "each prompt's candidate against its production version on its eval sets",
-         after=("prompts-sync",), reads=("evalsets/", "prompt_labels", "prompt_versions"),
+         after=("prompts-sync", "optimize"), reads=("evalsets/", "prompt_labels", "prompt_versions"),
          writes=("eval_runs", "eval_results", "eval_cache")),
     Step("export", export_night, "export",
          "fine-tuning, preference and hard-example files of the feedback to date",
@@ -103,7 +110,7 @@ STEPS: tuple[Step, ...] = (
     Step("report", build_reports, "report",
          "the promotion reports, with every step's status and the night's alerts",
          needs=("ab-analysis",),
-         after=("ingest", "prompts-sync", "offline-eval", "export", "monitoring", "rollout",
+         after=("ingest", "prompts-sync", "optimize", "offline-eval", "export", "monitoring", "rollout",
                 "serving-snapshot", "mlflow-mirror"),
          reads=("ab_results", "eval_runs", "monitor_alerts", "runs", "rollouts"),
          writes=("reports/", "report_decisions")),

@@ -10,6 +10,10 @@ from flywheel.tasks._faces import lazy_face
 # the public name -> the private module that defines it; other packages import only these
 _EXPORTS = {
     "EXPORTERS": "flywheel.tasks.export._exporters",
+    "LeakageGuard": "flywheel.tasks.export._evalsets",
+    "read_eval_cases": "flywheel.tasks.export._evalsets",
+    "normalize": "flywheel.tasks.export._text",
+    "vars_text": "flywheel.tasks.export._text",
     "validate_file": "flywheel.tasks.export._exporters",
     "export_finetune": "flywheel.tasks.export._finetune",
     "export_hard_examples": "flywheel.tasks.export._hard_examples",

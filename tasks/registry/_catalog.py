@@ -45,7 +45,22 @@ def show(con: duckdb.DuckDBPyConnection, ref: str) -> dict[str, Any]:
         "content": version.content,
         "variables": template_variables(version.content.get("template", "")),
         "canonical_json": canonical_json(version.content),
+        "provenance": provenance_of(con, version.hash),
     }
+
+
+def provenance_of(con: duckdb.DuckDBPyConnection, digest: str) -> dict[str, Any] | None:
+    """What a version flywheel generated was built from (``prompt_provenance``, written by
+    tasks/optimize); None for a version a person wrote."""
+    rows = fetch_dicts(con, "registry/provenance_get", {"hash": digest})
+    if not rows:
+        return None
+    out = dict(rows[0])
+    for key in ("feedback_ids", "feedback_days", "excluded_cases", "details"):
+        out[key] = json.loads(out[key])
+    out["created_at"] = out["created_at"].isoformat()
+    out["built_for"] = out["built_for"].isoformat() if out["built_for"] else None
+    return out
 
 
 def _block(title: str, text: str) -> list[str]:
