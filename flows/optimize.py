@@ -10,7 +10,8 @@ from prefect import flow
 
 from flywheel.flows.night import Night, publish_markdown
 from flywheel.tasks.config import load_settings
-from flywheel.tasks.optimize import propose, propose_night, proposals_markdown
+from flywheel.tasks.errors import FlywheelError
+from flywheel.tasks.optimize import auto_night, proposals_markdown, propose, propose_night
 
 
 def propose_candidates(night: Night) -> dict[str, Any]:
@@ -19,6 +20,26 @@ def propose_candidates(night: Night) -> dict[str, Any]:
     result = propose_night(night.settings, night.run_date)
     publish_markdown("optimize", proposals_markdown(result["proposals"]),
                      f"Candidates proposed from the feedback for the night of {night.run_date}")
+    return result
+
+
+class AutoStepError(FlywheelError):
+    """Some prompt's automation failed tonight (the others were decided)."""
+
+
+def automate_candidates(night: Night) -> dict[str, Any]:
+    """The night's automation step (tasks/optimize/_auto.py): an offline win starts a ramp, the
+    ramp's A/B rolls it back on a loss or holds it until it wins; before the rollout step."""
+    result = auto_night(night.settings, night.run_date)
+    lines = [f"- {a['name']}: {a['action']}" + (f" ({a['rule']})" if a.get("rule") else "")
+             + f" — {a['reason']}" for a in result["actions"]]
+    lines += [f"- {e['name']}: ERROR {e['error']}" for e in result["errors"]]
+    publish_markdown("auto-promote", "# Guarded automation\n\n" + ("\n".join(lines) or
+                     "No prompt opts in (`[auto.NAME]` in flywheel.toml)."),
+                     f"The automation's moves on the night of {night.run_date}")
+    if result["errors"]:
+        raise AutoStepError("auto-promote: " + "; ".join(f"{e['name']}: {e['error']}"
+                                                         for e in result["errors"]))
     return result
 
 

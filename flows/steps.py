@@ -26,7 +26,7 @@ from flywheel.flows.mlflow_mirror import mirror_night
 from flywheel.flows.monitoring import monitor_night
 from flywheel.flows.night import Night
 from flywheel.flows.offline_eval import evaluate_candidates
-from flywheel.flows.optimize import propose_candidates
+from flywheel.flows.optimize import automate_candidates, propose_candidates
 from flywheel.flows.prompts_sync import sync_project_prompts
 from flywheel.flows.report import build_reports
 from flywheel.flows.rollout import decide_rollouts
@@ -93,9 +93,15 @@ STEPS: tuple[Step, ...] = (
          needs=("ingest",), after=("prompts-sync",),
          reads=("requests", "feedback", "prompt_versions", "monitor_metrics"),
          writes=("monitor_metrics", "monitor_alerts")),
+    Step("auto-promote", automate_candidates, "auto",
+         "opted-in prompts: an offline win starts a ramp; the ramp's A/B loss rolls it back",
+         after=("ingest", "offline-eval", "ab-analysis"),
+         reads=("eval_runs", "prompt_labels", "prompt_provenance", "requests", "feedback",
+                "rollouts"),
+         writes=("rollouts", "rollout_history", "prompt_labels", "label_history")),
     Step("rollout", decide_rollouts, "rollout",
          "advance, hold or roll back every promotion ramp from the night's A/B results",
-         needs=("ingest",), after=("ab-analysis",), reads=("ab_results", "ab_checks", "rollouts"),
+         needs=("ingest",), after=("ab-analysis", "auto-promote"), reads=("ab_results", "ab_checks", "rollouts"),
          writes=("rollouts", "rollout_history", "prompt_labels", "label_history")),
     Step("serving-snapshot", snapshot_night, "serving",
          "write serving.json: the labels, experiments and ramps applications serve",
@@ -110,7 +116,8 @@ STEPS: tuple[Step, ...] = (
     Step("report", build_reports, "report",
          "the promotion reports, with every step's status and the night's alerts",
          needs=("ab-analysis",),
-         after=("ingest", "prompts-sync", "optimize", "offline-eval", "export", "monitoring", "rollout",
+         after=("ingest", "prompts-sync", "optimize", "offline-eval", "export", "monitoring",
+               "auto-promote", "rollout",
                 "serving-snapshot", "mlflow-mirror"),
          reads=("ab_results", "eval_runs", "monitor_alerts", "runs", "rollouts"),
          writes=("reports/", "report_decisions")),

@@ -15,6 +15,9 @@ from flywheel.tasks._faces import lazy_face
 
 # the public name -> the private module that defines it; other packages import only these
 _EXPORTS = {
+    "AUTO_ACTOR": "flywheel.tasks.optimize._auto",
+    "auto_night": "flywheel.tasks.optimize._auto",
+    "offline_verdict": "flywheel.tasks.optimize._auto",
     "Pair": "flywheel.tasks.optimize._pairs",
     "Curation": "flywheel.tasks.optimize._pairs",
     "curate_pairs": "flywheel.tasks.optimize._pairs",

@@ -149,3 +149,67 @@ def test_the_rewrite_stays_within_its_budget(project: Settings) -> None:
         proposal = propose(settings, "support", "rewrite", NIGHT)
         assert server.calls == 0
     assert proposal.status == "skipped" and any("budget" in n for n in proposal.notes)
+
+
+def _evaluated_candidate(project: Settings, server: DemoModelServer) -> Settings:
+    from flywheel.tasks.evals import call_options, in_process_executor, run_eval
+    from flywheel.tasks.sample_data import SUPPORT_QA
+
+    settings = replace(project, openai_base_url=server.base_url)
+    with connect(settings.db_path) as con:
+        production = resolve(con, "support@production").hash
+    requests = [_request(100 + i, q, production) for i, (q, _, _) in enumerate(SUPPORT_QA)]
+    feedback = [f for i, (_, _, right) in enumerate(SUPPORT_QA) for f in _feedback(100 + i, right)]
+    landing = settings.landing / "2026-11-01-policies"
+    landing.mkdir(parents=True)
+    (landing / "requests-2.jsonl").write_text("\n".join(map(json.dumps, requests)) + "\n")
+    (landing / "feedback-2.jsonl").write_text("\n".join(map(json.dumps, feedback)) + "\n")
+    ingest_paths(settings, [settings.landing])
+    settings = replace(settings, optimize_rewrite_cases=len(SUPPORT_QA) + 10)
+    proposal = propose(settings, "support", "rewrite", NIGHT, label_candidate=True)
+    assert proposal.candidate_label_moved
+    run_eval(settings, settings.dir("evalsets") / "support.jsonl",
+             ["support@production", "support@candidate"],
+             execute=in_process_executor(call_options(settings)), trigger="nightly")
+    return settings
+
+
+def test_an_offline_win_starts_a_ramp_never_a_full_promotion(project: Settings) -> None:
+    from flywheel.tasks.config import AutoPolicy
+    from flywheel.tasks.optimize import AUTO_ACTOR, auto_night
+    from flywheel.tasks.serving.rollout import rollouts
+
+    with DemoModelServer() as server:
+        settings = replace(_evaluated_candidate(project, server),
+                           auto={"support": AutoPolicy(stages=(0.1, 0.5, 1.0))})
+        first = auto_night(settings, NIGHT)
+        again = auto_night(settings, NIGHT)
+    assert [a["action"] for a in first["actions"]] == ["ramp"], first
+    assert again["actions"][0]["action"] == "none"  # a rerun of the night starts nothing
+    with connect(settings.db_path) as con:
+        moves = history(con, "support", label="production")
+        ramps = rollouts(con)
+        candidate = resolve(con, "support@candidate").hash
+    promote_move = next(m.to_dict() for m in moves if m.moved_by.startswith(AUTO_ACTOR))
+    assert promote_move["moved_by"] == f"{AUTO_ACTOR}:offline-win"
+    assert "McNemar p = " in promote_move["reason"] and "no tag regressed" in promote_move["reason"]
+    assert len(ramps) == 1 and ramps[0].to_hash == candidate and ramps[0].fraction == 0.1
+
+
+def test_without_a_win_or_with_promote_off_nothing_moves(project: Settings) -> None:
+    from flywheel.tasks.config import AutoPolicy
+    from flywheel.tasks.optimize import auto_night, offline_verdict
+
+    with DemoModelServer() as server:
+        settings = _evaluated_candidate(project, server)
+    off = auto_night(replace(settings, auto={"support": AutoPolicy(promote=False)}), NIGHT)
+    assert off["actions"][0]["action"] == "none" and "commands" in off["actions"][0]["reason"]
+    strict = auto_night(replace(settings, auto={"support": AutoPolicy(alpha=1e-9)}), NIGHT)
+    assert strict["actions"][0]["action"] == "none"
+    assert strict["actions"][0]["reason"].startswith("no offline win")
+    summary = {"comparisons": [{"candidate_hash": "c", "baseline_pass_rate": 0.5,
+                                "candidate_pass_rate": 0.9, "paired_cases": 10,
+                                "mcnemar": {"improvements": 5, "regressions": 1, "p_value": 0.01},
+                                "by_tag": [{"tag": "billing", "pass_rate_diff": -0.1}]}]}
+    won, text = offline_verdict(summary, "c", 0.05)
+    assert not won and "billing" in text  # a regressing tag vetoes the win
