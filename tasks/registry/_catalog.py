@@ -60,6 +60,9 @@ def provenance_of(con: duckdb.DuckDBPyConnection, digest: str) -> dict[str, Any]
         out[key] = json.loads(out[key])
     out["created_at"] = out["created_at"].isoformat()
     out["built_for"] = out["built_for"].isoformat() if out["built_for"] else None
+    # the names docs/contracts.md gives them
+    out["parent"] = out.pop("parent_hash")
+    out["excluded_eval_cases"] = out.pop("excluded_cases")
     return out
 
 

@@ -92,7 +92,8 @@ def test_planted_leaks_never_become_few_shot_examples(project: Settings) -> None
     assert len(provenance["details"]["excluded_leaks"]) == len(PLANTED)
     assert {e["input"].strip() for e in provenance["details"]["excluded_leaks"]} == {
         vars_text({"question": q}).strip() for q in PLANTED.values()}
-    assert provenance["parent_hash"] == proposal.parent_hash
+    assert provenance["parent"] == proposal.parent_hash
+    assert provenance["excluded_eval_cases"] == list(proposal.excluded_cases)
     assert sorted(provenance["feedback_ids"]) == sorted(
         f"fb_{i}_c" for i in range(len(PLANTED), len(PLANTED) + len(CLEAN)))
 
