@@ -7,10 +7,11 @@ Rules, each named in ``moved_by`` (``flywheel-auto:<rule>``) and evidenced in th
   improvements than regressions, no tag whose pass rate fell) and was never ramped before:
   a promotion ramp over the policy's stages starts (``promote_with_ramp``: the users outside the
   stage fraction keep production; the nightly A/B engine compares the two arms).
-* ``ab-loss``: the ramp's A/B (its current stage) is trustworthy and the promoted arm's
-  thumbs-up rate is significantly worse: the ramp is rolled back, the label restored.
+* ``ab-loss``: the ramp's A/B (its current stage) is trustworthy and the confidence interval
+  of the promoted arm's thumbs-up lift lies wholly below 0: the ramp is rolled back, the label
+  restored.
 * ``ab-wait``: the next advance would complete the ramp but the promoted arm has not won yet
-  (significant and better): the ramp holds tonight (the rollout step then skips it).
+  (the interval wholly above 0): the ramp holds tonight (the rollout step then skips it).
 * otherwise the rollout step decides as for any ramp (a failed guardrail rolls it back).
 
 An offline eval alone never completes a promotion: only the ramp's A/B win does.
@@ -123,10 +124,12 @@ def _judge(con: duckdb.DuckDBPyConnection, ramp: Rollout, settings: Settings,
     text = (f"{report['primary_metric']} promoted vs previous {pct(row['estimate'])} "
             f"[{pct(row['ci_low'])}, {pct(row['ci_high'])}], p = {row['p_value']:.4g}, "
             f"users {row['control_n']} / {row['treatment_n']} (stage {ramp.stage})")
-    significant = row["status"] == "significant"
-    if significant and row["direction"] == "worse":
+    # the interval at the engine's level: wholly below 0 a loss, wholly above a win
+    lost = row["ci_high"] is not None and row["ci_high"] < 0
+    won = row["ci_low"] is not None and row["ci_low"] > 0
+    if lost:
         rule, decision = "ab-loss", Decision("rollback", 0, f"A/B loss: {text}")
-    elif ramp.stage + 1 >= len(ramp.stages) and not (significant and row["direction"] == "better"):
+    elif ramp.stage + 1 >= len(ramp.stages) and not won:
         rule, decision = "ab-wait", Decision("hold", ramp.stage, f"no A/B win yet: {text}")
     else:
         return {**item, "action": "none", "reason": f"left to the rollout step: {text}"}
@@ -140,7 +143,8 @@ def auto_night(settings: Settings, run_date: date, *, now: datetime | None = Non
                ) -> dict[str, Any]:
     """The night's automation (see the module docstring) for every prompt that opts in with
     ``promote = true``; a prompt whose step fails costs that prompt only (``errors``)."""
-    now = now or datetime.now(UTC)
+    # the night's moves happen at its end: a ramp started tonight serves tomorrow's traffic
+    now = now or as_of_moment(run_date) or datetime.now(UTC)
     actions, errors = [], []
     with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
         for name, policy in sorted(settings.auto.items()):

@@ -11,9 +11,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+import duckdb
+
 from flywheel.tasks.ab import as_of_moment
 from flywheel.tasks.config import OPTIMIZE_METHODS, Settings
-from flywheel.tasks.db import connect
+from flywheel.tasks.db import connect, fetch_dicts
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.optimize._fewshot import candidate_spec
 from flywheel.tasks.optimize._pairs import Curation, curate_pairs
@@ -59,10 +61,18 @@ def next_commands(name: str, digest: str) -> tuple[str, ...]:
             "# after an offline win: a ramp the nightly A/B guards")
 
 
+def _parent(con: duckdb.DuckDBPyConnection, name: str, until: datetime) -> PromptVersion:
+    """``NAME@production`` as it was just before ``until`` (so a rerun of a night builds on
+    what the first run built on); the current one when the history has no move before it."""
+    rows = fetch_dicts(con, "optimize/label_as_of",
+                       {"name": name, "label": PRODUCTION, "until": until})
+    return resolve(con, rows[0]["to_hash"] if rows else f"{name}@{PRODUCTION}")
+
+
 def _curations(settings: Settings, name: str, method: str, until: datetime
                ) -> tuple[PromptVersion, Curation | None, Curation | None]:
     with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
-        parent = resolve(con, f"{name}@{PRODUCTION}")
+        parent = _parent(con, name, until)
         fewshot = (curate_pairs(con, settings, name, parent.content, until,
                                 settings.optimize_fewshot_k)
                    if method in ("fewshot", "all") else None)
@@ -112,6 +122,11 @@ def propose(settings: Settings, name: str, method: str = "all", run_date: date |
     pairs = len(fewshot.pairs) if fewshot else 0
     corrections = max(pairs, rewrite.cases if rewrite and rewrite.system else 0)
     base = {"name": name, "method": method, "parent_hash": parent.hash, "notes": notes}
+    if rewrite is not None and rewrite.system is None and shown is not None and shown.pairs:
+        # a candidate without its rewrite would be another candidate: a rerun of the night
+        # without the endpoint must not propose it
+        return Proposal(**base, status="skipped", corrections=corrections,
+                        reason=f"the rewrite did not run: {rewrite.note}")
     if corrections < settings.optimize_min_corrections:
         return Proposal(**base, status="skipped", corrections=corrections,
                         reason=f"{corrections} usable correction(s); needs "
@@ -128,7 +143,9 @@ def propose(settings: Settings, name: str, method: str = "all", run_date: date |
         digest, path, new = register_candidate(con, settings, spec, provenance,
                                                by=OPTIMIZE_ACTOR, now=now)
         moved = False
-        if label_candidate:
+        later = fetch_dicts(con, "optimize/label_moved_after",
+                            {"name": name, "label": CANDIDATE, "until": until})[0]["moves"]
+        if label_candidate and not later:
             move = promote(con, name, digest, label=CANDIDATE, by=f"{OPTIMIZE_ACTOR}:{method}",
                            now=now, reason=_label_reason(provenance, parent))
             moved = move.move is not None
@@ -159,7 +176,7 @@ def propose_night(settings: Settings, run_date: date) -> dict[str, Any]:
     for name, policy in sorted(settings.auto.items()):
         try:
             proposal = propose(settings, name, policy.method, run_date,
-                               label_candidate=policy.promote)
+                               label_candidate=policy.promote, now=as_of_moment(run_date))
         except UsageError as exc:  # e.g. no production version yet: that prompt only
             proposal = Proposal(name=name, method=policy.method, status="skipped", reason=str(exc))
         proposals.append(proposal.to_dict())

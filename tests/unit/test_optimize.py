@@ -214,3 +214,9 @@ def test_without_a_win_or_with_promote_off_nothing_moves(project: Settings) -> N
                                 "by_tag": [{"tag": "billing", "pass_rate_diff": -0.1}]}]}
     won, text = offline_verdict(summary, "c", 0.05)
     assert not won and "billing" in text  # a regressing tag vetoes the win
+
+
+def test_all_without_its_rewrite_proposes_nothing(project: Settings) -> None:
+    proposal = propose(project, "support", "all", NIGHT)  # no endpoint configured
+    assert proposal.status == "skipped" and proposal.reason.startswith("the rewrite did not run")
+    assert not list(project.dir("prompts").rglob("generated-*.yaml"))
