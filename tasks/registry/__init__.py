@@ -25,6 +25,7 @@ _EXPORTS = {
     "list_prompts": "flywheel.tasks.registry._catalog",
     "move_diff": "flywheel.tasks.registry._catalog",
     "provenance_of": "flywheel.tasks.registry._catalog",
+    "lineage_of": "flywheel.tasks.registry._catalog",
     "short": "flywheel.tasks.registry._catalog",
     "show": "flywheel.tasks.registry._catalog",
     "SHORT_HASH_LEN": "flywheel.tasks.registry._hashing",

@@ -119,3 +119,16 @@ def move_diff(con: duckdb.DuckDBPyConnection, from_hash: str | None, to_hash: st
         content_lines(a.content), content_lines(b.content),
         fromfile=f"{a.name}:{a.short}", tofile=f"{b.name}:{b.short}", lineterm="", n=DIFF_CONTEXT,
     ))
+
+
+def lineage_of(con: duckdb.DuckDBPyConnection, digest: str, until: Any) -> dict[str, Any] | None:
+    """A generated version's lineage for the reports: its provenance, the label moves to it up
+    to ``until`` and its ramps; None for a version a person wrote."""
+    provenance = provenance_of(con, digest)
+    if provenance is None:
+        return None
+    moves = [{**m, "moved_at": m["moved_at"].isoformat()}
+             for m in fetch_dicts(con, "registry/moves_to_version", {"hash": digest, "until": until})]
+    ramps = [{**r, "run_date": r["run_date"].isoformat() if r["run_date"] else None}
+             for r in fetch_dicts(con, "registry/ramps_of_version", {"hash": digest, "until": until})]
+    return {"provenance": provenance, "moves": moves, "ramps": ramps}
