@@ -45,6 +45,8 @@ def test_the_demo_proposes_evaluates_ramps_and_promotes_from_its_own_feedback(tm
     assert (work / provenance["source_file"]).is_file()
     page = (work / "reports" / "quality-trend.html").read_text()
     assert "data-demo-model" in page and "<svg" in page
+    reports = [p.read_text() for p in sorted((work / "reports").glob("*/support.md"))]
+    assert any("Lineage of" in r and "flywheel-optimize" in r for r in reports)
     first, last = demo["quality_trend"]["first"], demo["quality_trend"]["last"]
     assert last["ups"] / last["thumbs"] > first["ups"] / first["thumbs"]
 
