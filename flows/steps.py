@@ -28,6 +28,7 @@ from flywheel.flows.mlflow_mirror import mirror_night
 from flywheel.flows.monitoring import monitor_night
 from flywheel.flows.night import Night
 from flywheel.flows.offline_eval import evaluate_candidates
+from flywheel.flows.optimize import automate_candidates, propose_candidates
 from flywheel.flows.prompts_sync import sync_project_prompts
 from flywheel.flows.report import build_reports
 from flywheel.flows.rollout import decide_rollouts
@@ -78,9 +79,16 @@ STEPS: tuple[Step, ...] = (
          after=("ingest", "prompts-sync"),
          reads=("experiments/", "requests", "feedback", "prompt_labels"),
          writes=("ab_results", "ab_checks", "ab_unfiled", "ab_file_errors"), brief=_ab_brief),
+    Step("optimize", propose_candidates, "optimize",
+         "propose a candidate from the feedback for every prompt that opts in ([auto.NAME])",
+         after=("ingest", "prompts-sync"),
+         reads=("requests", "feedback", "prompt_labels", "evalsets/", "eval_cache"),
+         writes=("prompts/", "prompt_versions", "prompt_provenance", "prompt_labels",
+                 "label_history", "eval_cache")),
     Step("offline-eval", evaluate_candidates, "offline_eval",
          "each prompt's candidate against its production version on its eval sets",
-         after=("prompts-sync",), reads=("evalsets/", "prompt_labels", "prompt_versions"),
+         after=("prompts-sync", "optimize"),
+         reads=("evalsets/", "prompt_labels", "prompt_versions"),
          writes=("eval_runs", "eval_results", "eval_cache")),
     Step("export", export_night, "export",
          "the night's part of the fine-tuning, preference and hard-example files",
@@ -93,9 +101,16 @@ STEPS: tuple[Step, ...] = (
          reads=("requests", "feedback", "prompt_versions", "monitor_metrics",
                 "monitor_token_counts"),
          writes=("monitor_metrics", "monitor_token_counts", "monitor_alerts")),
+    Step("auto-promote", automate_candidates, "auto",
+         "opted-in prompts: an offline win starts a ramp; the ramp's A/B loss rolls it back",
+         after=("ingest", "offline-eval", "ab-analysis"),
+         reads=("eval_runs", "prompt_labels", "prompt_provenance", "requests", "feedback",
+                "rollouts"),
+         writes=("rollouts", "rollout_history", "prompt_labels", "label_history")),
     Step("rollout", decide_rollouts, "rollout",
          "advance, hold or roll back every promotion ramp from the night's A/B results",
-         needs=("ingest",), after=("ab-analysis",), reads=("ab_results", "ab_checks", "rollouts"),
+         needs=("ingest",), after=("ab-analysis", "auto-promote"),
+         reads=("ab_results", "ab_checks", "rollouts"),
          writes=("rollouts", "rollout_history", "prompt_labels", "label_history")),
     Step("allocate", allocate_night, "allocate",
          "the next day's weights of every bandit experiment from the night's A/B results",
@@ -114,8 +129,8 @@ STEPS: tuple[Step, ...] = (
     Step("report", build_reports, "report",
          "the promotion reports, with every step's status and the night's alerts",
          needs=("ab-analysis",),
-         after=("ingest", "prompts-sync", "offline-eval", "export", "monitoring", "rollout",
-                "serving-snapshot", "mlflow-mirror"),
+         after=("ingest", "prompts-sync", "optimize", "offline-eval", "export", "monitoring",
+                "auto-promote", "rollout", "serving-snapshot", "mlflow-mirror"),
          reads=("ab_results", "ab_file_errors", "eval_runs", "monitor_alerts", "runs", "rollouts"),
          writes=("reports/", "report_decisions")),
 )

@@ -99,6 +99,27 @@ class RedactSettings:
 
 
 @dataclass(frozen=True)
+class AutoPolicy:
+    """Guarded automation for one prompt (``[auto.NAME]`` in flywheel.toml, docs/optimize.md).
+
+    Each night the prompt's feedback proposes a candidate (``method``), which becomes its
+    ``candidate`` label; an offline win (paired test, no regressing tag) starts a promotion ramp
+    over ``stages``; the ramp's A/B decides: a win at the last stage completes it, a loss or a
+    failed guardrail rolls it back. ``promote = false``: propose and evaluate only (the report
+    lists the commands instead).
+    """
+
+    method: str = "all"  # fewshot | rewrite | all
+    promote: bool = True
+    stages: tuple[float, ...] = (0.1, 0.5, 1.0)
+    min_users_per_stage: int = 30
+    alpha: float = 0.05  # the offline paired test's and the ramp's primary-metric test's level
+
+
+OPTIMIZE_METHODS = ("fewshot", "rewrite", "all")
+
+
+@dataclass(frozen=True)
 class Settings:
     """The resolved configuration of one run. Pass it (or its paths) down; never re-read env."""
 
@@ -162,6 +183,15 @@ class Settings:
     monitor_psi_min_count: int = 100
     alert_webhook_url: str | None = None
     alert_webhook_timeout_s: float = 5.0
+    # Proposals from feedback (tasks/optimize, docs/optimize.md): few-shot curation and the
+    # instruction rewrite (its model, called like the evals, and its budget per prompt a night).
+    optimize_fewshot_k: int = 4
+    optimize_min_corrections: int = 2
+    optimize_rewrite_cases: int = 8
+    optimize_model: str = "gpt-4o-mini"
+    optimize_budget_usd: float = 0.05
+    # Opt-in automation per prompt name: flywheel.toml [auto.NAME] tables (AutoPolicy).
+    auto: dict[str, AutoPolicy] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # A/B planning and checks divide by these: out of range, the night would fail later
@@ -314,9 +344,40 @@ def _from_toml(project_dir: Path) -> dict[str, Any]:
             out[key] = _export_from_toml(path, value)
         elif key == "redact":
             out[key] = _redact_from_toml(path, value)
+        elif key == "auto":
+            out[key] = _auto_from_toml(path, value)
         elif key == "eval_endpoints":
             out[key] = {str(p): {str(k): str(v) for k, v in e.items()} for p, e in value.items()}
     return out
+
+
+def _auto_from_toml(path: Path, table: Any) -> dict[str, AutoPolicy]:
+    """flywheel.toml ``[auto.NAME]`` tables: the prompts that opt in to the automation."""
+    if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
+        raise UsageError(f"{path}: [auto] must hold one table per prompt name: [auto.NAME]")
+    known = {f.name for f in fields(AutoPolicy)}
+    policies = {}
+    for name, entry in table.items():
+        unknown = set(entry) - known
+        if unknown:
+            raise UsageError(f"{path}: [auto.{name}]: unknown key(s) {', '.join(sorted(unknown))}")
+        try:
+            policy = AutoPolicy(
+                method=str(entry.get("method", AutoPolicy.method)),
+                promote=bool(entry.get("promote", AutoPolicy.promote)),
+                stages=tuple(float(s) for s in entry.get("stages", AutoPolicy.stages)),
+                min_users_per_stage=int(entry.get("min_users_per_stage",
+                                                  AutoPolicy.min_users_per_stage)),
+                alpha=float(entry.get("alpha", AutoPolicy.alpha)))
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"{path}: [auto.{name}]: {exc}") from None
+        if policy.method not in OPTIMIZE_METHODS:
+            raise UsageError(f"{path}: [auto.{name}] method = {policy.method!r}: expected one "
+                             f"of {', '.join(OPTIMIZE_METHODS)}")
+        if not 0.0 < policy.alpha < 1.0:
+            raise UsageError(f"{path}: [auto.{name}] alpha must be in (0, 1)")
+        policies[str(name)] = policy
+    return policies
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 
-from flywheel.flows.cli import ab, data, evals, export, ingest, mirror, prompts, report, serving  # noqa: F401  (modules register their commands)
+from flywheel.flows.cli import ab, data, evals, export, ingest, mirror, optimize, prompts, report, serving  # noqa: F401  (modules register their commands)
 from flywheel.flows.cli.common import app, emit_error, reset_emitted
 from flywheel.tasks.errors import FlywheelError
 

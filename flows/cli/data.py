@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -132,7 +132,7 @@ def _demo_human(r: dict[str, Any], last: dict[str, Any]) -> str:
         f"({r['nights'][0]['run_date']} … {r['nights'][-1]['run_date']}).",
         f"  sample project  {r['workdir']}  (prompts/, experiments/, evalsets/)",
         f"  landed logs     {r['landing']}",
-        f"  true effects    {r['truth']}",
+        f"  the loop's rules {r['truth']}",
         f"  DuckDB store    {r['db']}",
         f"  model endpoint  {r['model_endpoint']}",
         f"  last night      {', '.join(s['step'] + ' ' + s['status'] for s in last.get('steps', []))}",
@@ -140,22 +140,101 @@ def _demo_human(r: dict[str, Any], last: dict[str, Any]) -> str:
         + ("" if r["anomalies_planted"] else " (add --plant-anomalies to see it catch some)"),
     ]
     lines += [f"    {a['run_date']} [{a['severity']}] {a['message']}" for a in r["alerts"][:10]]
+    trend = r["quality_trend"]
+    first, final, test = trend["first"], trend["last"], trend["test"]
+    if first["thumbs"] and final["thumbs"]:
+        lines.append(f"  support quality thumbs up {first['ups'] / first['thumbs']:.1%} (first days) → "
+                     f"{final['ups'] / final['thumbs']:.1%} (last days)"
+                     + (f", one-sided p = {test['p_value']:.2g}" if test["p_value"] is not None else ""))
+    lines += [f"    {e['night']}: ramp {e['rollout_id']} {e['action']} ({e['by']})"
+              for e in trend["ramp_events"]]
+    lines.append(f"  quality trend   {r['reports']}/quality-trend.html")
     lines += [f"  FAILED {n['run_date']}: {n['error']}" for n in r["nights"] if not n["ok"]]
     lines.append(f"Explore: flywheel --db {r['db']} --project-dir {r['workdir']} --help")
     return "\n".join(lines)
 
 
+DEMO_TOML = """# Written by `flywheel demo`: the support prompt opts in to the closed loop
+# (docs/optimize.md): proposals from its feedback, an offline eval, a guarded ramp.
+[auto.support]
+method = "all"
+stages = [0.1, 0.5, 1.0]
+min_users_per_stage = 30
+"""
+
+
+def _loop_project(workdir: Path, start: date) -> Settings:
+    """The demo's project: the example files, ``[auto.support]``, the registry and a first
+    serving.json (so that the first day is served like every other). The support application
+    routes by the production label, so the example's tone-test experiment is left out."""
+    from flywheel.tasks.db import connect
+    from flywheel.tasks.registry import folder_files, sync_paths
+    from flywheel.tasks.sample_data import write_project
+    from flywheel.tasks.serving import write_snapshot
+
+    write_project(workdir)
+    (workdir / "experiments" / "tone-test.yaml").unlink(missing_ok=True)
+    (workdir / "flywheel.toml").write_text(DEMO_TOML, encoding="utf-8")
+    settings = load_settings(db=workdir / "flywheel.duckdb", project_dir=workdir)
+    before = datetime.combine(start, datetime.min.time(), UTC)
+    prompts = settings.dir("prompts")
+    with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
+        sync_paths(con, folder_files(prompts), folder=prompts, base=workdir, by="flywheel-demo",
+                   now=before)
+    write_snapshot(settings, reason="flywheel demo: before its first day", now=before)
+    return settings
+
+
+def _closed_loop(settings: Settings, spec: SampleSpec, server: LocalServer, bar: Progress
+                 ) -> tuple[list[dict[str, Any]], list[Any]]:
+    """Each day: the application serves and logs its traffic from the current serving.json,
+    then the night runs on it (and writes the next serving.json)."""
+    from flywheel.tasks.sample_data import ClosedLoopApp
+
+    assert settings.openai_base_url is not None
+    app = ClosedLoopApp(settings.project_dir, spec, settings.openai_base_url)
+    results: list[dict[str, Any]] = []
+    days = []
+    bar.set_total(spec.days)
+    for day in range(spec.days):
+        days.append(app.run_day(day))
+        night = spec.start + timedelta(days=day)
+        results += run_nights(settings, night, night, None, server)
+        bar.advance()
+    return results, days
+
+
+def _trend(settings: Settings, spec: SampleSpec, demo_model: bool) -> dict[str, Any]:
+    """The support prompt's quality trend, written as reports/quality-trend.html and .json."""
+    import json
+
+    from flywheel.tasks.db import connect
+    from flywheel.tasks.optimize import quality_trend, trend_html
+
+    last = spec.start + timedelta(days=spec.days - 1)
+    with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s, read_only=True) as con:
+        trend = quality_trend(con, "support", spec.start, last)
+    folder = settings.dir("reports")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "quality-trend.html").write_text(trend_html(trend, demo_model=demo_model),
+                                               encoding="utf-8")
+    (folder / "quality-trend.json").write_text(json.dumps(trend, indent=2) + "\n",
+                                               encoding="utf-8")
+    return trend
+
+
 @app.command()
 def demo(
     workdir: Annotated[Path | None, typer.Option("--workdir", help="Folder for the demo (default: a new one here).")] = None,
-    days: Annotated[int, typer.Option(help="Days of sample traffic.")] = SampleSpec.days,
+    days: Annotated[int, typer.Option(help="Days of traffic.")] = SampleSpec.days,
     users: Annotated[int, typer.Option(help="Distinct users.")] = SampleSpec.users,
     plant_anomalies: Annotated[bool, typer.Option(
         "--plant-anomalies", help="Plant a latency regression and an input-length shift in the "
         "last days, for the monitoring to catch.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Generate sample data and run the nightly flow over every day of it, offline."""
+    """The closed loop, offline: each day's traffic is served from the previous night's
+    serving.json and logged, then the nightly flow runs on it (docs/optimize.md)."""
     if days < 1 or users < 1:
         raise UsageError("--days and --users must be at least 1")
     if workdir is None:
@@ -166,24 +245,26 @@ def demo(
     if plant_anomalies:
         spec = replace(spec, latency_regression_day=max(days - 3, 0), input_shift_day=max(days - 2, 0))
     from flywheel.flows.cli.prefect_start import start_server_early
-    from flywheel.tasks.sample_data import write_sample_data
+    from flywheel.tasks.sample_data import loop_truth
 
-    server = start_server_early()  # Prefect's server starts while the sample data is written
-    truth = write_sample_data(workdir, spec)
-    db = workdir / "flywheel.duckdb"
-    with _model_endpoint(load_settings(db=db, project_dir=workdir)) as (settings, model_url), \
-            progress_bar("demo nights", unit="nights", enabled=not as_json) as bar:
-        results = run_nights(settings, spec.start, spec.start + timedelta(days=spec.days - 1), bar,
-                             server)
+    server = start_server_early()  # Prefect's server starts while the project is prepared
+    base = _loop_project(workdir, spec.start)
+    with _model_endpoint(base) as (settings, model_url), \
+            progress_bar("demo days", unit="days", enabled=not as_json) as bar:
+        results, logged = _closed_loop(settings, spec, server, bar)
+        trend = _trend(settings, spec, demo_model=base.openai_base_url is None)
+    truth = loop_truth(spec, logged, workdir)
+    (workdir / "TRUTH.json").write_text(__import__("json").dumps(truth, indent=2) + "\n")
     alerts = [a for n in results for a in ((n.get("summary") or {}).get("monitoring") or {}).get("alert_list", [])]
     result = {
-        "workdir": str(workdir), "db": str(db), "landing": str(workdir / "landing"),
+        "workdir": str(workdir), "db": str(settings.db_path), "landing": str(workdir / "landing"),
         "truth": str(workdir / "TRUTH.json"), "reports": str(workdir / "reports"),
         "nights": [{"run_date": n["run_date"], "ok": n["ok"], "error": n.get("error")} for n in results],
-        "malformed_lines_planted": len(truth["malformed_lines"]), "model_endpoint": model_url,
+        "malformed_lines_planted": 0, "model_endpoint": model_url,
         "anomalies_planted": truth["anomalies"],
         "alerts": [{"run_date": a["run_date"], "severity": a["severity"], "message": a["message"]}
                    for a in alerts],
+        "quality_trend": {k: trend[k] for k in ("first", "last", "test", "ramp_events")},
     }
     last = results[-1]["summary"] or {} if results else {}
     emit(result, as_json, lambda r: _demo_human(r, last))

@@ -161,6 +161,15 @@ def _show_human(r: dict[str, Any]) -> str:
              f"variables:  {', '.join(r['variables']) or '-'}"]
     lines += [f"{key}: {r['metadata'][key]}" for key in ("description", "author", "tags")
               if key in r["metadata"]]
+    p = r.get("provenance")
+    if p:
+        days = p["feedback_days"]
+        lines.append(f"generated:  {p['method']} on {short(p['parent'])} from "
+                     f"{len(p['feedback_ids'])} correction(s)"
+                     + (f" of {days[0]} … {days[-1]}" if days else "")
+                     + f"; eval cases kept out: {', '.join(p['excluded_eval_cases']) or 'none'}"
+                     + (f"; optimizer {p['optimizer_model']} ${p['cost_usd'] or 0:.4f}"
+                        if p["optimizer_model"] else ""))
     return "\n".join([*lines, "", *content_lines(r["content"])])
 
 

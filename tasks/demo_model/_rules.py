@@ -7,19 +7,27 @@ meant to be smart. The rules, first match wins:
    rubric's terms are its quoted phrases (``'14 days'``) or, with none quoted, its words of four
    or more letters that are not stop words; ``score`` is the share of terms found in the OUTPUT
    (case-insensitive), rounded to 2 decimals; ``reason`` names the terms found and missing.
-2. **Support questions** (a user message line ``Customer question: ...``): the closest question
-   of the policy bank (``tasks/sample_data/_content.py``, rapidfuzz ``token_set_ratio`` >= 70).
-   * with few-shot examples in the prompt, the *corrected* (accurate) policy answer; without,
-     the original answer (older, partly wrong policy: that is what production logs show);
+2. **Optimizer prompts** (the system message is flywheel's optimizer prompt,
+   ``tasks/optimize/_rewrite.py``): the current system prompt (between ``<<<`` and ``>>>``)
+   with a policy section: one line ``- Q: <question> A: <correction>`` per case shown (the
+   input's longest line is the question), merged with the policy lines it already has (a
+   question already there keeps its first answer), in the order of the questions.
+3. **Support questions** (a user message line ``Customer question: ...``):
+   * a policy stated in the system prompt (a line ``- Q: ... A: ...``) whose question is close
+     to this one (rapidfuzz ``ratio`` >= 90, case-insensitive) is followed: its answer;
+   * otherwise the closest question of the policy bank (``tasks/sample_data/_content.py``,
+     rapidfuzz ``token_set_ratio`` >= 70): with few-shot examples in the prompt, the
+     *corrected* (accurate) policy answer; without, the original answer (older, partly wrong
+     policy: that is what production logs show);
    * a system prompt asking to be *warm* puts a friendly opener first (chosen by the question);
    * an ``Order: X`` line adds ``Your order reference is X.``;
    * no close question: ``I'm not sure about that. I can open a ticket ...``.
-3. **Summaries** (the user message starts with ``Summarize``): the text after the first line,
+4. **Summaries** (the user message starts with ``Summarize``): the text after the first line,
    split into sentences. ``bullet`` in the instruction: the first three sentences as ``- ``
    bullets and a ``Next steps:`` line; ``one sentence``: the first sentence, cut to ``at most N
    words`` when asked; ``two sentences``: the first two; ``JSON``: ``{"summary": first}``;
    otherwise the first sentence.
-4. Anything else: the first sentence of the last user message.
+5. Anything else: the first sentence of the last user message.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from flywheel.tasks.evals import JUDGE_SYSTEM
+from flywheel.tasks.optimize import OPTIMIZER_SYSTEM
 from flywheel.tasks.sample_data import FRIENDLY_OPENERS, SUPPORT_QA
 
 DEMO_MODEL = "flywheel-demo-model"
@@ -40,6 +49,10 @@ DEMO_FINGERPRINT = "flywheel-demo"
 NOT_SURE = "I'm not sure about that. I can open a ticket so a specialist can look into it."
 NEXT_STEPS = "Next steps: reproduce the issue, then escalate to the owning team."
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+")
+POLICY_HEADER = "Policies learned from corrections (follow them when a question matches):"
+_POLICY_LINE = re.compile(r"^- Q: (.+?) A: (.+)$", re.MULTILINE)
+_CASE = re.compile(r"^INPUT: (.*?)\nANSWER: .*?\nCORRECTION: (.*?)(?=\n\nCASE \d+\n|\n\nReply with|\Z)",
+                   re.MULTILINE | re.DOTALL)
 _STOP_WORDS = frozenset({
     "that", "this", "with", "from", "have", "been", "does", "into", "your", "their", "there",
     "what", "when", "which", "about", "answer", "answers", "mentions", "mention", "says",
@@ -72,11 +85,14 @@ def answer(messages: Sequence[dict[str, Any]]) -> str:
     last = users[-1] if users else ""
     if system.startswith(JUDGE_SYSTEM[:40]):
         return json.dumps(judge_verdict(last), ensure_ascii=False)
+    if system.startswith(OPTIMIZER_SYSTEM[:40]):
+        return revised_system(last)
     question = re.search(r"^Customer question:\s*(.+)$", last, re.MULTILINE)
     if question:
         order = re.search(r"^Order:\s*(\S+)", last, re.MULTILINE)
         return support_answer(question.group(1).strip(), order.group(1) if order else None,
-                              warm="warm" in system.lower(), few_shot=len(users) > 1)
+                              warm="warm" in system.lower(), few_shot=len(users) > 1,
+                              policies=policies(system))
     if last.lstrip().startswith("Summarize"):
         instruction, _, text = last.partition("\n")
         return summary(instruction, text)
@@ -84,16 +100,43 @@ def answer(messages: Sequence[dict[str, Any]]) -> str:
     return first[0] if first else "…"
 
 
-def support_answer(question: str, order_id: str | None, *, warm: bool, few_shot: bool) -> str:
-    """Rule 2: an answer from the policy bank."""
-    best, best_score = None, 0.0
-    for entry in SUPPORT_QA:
-        score = fuzz.token_set_ratio(question.lower(), entry[0].lower())
-        if score > best_score:
-            best, best_score = entry, score
+def policies(system: str) -> dict[str, str]:
+    """The policy lines of a system prompt: question → answer (the first answer of a question)."""
+    found: dict[str, str] = {}
+    for question, reply in _POLICY_LINE.findall(system):
+        found.setdefault(question.strip(), reply.strip())
+    return found
+
+
+def revised_system(optimizer_user_message: str) -> str:
+    """Rule 2: the current system prompt with the shown cases merged into its policy section."""
+    current = optimizer_user_message.split("<<<\n", 1)[-1].split("\n>>>", 1)[0]
+    known = policies(current)
+    kept = "\n".join(line for line in current.splitlines()
+                     if line != POLICY_HEADER and not _POLICY_LINE.match(line)).rstrip()
+    for text, correction in _CASE.findall(optimizer_user_message):
+        question = max(text.splitlines() or [text], key=len).strip()
+        known.setdefault(question, " ".join(correction.split()))
+    lines = [f"- Q: {q} A: {a}" for q, a in sorted(known.items())]
+    return "\n".join([kept, "", POLICY_HEADER, *lines]) if lines else kept
+
+
+def support_answer(question: str, order_id: str | None, *, warm: bool, few_shot: bool,
+                   policies: dict[str, str] | None = None) -> str:
+    """Rule 3: a policy the system prompt states, else an answer from the policy bank."""
     text = NOT_SURE
-    if best is not None and best_score >= 70:
-        text = best[2] if few_shot else best[1]
+    stated = [(fuzz.ratio(question.lower(), q.lower()), a) for q, a in (policies or {}).items()]
+    close = [item for item in stated if item[0] >= 90]
+    if close:
+        text = max(close, key=lambda item: item[0])[1]
+    else:
+        best, best_score = None, 0.0
+        for entry in SUPPORT_QA:
+            score = fuzz.token_set_ratio(question.lower(), entry[0].lower())
+            if score > best_score:
+                best, best_score = entry, score
+        if best is not None and best_score >= 70:
+            text = best[2] if few_shot else best[1]
     if warm:
         openers = FRIENDLY_OPENERS
         text = openers[_stable_index(question, len(openers))] + text
@@ -103,7 +146,7 @@ def support_answer(question: str, order_id: str | None, *, warm: bool, few_shot:
 
 
 def summary(instruction: str, text: str) -> str:
-    """Rule 3: a summary made of the text's first sentences."""
+    """Rule 4: a summary made of the text's first sentences."""
     parts = sentences(text) or [text.strip()]
     lowered = instruction.lower()
     if "bullet" in lowered:

@@ -11,6 +11,10 @@ from flywheel.tasks._faces import lazy_face
 _EXPORTS = {
     "EXPORTERS": "flywheel.tasks.export._exporters",
     "assemble_parts": "flywheel.tasks.export._assemble",
+    "LeakageGuard": "flywheel.tasks.export._evalsets",
+    "read_eval_cases": "flywheel.tasks.export._evalsets",
+    "normalize": "flywheel.tasks.export._text",
+    "vars_text": "flywheel.tasks.export._text",
     "validate_file": "flywheel.tasks.export._exporters",
     "export_finetune": "flywheel.tasks.export._finetune",
     "export_hard_examples": "flywheel.tasks.export._hard_examples",

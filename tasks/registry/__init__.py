@@ -24,6 +24,8 @@ _EXPORTS = {
     "diff_versions": "flywheel.tasks.registry._catalog",
     "list_prompts": "flywheel.tasks.registry._catalog",
     "move_diff": "flywheel.tasks.registry._catalog",
+    "provenance_of": "flywheel.tasks.registry._catalog",
+    "lineage_of": "flywheel.tasks.registry._catalog",
     "short": "flywheel.tasks.registry._catalog",
     "show": "flywheel.tasks.registry._catalog",
     "SHORT_HASH_LEN": "flywheel.tasks.registry._hashing",

@@ -45,7 +45,25 @@ def show(con: duckdb.DuckDBPyConnection, ref: str) -> dict[str, Any]:
         "content": version.content,
         "variables": template_variables(version.content.get("template", "")),
         "canonical_json": canonical_json(version.content),
+        "provenance": provenance_of(con, version.hash),
     }
+
+
+def provenance_of(con: duckdb.DuckDBPyConnection, digest: str) -> dict[str, Any] | None:
+    """What a version flywheel generated was built from (``prompt_provenance``, written by
+    tasks/optimize); None for a version a person wrote."""
+    rows = fetch_dicts(con, "registry/provenance_get", {"hash": digest})
+    if not rows:
+        return None
+    out = dict(rows[0])
+    for key in ("feedback_ids", "feedback_days", "excluded_cases", "details"):
+        out[key] = json.loads(out[key])
+    out["created_at"] = out["created_at"].isoformat()
+    out["built_for"] = out["built_for"].isoformat() if out["built_for"] else None
+    # the names docs/contracts.md gives them
+    out["parent"] = out.pop("parent_hash")
+    out["excluded_eval_cases"] = out.pop("excluded_cases")
+    return out
 
 
 def _block(title: str, text: str) -> list[str]:
@@ -101,3 +119,16 @@ def move_diff(con: duckdb.DuckDBPyConnection, from_hash: str | None, to_hash: st
         content_lines(a.content), content_lines(b.content),
         fromfile=f"{a.name}:{a.short}", tofile=f"{b.name}:{b.short}", lineterm="", n=DIFF_CONTEXT,
     ))
+
+
+def lineage_of(con: duckdb.DuckDBPyConnection, digest: str, until: Any) -> dict[str, Any] | None:
+    """A generated version's lineage for the reports: its provenance, the label moves to it up
+    to ``until`` and its ramps; None for a version a person wrote."""
+    provenance = provenance_of(con, digest)
+    if provenance is None:
+        return None
+    moves = [{**m, "moved_at": m["moved_at"].isoformat()}
+             for m in fetch_dicts(con, "registry/moves_to_version", {"hash": digest, "until": until})]
+    ramps = [{**r, "run_date": r["run_date"].isoformat() if r["run_date"] else None}
+             for r in fetch_dicts(con, "registry/ramps_of_version", {"hash": digest, "until": until})]
+    return {"provenance": provenance, "moves": moves, "ramps": ramps}

@@ -19,7 +19,7 @@ import duckdb
 from flywheel.tasks.ab import allocation_rows, as_of_moment
 from flywheel.tasks.db import fetch_dicts
 from flywheel.tasks.errors import UsageError
-from flywheel.tasks.registry import SHORT_HASH_LEN, diff_versions, resolve
+from flywheel.tasks.registry import SHORT_HASH_LEN, diff_versions, lineage_of, resolve
 from flywheel.tasks.reports import _rollback as rollback
 from flywheel.tasks.reports._rules import DecisionRules
 from flywheel.tasks.reports._text import cut
@@ -393,6 +393,7 @@ def gather(con: duckdb.DuckDBPyConnection, night: Night, rules: DecisionRules,
                 **_version(con, hash_), **info, "ref": f"{name}:{short(hash_)}",
                 "evals": eval_evidence(con, production, hash_, judge_min_kappa)
                 if production else [],
+                "lineage": lineage_of(con, hash_, night.as_of),
                 "diff": _diff(con, production, hash_) if production else
                 {"diff": "", "changed_keys": [], "error": "no production version"},
             })

@@ -10,7 +10,11 @@ from flywheel.tasks._faces import lazy_face
 _EXPORTS = {
     "FRIENDLY_OPENERS": "flywheel.tasks.sample_data._content",
     "SUPPORT_QA": "flywheel.tasks.sample_data._content",
+    "write_project": "flywheel.tasks.sample_data._generate",
     "write_sample_data": "flywheel.tasks.sample_data._generate",
+    "ClosedLoopApp": "flywheel.tasks.sample_data._loop",
+    "DayStats": "flywheel.tasks.sample_data._loop",
+    "loop_truth": "flywheel.tasks.sample_data._loop",
     "SampleSpec": "flywheel.tasks.sample_data._spec",
 }
 

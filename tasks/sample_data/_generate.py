@@ -85,12 +85,17 @@ def _copy_tree(source: Traversable, target: Path) -> None:
             (target / item.name).write_bytes(item.read_bytes())
 
 
-def write_sample_data(out: Path, spec: SampleSpec | None = None) -> dict[str, Any]:
-    """Write a complete sample project into ``out``; returns what was written (also TRUTH.json)."""
-    spec = spec or SampleSpec()
+def write_project(out: Path) -> None:
+    """Copy the example project (prompts/, experiments/, evalsets/) into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     for folder in EXAMPLE_FOLDERS:
         _copy_tree(resources.files(f"flywheel.sample_project.{folder}"), out / folder)
+
+
+def write_sample_data(out: Path, spec: SampleSpec | None = None) -> dict[str, Any]:
+    """Write a complete sample project into ``out``; returns what was written (also TRUTH.json)."""
+    spec = spec or SampleSpec()
+    write_project(out)
     prompts = _load_prompts(out / "prompts")
     rng = np.random.default_rng(spec.seed)
     users = [f"user-{i:05d}" for i in range(spec.users)]

@@ -60,3 +60,24 @@ def test_judge_prompts_get_a_valid_verdict_from_the_rubric_terms() -> None:
 
 def test_anything_else_gets_its_first_sentence_back() -> None:
     assert answer([user("Hello there. How are you?")]) == "Hello there."
+
+
+def test_a_policy_stated_in_the_system_prompt_is_followed() -> None:
+    from flywheel.tasks.demo_model._rules import POLICY_HEADER
+
+    system = f"Be accurate.\n\n{POLICY_HEADER}\n- Q: {QUESTION} A: Refunds take 14 days."
+    assert support(QUESTION, system=system) == "Refunds take 14 days."
+    assert support("Do you offer backups?", system=system) == content.SUPPORT_QA[5][1]  # not close
+
+
+def test_the_optimizer_merges_the_cases_into_the_policy_section() -> None:
+    from flywheel.tasks.optimize import OPTIMIZER_SYSTEM
+    from flywheel.tasks.optimize._pairs import Pair
+    from flywheel.tasks.optimize._rewrite import optimizer_messages
+
+    pair = Pair({"question": QUESTION, "order_id": "A-1"}, "", ORIGINAL, CORRECTED, 3, ("f",), ())
+    first = answer(optimizer_messages("Be accurate.", [pair]))
+    assert first.startswith("Be accurate.") and f"- Q: {QUESTION} A: {CORRECTED}" in first
+    again = answer(optimizer_messages(first, [pair]))
+    assert again == first  # a question already stated keeps its policy; nothing repeats
+    assert answer([{"role": "system", "content": OPTIMIZER_SYSTEM}, user("no cases")]) == "no cases"
