@@ -178,12 +178,13 @@ def stratified_row(row: dict[str, Any], exp: Experiment, strata: Strata) -> dict
     out = row | {"stratified": True, "control_mean": ma, "treatment_mean": mb,
                  "control_n": int(strata.n[:, a].sum()), "treatment_n": int(strata.n[:, b].sum()),
                  "cuped": False, "theta": None}
-    if est.users == 0 or ma == 0 or va + vb <= 0:
+    # delta-method variance of the relative lift; 0 when the treatment mean and variance are 0
+    se = math.sqrt(vb / ma**2 + va * mb**2 / ma**4) if est.users and ma else 0.0
+    if not se > 0:
         return out | {"estimate": None, "ci_low": None, "ci_high": None, "se": None,
                       "p_value": None, "chance_to_win": None, "direction": None,
-                      "error": "no period with at least 2 users in every arm"}
+                      "error": "no period with at least 2 users in every arm (or no variance)"}
     lift = (mb - ma) / abs(ma)
-    se = math.sqrt(vb / ma**2 + va * mb**2 / ma**4)
     z = float(norm.ppf(1 - exp.alpha / 2))
     win = float(norm.cdf(-lift / se if metric.lower_is_better else lift / se))
     risk_keep, risk_ship = normal_risk(-lift if metric.lower_is_better else lift, se)

@@ -32,5 +32,5 @@ def test_ab_report_json_and_errors(tmp_path: Path) -> None:
     assert bad_date.returncode == 2 and "--date" in bad_date.stderr
     (tmp_path / "experiments" / "tone-test.yaml").write_text("name: tone-test\nvariants: 3\n")
     broken = flywheel("--db", db, "ab", "report", cwd=tmp_path)
-    assert broken.returncode == 2 and "tone-test.yaml: variants:" in broken.stderr
+    assert broken.returncode == 2 and "tone-test.yaml:2: variants:" in broken.stderr
     assert "Traceback" not in broken.stderr
