@@ -72,8 +72,8 @@ def _auto_ramp(con: duckdb.DuckDBPyConnection, name: str) -> Rollout | None:
     return running[-1] if running else None
 
 
-def _start(con: duckdb.DuckDBPyConnection, name: str, policy: AutoPolicy, now: datetime
-           ) -> dict[str, Any]:
+def _start(con: duckdb.DuckDBPyConnection, name: str, policy: AutoPolicy, now: datetime,
+           run_date: date) -> dict[str, Any]:
     production = current_label(con, name, PRODUCTION)
     candidate = current_label(con, name, CANDIDATE)
     if not production or not candidate or production == candidate:
@@ -91,7 +91,7 @@ def _start(con: duckdb.DuckDBPyConnection, name: str, policy: AutoPolicy, now: d
         return {"name": name, "action": "none", "reason": f"no offline win: {evidence}"}
     _, ramp = promote_with_ramp(
         con, name, candidate, policy.stages, min_users_per_stage=policy.min_users_per_stage,
-        by=f"{AUTO_ACTOR}:offline-win", now=now,
+        by=f"{AUTO_ACTOR}:offline-win", now=now, run_date=run_date,
         reason=f"offline win in eval run {rows[0]['run_id']}: {evidence}")
     return {"name": name, "action": "ramp", "rollout_id": ramp.rollout_id,
             "reason": f"offline win in eval run {rows[0]['run_id']}: {evidence}"}
@@ -155,7 +155,7 @@ def auto_night(settings: Settings, run_date: date, *, now: datetime | None = Non
             try:
                 ramp = _auto_ramp(con, name)
                 actions.append(_judge(con, ramp, settings, run_date, now) if ramp
-                               else _start(con, name, policy, now))
+                               else _start(con, name, policy, now, run_date))
             except (UsageError, duckdb.Error, KeyError, ValueError) as exc:
                 errors.append({"name": name, "error": f"{type(exc).__name__}: {exc}"})
     return {"run_date": run_date.isoformat(), "actions": actions, "errors": errors}

@@ -242,7 +242,7 @@ def _insert(
     min_users: int, guardrails: Sequence[Guardrail], started_at: datetime, by: str,
     now: datetime, prompt_name: str | None = None, label: str | None = None,
     from_hash: str | None = None, to_hash: str | None = None, label_move_id: int | None = None,
-    reason: str,
+    reason: str, run_date: date | None = None,
 ) -> tuple[Rollout, dict[str, Any]]:
     cur = run(con, "serving/rollout_insert", {
         "kind": kind, "subject": subject, "prompt_name": prompt_name, "label": label,
@@ -254,7 +254,7 @@ def _insert(
     })
     columns = [d[0] for d in cur.description]
     ramp = _rollout_of(dict(zip(columns, cur.fetchone(), strict=True)))
-    event = _record(con, ramp, action="start", to_stage=1, reason=reason, run_date=None, by=by,
+    event = _record(con, ramp, action="start", to_stage=1, reason=reason, run_date=run_date, by=by,
                     now=now, from_stage=0)
     return ramp, event
 
@@ -278,9 +278,10 @@ def promote_with_ramp(
     con: duckdb.DuckDBPyConnection, name: str, ref: str, stages: Sequence[float], *,
     label: str = DEFAULT_LABEL, min_users_per_stage: int, reason: str | None = None,
     guardrails: Sequence[Guardrail] | None = None, by: str | None = None,
-    now: datetime | None = None,
+    now: datetime | None = None, run_date: date | None = None,
 ) -> tuple[MoveResult, Rollout]:
-    """Promote ``ref`` to ``name@label`` and start a promotion ramp over ``stages``.
+    """Promote ``ref`` to ``name@label`` and start a promotion ramp over ``stages``
+    (``run_date``: the night that started it, when a nightly step did).
 
     The label must already point at another version (the one the users outside the ramp keep).
     An earlier ramp still running on the label is cancelled.
@@ -312,12 +313,12 @@ def promote_with_ramp(
             for old in rollouts(con, [RAMPING]):
                 if old.kind == "promotion" and old.subject == subject:
                     _cancel(con, old, f"superseded by the ramp of move #{result.move.move_id}",
-                            run_date=None, by=actor, now=now)
+                            run_date=run_date, by=actor, now=now)
             ramp, _ = _insert(
                 con, kind="promotion", subject=subject, stages=stages,
                 min_users=min_users_per_stage, guardrails=chosen, started_at=now, by=actor,
                 now=now, prompt_name=name, label=label, from_hash=current, to_hash=version.hash,
-                label_move_id=result.move.move_id,
+                label_move_id=result.move.move_id, run_date=run_date,
                 reason=f"promoted {version.short} to {subject} with a ramp {ramp_text} "
                        f"(label move #{result.move.move_id})")
     except (duckdb.Error, FlywheelError) as exc:

@@ -13,7 +13,7 @@ import pytest
 
 from flywheel.tasks.commands import sync_prompt_files
 from flywheel.tasks.config import Settings, load_settings
-from flywheel.tasks.db import connect
+from flywheel.tasks.db import connect, fetch_dicts
 from flywheel.tasks.demo_model import DemoModelServer
 from flywheel.tasks.export import LeakageGuard, read_eval_cases, vars_text
 from flywheel.tasks.ingest import ingest_paths
@@ -191,6 +191,9 @@ def test_an_offline_win_starts_a_ramp_never_a_full_promotion(project: Settings) 
         moves = history(con, "support", label="production")
         ramps = rollouts(con)
         candidate = resolve(con, "support@candidate").hash
+        start_nights = [e["run_date"] for e in fetch_dicts(
+            con, "optimize/ramp_events", {"subject": "support@production"})]
+    assert start_nights == [NIGHT]  # the ramp's start names the night that decided it
     promote_move = next(m.to_dict() for m in moves if m.moved_by.startswith(AUTO_ACTOR))
     assert promote_move["moved_by"] == f"{AUTO_ACTOR}:offline-win"
     assert "McNemar p = " in promote_move["reason"] and "no tag regressed" in promote_move["reason"]
