@@ -50,6 +50,7 @@ _EXPORTS = {
     "move_markdown": "flywheel.tasks.registry._markdown",
     "sync_markdown": "flywheel.tasks.registry._markdown",
     "render_messages": "flywheel.tasks.registry._render",
+    "template_syntax_error": "flywheel.tasks.registry._render",
     "PromptVersion": "flywheel.tasks.registry._store",
     "register_version": "flywheel.tasks.registry._store",
     "resolve": "flywheel.tasks.registry._store",
