@@ -52,6 +52,7 @@ _EXPORTS = {
     "render_messages": "flywheel.tasks.registry._render",
     "template_syntax_error": "flywheel.tasks.registry._render",
     "PromptVersion": "flywheel.tasks.registry._store",
+    "known_names": "flywheel.tasks.registry._store",
     "register_version": "flywheel.tasks.registry._store",
     "resolve": "flywheel.tasks.registry._store",
     "PromptSyncError": "flywheel.tasks.registry._sync",
