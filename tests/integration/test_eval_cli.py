@@ -89,3 +89,12 @@ def test_a_bad_base_url_is_one_line_exit_2_and_never_prints_the_secret(
     assert SECRET not in result.stdout + result.stderr
     if "credentials" in message:
         assert "***@" in result.stderr and "OPENAI_API_KEY" in result.stderr
+
+
+def test_flywheel_demo_refuses_a_base_url_with_credentials_before_starting(tmp_path: Path) -> None:
+    url, message = BAD_BASE_URLS["credentials"]
+    result = flywheel("demo", "--days", "1", "--users", "10", "--workdir", str(tmp_path / "w"),
+                      cwd=tmp_path, base_url=url)
+    assert result.returncode == 2 and result.stderr.startswith(f"error: {message}")
+    assert SECRET not in result.stdout + result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "w").exists()  # nothing was started or written
