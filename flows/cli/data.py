@@ -240,6 +240,12 @@ def demo(
     if workdir is None:
         workdir = Path.cwd() / f"flywheel-demo-{datetime.now():%Y%m%d-%H%M%S}"
     workdir = workdir.resolve()
+    given = load_settings(project_dir=workdir)
+    if given.openai_base_url:  # refused before anything starts: one line, the secret masked
+        from flywheel.tasks.evals import checked_base_url
+
+        checked_base_url(given.openai_base_url.strip(), "OPENAI_BASE_URL",
+                         given.openai_api_key_env)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     spec = SampleSpec(days=days, users=users)
     if plant_anomalies:

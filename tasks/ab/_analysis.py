@@ -9,6 +9,7 @@ extra keys.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -59,8 +60,12 @@ def _finite(x: float | None) -> float | None:
 # ---------------------------------------------------------------------------------- checks
 
 
-def integrity_checks(data: ExperimentData, thresholds: Thresholds) -> dict[str, Any]:
-    """SRM, assignment mismatch, users in several arms, arms without traffic, unknown arms."""
+def integrity_checks(data: ExperimentData, thresholds: Thresholds,
+                     missing_versions: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """SRM, assignment mismatch, users in several arms, arms without traffic, unknown arms, and
+    variants whose prompt REF names no registered version (``missing_versions``: variant ->
+    why; such an experiment cannot be served as its file says, so it is not trustworthy; None:
+    not checked, ``versions_checked`` is false)."""
     exp = data.experiment
     observed = [data.arms[v].users for v in exp.variant_names]
     total_users = sum(observed)
@@ -80,6 +85,10 @@ def integrity_checks(data: ExperimentData, thresholds: Thresholds) -> dict[str, 
         failed.append("multi_arm_users")
     if total_users and empty:
         failed.append("empty_arms")
+    missing = [{"variant": v, "ref": exp.variants[v], "error": (missing_versions or {})[v]}
+               for v in exp.variant_names if v in (missing_versions or {})]
+    if missing:
+        failed.append("missing_versions")
     return {
         "srm_p_value": srm,
         "assignment_mismatch_share": mismatch_share,
@@ -87,6 +96,8 @@ def integrity_checks(data: ExperimentData, thresholds: Thresholds) -> dict[str, 
         "multi_arm_share": multi_share,
         "empty_arms": empty if total_users else [],
         "unknown_arms": unknown,
+        "missing_versions": missing,
+        "versions_checked": missing_versions is not None,
         "mismatched_requests": mismatched,
         "failed": failed,
         "thresholds": {"srm_p_value": thresholds.srm_p_value,
@@ -389,11 +400,13 @@ def guardrail_results(exp: Experiment, rows: list[dict[str, Any]], trustworthy: 
 
 
 def analyze_experiment(data: ExperimentData, thresholds: Thresholds,
-                       as_of: datetime | None, strata: Strata | None = None) -> dict[str, Any]:
+                       as_of: datetime | None, strata: Strata | None = None, *,
+                       missing_versions: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The full report of one experiment; a bandit's (``strata``: its per-period data) is
-    judged on period-stratified estimates and per-period checks (tasks/ab/_bandit.py)."""
+    judged on period-stratified estimates and per-period checks (tasks/ab/_bandit.py).
+    ``missing_versions``: the variants whose REF resolves to no version (untrustworthy)."""
     exp = data.experiment
-    checks = integrity_checks(data, thresholds)
+    checks = integrity_checks(data, thresholds, missing_versions)
     if strata is not None:
         checks = stratified_checks(checks, strata)
     total_users = sum(data.arms[v].users for v in exp.variant_names)
@@ -414,7 +427,9 @@ def analyze_experiment(data: ExperimentData, thresholds: Thresholds,
                                     exp.sequential)
     guards = guardrail_results(exp, rows, trustworthy)
     primary = [r for r in rows if r["metric"] == exp.primary_metric]
-    if not total_users:
+    if checks["missing_versions"]:  # with or without traffic: the file names nothing servable
+        status = UNTRUSTWORTHY
+    elif not total_users:
         status = COLLECTING
     elif not trustworthy:
         status = UNTRUSTWORTHY

@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
 
+import duckdb
+
 from flywheel.tasks.ab._aggregate import aggregate
 from flywheel.tasks.ab._analysis import Thresholds, analyze_experiment, json_safe
 from flywheel.tasks.ab._bandit import read_strata, run_allocation
@@ -16,6 +18,7 @@ from flywheel.tasks.ab._store import save_report
 from flywheel.tasks.config import Settings
 from flywheel.tasks.db import connect
 from flywheel.tasks.errors import UsageError
+from flywheel.tasks.registry import known_names, resolve
 
 
 def as_of_moment(run_date: date | None) -> datetime | None:
@@ -44,6 +47,23 @@ def select_experiments(experiments: list[Experiment], name: str | None) -> list[
     return chosen
 
 
+def missing_versions(con: duckdb.DuckDBPyConnection, experiments: list[Experiment]
+                     ) -> dict[str, dict[str, str]] | None:
+    """Per experiment, the variants whose prompt REF names no registered version (a label not
+    set, a hash or a prompt never registered): variant -> the registry's reason. None when the
+    store has no registry to check against (no prompt ever synced: an analysis of logs only)."""
+    if not known_names(con):
+        return None
+    out: dict[str, dict[str, str]] = {}
+    for exp in experiments:
+        for variant, ref in exp.variants.items():
+            try:
+                resolve(con, ref)
+            except UsageError as exc:
+                out.setdefault(exp.name, {})[variant] = str(exc)
+    return out
+
+
 def build_report(settings: Settings, run_date: date | None = None,
                  experiment: str | None = None, *, skip_bad_files: bool = False
                  ) -> dict[str, Any]:
@@ -60,9 +80,12 @@ def build_report(settings: Settings, run_date: date | None = None,
         aggregates = aggregate(con, experiments, as_of,
                                cuped_lookback=timedelta(days=settings.ab_cuped_lookback_days))
         strata = read_strata(con, experiments, as_of)  # bandits: per allocation period
+        missing = missing_versions(con, experiments)
     started = time.perf_counter()
     thresholds = thresholds_of(settings)
-    reports = [analyze_experiment(data, thresholds, as_of, strata.get(data.experiment.name))
+    reports = [analyze_experiment(data, thresholds, as_of, strata.get(data.experiment.name),
+                                  missing_versions=None if missing is None
+                                  else missing.get(data.experiment.name, {}))
                for data in aggregates.experiments]
     unfiled = _unfiled(aggregates.unfiled) if experiment is None else []
     python_seconds = time.perf_counter() - started

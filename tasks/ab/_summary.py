@@ -17,8 +17,11 @@ def _checks_line(exp: dict[str, Any]) -> str:
     checks = exp["checks"]
     srm = checks["srm_p_value"]
     failed = ", ".join(checks["failed"]) or "none"
+    missing = "".join(f"; {m['variant']} names no registered version ({m['ref']})"
+                      for m in checks.get("missing_versions") or [])  # absent in older reports
     return (f"SRM p = {_p(srm)}, assignment mismatch {checks['assignment_mismatch_share']:.2%}, "
-            f"users in several arms {checks['multi_arm_users']}; failed checks: {failed}")
+            f"users in several arms {checks['multi_arm_users']}; failed checks: {failed}"
+            f"{missing}")
 
 
 def _sample_line(exp: dict[str, Any]) -> str:

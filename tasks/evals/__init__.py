@@ -38,6 +38,7 @@ _EXPORTS = {
     "cost_usd": "flywheel.tasks.evals._runner",
     "price_of": "flywheel.tasks.evals._runner",
     "endpoint_for": "flywheel.tasks.evals._runner",
+    "checked_base_url": "flywheel.tasks.evals._runner",
     "NoEndpointError": "flywheel.tasks.evals._runner",
     "in_process_executor": "flywheel.tasks.evals._runner",
     "run_eval": "flywheel.tasks.evals._runner",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -119,19 +120,53 @@ def call_options(settings: Settings, concurrency: int | None = None) -> CallOpti
 
 
 class NoEndpointError(UsageError):
-    """No model endpoint is configured."""
+    """No usable model endpoint is configured (none set, or a URL that cannot be used)."""
+
+
+def _shown_url(url: str) -> str:
+    """The URL as it may be printed: query and fragment dropped, and everything before the last
+    ``@`` but the scheme masked (a password may hold ``/`` or ``:``)."""
+    head = url.split("?", 1)[0].split("#", 1)[0]
+    if "@" not in head:
+        return head
+    userinfo, host = head.rsplit("@", 1)
+    scheme = userinfo[: userinfo.index("//") + 2] if "//" in userinfo else ""
+    return f"{scheme}***@{host}"
+
+
+def checked_base_url(url: str, source: str, key_env: str) -> str:
+    """``url`` when it is a usable endpoint (``http(s)://host[:port][/path]`` with no
+    credentials), else :class:`NoEndpointError` saying why without printing a secret: the key
+    belongs in the ``key_env`` variable, never in the URL (it would be logged and cached)."""
+    shown = _shown_url(url)
+    if "@" in url.split("?", 1)[0].split("#", 1)[0]:
+        raise NoEndpointError(f"{source} holds credentials ({shown}): remove 'user:password@' "
+                              f"and put the key in {key_env}")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not 0..65535
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise NoEndpointError(f"{source} is not a valid endpoint URL ({shown!r}): expected "
+                              "http(s)://host[:port][/path], e.g. http://127.0.0.1:8000/v1")
+    return url
 
 
 def endpoint_for(settings: Settings, prompt_name: str | None) -> Endpoint:
-    """The endpoint of a prompt: its ``eval_endpoints`` entry, else OPENAI_BASE_URL's."""
+    """The endpoint of a prompt: its ``eval_endpoints`` entry, else OPENAI_BASE_URL's;
+    :class:`NoEndpointError` when there is none or its URL cannot be used."""
     override = settings.eval_endpoints.get(prompt_name or "", {})
     base_url = override.get("base_url") or settings.openai_base_url
     if not base_url:
         raise NoEndpointError(
             f"no model endpoint for {prompt_name or 'the judge'}: set OPENAI_BASE_URL (any "
             f"OpenAI-compatible server), or {settings.openai_api_key_env} for OpenAI's")
-    return Endpoint(base_url=base_url.rstrip("/"),
-                    api_key_env=override.get("api_key_env", settings.openai_api_key_env))
+    key_env = override.get("api_key_env", settings.openai_api_key_env)
+    source = (f"flywheel.toml [eval_endpoints.{prompt_name}] base_url" if override.get("base_url")
+              else "OPENAI_BASE_URL")
+    base_url = checked_base_url(base_url.strip(), source, key_env)
+    return Endpoint(base_url=base_url.rstrip("/"), api_key_env=key_env)
 
 
 def price_of(

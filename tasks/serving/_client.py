@@ -43,7 +43,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from flywheel.tasks.registry import render_messages
+from flywheel.tasks.registry import render_messages, template_syntax_error
 from flywheel.tasks.serving._choice import Choice
 from flywheel.tasks.serving._logger import RequestLogger
 from flywheel.tasks.serving._snapshot_format import SnapshotError, decode
@@ -114,9 +114,42 @@ def _periods(allocation: dict[str, Any] | None, arms: int
     return tuple(sorted(out, key=lambda p: p[0]))
 
 
+def _check_versions(versions: dict[str, Any], source: str) -> None:
+    """Every version can be rendered: a name, and content whose template is text that parses
+    (else ``choose()``/``render`` would fail on the request path instead of at adoption)."""
+    for digest, version in versions.items():
+        where = f"{source}: version {str(digest)[:12]}"
+        if not isinstance(version, dict) or not isinstance(version.get("name"), str):
+            raise SnapshotError(f"{where}: must be an object with a prompt name")
+        content = version.get("content")
+        if not isinstance(content, dict) or not isinstance(content.get("template"), str):
+            raise SnapshotError(f"{where}: has no template (content.template must be text)")
+        error = template_syntax_error(content["template"])
+        if error is not None:
+            raise SnapshotError(f"{where}: template does not parse (line {error.lineno}: "
+                                f"{error.message})")
+
+
+def _experiment(name: str, exp: dict[str, Any], source: str) -> _Experiment:
+    """One experiment entry, checked: at least one arm and exactly one weight per arm."""
+    arms = tuple(_Arm(v["name"], v["hash"], v["prompt"]) for v in exp["variants"])
+    weights = [float(w) for w in exp["weights"]]
+    if not arms or len(weights) != len(arms):
+        raise SnapshotError(f"{source}: experiment {name!r}: {len(weights)} weights for "
+                            f"{len(arms)} arms (one weight per arm)")
+    rollout = exp.get("rollout")
+    return _Experiment(
+        name, arms, cumulative_weights(weights),
+        _epoch(exp.get("start"), float("-inf")), _epoch(exp.get("end"), float("inf")),
+        1.0 if rollout is None else float(rollout["fraction"]),
+        _periods(exp.get("allocation"), len(arms)))
+
+
 def _compile(document: dict[str, Any], file_id: tuple[int, int, int], source: str) -> _State:
-    """Index a verified document for fast routing; :class:`SnapshotError` if it is inconsistent."""
+    """Index a verified document for fast routing; :class:`SnapshotError` if it is inconsistent
+    (docs/serving.md, "Reloads": checked before adoption, so routing never meets a bad entry)."""
     versions = document["versions"]
+    _check_versions(versions, source)
     try:
         labels = {name: dict(p.get("labels") or {}) for name, p in document["prompts"].items()}
         ramps = {}
@@ -124,15 +157,10 @@ def _compile(document: dict[str, Any], file_id: tuple[int, int, int], source: st
             for label, ramp in (prompt.get("rollouts") or {}).items():
                 ramps[(name, label)] = _Ramp(ramp["experiment"], ramp["previous"],
                                              ramp["promoted"], float(ramp["fraction"]))
-        experiments = {}
-        for name, exp in document["experiments"].items():
-            arms = tuple(_Arm(v["name"], v["hash"], v["prompt"]) for v in exp["variants"])
-            rollout = exp.get("rollout")
-            experiments[name] = _Experiment(
-                name, arms, cumulative_weights([float(w) for w in exp["weights"]]),
-                _epoch(exp.get("start"), float("-inf")), _epoch(exp.get("end"), float("inf")),
-                1.0 if rollout is None else float(rollout["fraction"]),
-                _periods(exp.get("allocation"), len(arms)))
+        experiments = {name: _experiment(name, exp, source)
+                       for name, exp in document["experiments"].items()}
+    except SnapshotError:
+        raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise SnapshotError(f"{source}: malformed entry ({type(exc).__name__}: {exc})") from None
     needed = {h for by_label in labels.values() for h in by_label.values()}

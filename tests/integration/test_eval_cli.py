@@ -56,3 +56,45 @@ def test_a_bad_eval_set_line_exits_2_naming_file_line_and_key(tmp_path: Path) ->
                        base_url="http://127.0.0.1:9/v1")
     assert unknown.returncode == 2
     assert "support@nope" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+# issue 23: a base URL holding credentials, or not a URL at all, was a traceback (and a
+# user:password@ one reached the HTTP client); now one line, exit 2, the secret never printed
+SECRET = "s3cr3t-Tok3n"
+BAD_BASE_URLS = {
+    "credentials": (f"http://user:{SECRET}@127.0.0.1:9/v1", "OPENAI_BASE_URL holds credentials"),
+    "password with a slash": (f"http://user:{SECRET}/x@127.0.0.1:9/v1",
+                              "OPENAI_BASE_URL holds credentials"),
+    "token only": (f"https://{SECRET}@api.example.com/v1", "OPENAI_BASE_URL holds credentials"),
+    "unclosed IPv6": ("http://[::1/v1", "OPENAI_BASE_URL is not a valid endpoint URL"),
+    "port out of range": ("http://127.0.0.1:99999/v1",
+                          "OPENAI_BASE_URL is not a valid endpoint URL"),
+    "no scheme": ("not a url", "OPENAI_BASE_URL is not a valid endpoint URL"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_BASE_URLS))
+def test_a_bad_base_url_is_one_line_exit_2_and_never_prints_the_secret(
+    tmp_path: Path, kind: str
+) -> None:
+    url, message = BAD_BASE_URLS[kind]
+    project, evalset, h = make_project(tmp_path / "p", support_cases(2))
+    result = flywheel("--db", str(project / "flywheel.duckdb"), "--project-dir", str(project),
+                      "eval", "run", "--evalset", str(evalset), "--prompt",
+                      "support:" + h["support/v1"][:12], cwd=tmp_path, base_url=url)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]  # one line
+    assert result.stderr.startswith(f"error: {message}")
+    assert "Traceback" not in result.stderr
+    assert SECRET not in result.stdout + result.stderr
+    if "credentials" in message:
+        assert "***@" in result.stderr and "OPENAI_API_KEY" in result.stderr
+
+
+def test_flywheel_demo_refuses_a_base_url_with_credentials_before_starting(tmp_path: Path) -> None:
+    url, message = BAD_BASE_URLS["credentials"]
+    result = flywheel("demo", "--days", "1", "--users", "10", "--workdir", str(tmp_path / "w"),
+                      cwd=tmp_path, base_url=url)
+    assert result.returncode == 2 and result.stderr.startswith(f"error: {message}")
+    assert SECRET not in result.stdout + result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "w").exists()  # nothing was started or written

@@ -15,13 +15,21 @@ import pytest
 from typer.testing import CliRunner
 
 from flywheel.flows.cli.common import app
-from flywheel.tasks.ab import aggregate, as_of_moment, build_report, load_experiments, run_nightly_analysis
+from flywheel.tasks.ab import (
+    aggregate,
+    as_of_moment,
+    build_report,
+    load_experiments,
+    run_nightly_analysis,
+    text_summary,
+)
 from flywheel.tasks.config import Settings, load_settings
 from flywheel.tasks.db import connect
 from flywheel.tasks.ingest import ingest_paths
 from flywheel.tasks.sample_data import SampleSpec, write_sample_data
 from flywheel.tasks.stats import assign_variant
-from tests.conftest import feedback_record, request_record
+from tests.conftest import REPO, feedback_record, request_record
+from tests.support.serving_support import project
 
 pytestmark = pytest.mark.unit
 
@@ -328,3 +336,59 @@ def test_the_json_report_has_the_contract_shape(sample: dict[str, Any]) -> None:
             assert {"metric", "variant", "control", "control_mean", "treatment_mean", "relative",
                     "estimate", "ci_low", "ci_high", "p_value", "p_value_adjusted",
                     "chance_to_win", "status"} <= set(metric)
+
+
+# ------------------------------------------------------------------ versions that do not exist
+
+GHOST = (REPO / "tests" / "fixtures" / "issue23" / "ghost.yaml").read_text("utf-8")
+
+
+def test_an_experiment_naming_a_version_that_does_not_exist_is_untrustworthy(
+    tmp_path: Path, write_jsonl: Callable[..., Path]
+) -> None:
+    tone = (REPO / "experiments" / "tone-test.yaml").read_text("utf-8")
+    # the example prompts registered
+    settings = project(tmp_path, {"ghost": GHOST, "tone-test": tone})
+    requests, feedback = [], []
+    for name, variants in (("ghost", ["control", "typo", "stranger"]),
+                           ("tone-test", ["control", "friendly"])):
+        for i in range(300):  # traffic in every arm, split as assign_variant says: only the
+            user = f"u{i}"    # missing versions can fail the checks
+            rid = f"{name}-{user}"
+            arm = assign_variant(name, user, variants)
+            requests.append(request_record(rid, user_id=user, experiment=name, variant=arm,
+                                           timestamp="2026-11-03T10:00:00Z"))
+            feedback.append(feedback_record(rid, request_id=f"req-{rid}", value=i % 2,
+                                            timestamp="2026-11-03T10:30:00Z"))
+    write_jsonl(tmp_path / "landing/requests-1.jsonl", requests)
+    write_jsonl(tmp_path / "landing/feedback-1.jsonl", feedback)
+    ingest_paths(settings, [tmp_path / "landing"])
+    report = build_report(settings)
+    ghost, good = experiment(report, "ghost"), experiment(report, "tone-test")
+    assert ghost["trustworthy"] is False and ghost["status"] == "untrustworthy"
+    assert ghost["checks"]["failed"] == ["missing_versions"]
+    missing = {m["variant"]: m for m in ghost["checks"]["missing_versions"]}
+    assert sorted(missing) == ["stranger", "typo"]
+    assert missing["typo"]["ref"] == "support:deadbeef00"
+    assert missing["stranger"]["ref"] == "nosuchprompt@production"
+    assert "nosuchprompt" in missing["stranger"]["error"]
+    assert good["trustworthy"] and good["checks"]["missing_versions"] == []
+    assert good["checks"]["versions_checked"] is True
+    human = text_summary(report)  # the terminal form names the missing versions too
+    assert "typo names no registered version (support:deadbeef00)" in human
+    assert "stranger names no registered version (nosuchprompt@production)" in human
+
+
+def test_an_experiment_naming_no_version_is_untrustworthy_before_any_traffic(
+    tmp_path: Path,
+) -> None:
+    ghost = experiment(build_report(project(tmp_path, {"ghost": GHOST})), "ghost")
+    assert ghost["status"] == "untrustworthy" and not ghost["trustworthy"]
+    assert {m["variant"] for m in ghost["checks"]["missing_versions"]} == {"typo", "stranger"}
+
+
+def test_without_a_registry_the_versions_are_not_checked(
+    tmp_path: Path, write_jsonl: Callable[..., Path]
+) -> None:
+    exp = experiment(build_report(synthetic(tmp_path, write_jsonl)), "weighted")
+    assert exp["checks"]["versions_checked"] is False and exp["trustworthy"]

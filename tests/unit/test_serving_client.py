@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -215,6 +216,52 @@ def test_a_broken_experiment_file_keeps_its_last_published_entry(store: Settings
     (store.project_dir / "experiments" / "tone-test.yaml").unlink()
     write_snapshot(store, reason="removed")
     assert "tone-test" not in Router.load(store.serving_file).document["experiments"]
+
+
+# ------------------------------------------------------------------ hand-made snapshots (issue 23)
+
+HOSTILE = REPO / "tests" / "fixtures" / "issue23"
+# hand-made files with a valid checksum and a high generation: only their content is wrong
+INCONSISTENT = {
+    "serving-more-weights-than-arms.json": r"experiment 'tone-test': 3 weights for 2 arms",
+    "serving-version-without-template.json": r"version bbbbbbbbbbbb: has no template",
+}
+
+
+@pytest.mark.parametrize("fixture", sorted(INCONSISTENT))
+def test_an_inconsistent_hand_made_snapshot_is_refused_on_load(tmp_path: Path,
+                                                                fixture: str) -> None:
+    path = tmp_path / "serving.json"
+    path.write_bytes((HOSTILE / fixture).read_bytes())
+    with pytest.raises(SnapshotError, match=INCONSISTENT[fixture]):
+        Router.load(path)
+
+
+@pytest.mark.parametrize("fixture", sorted(INCONSISTENT))
+def test_an_inconsistent_hand_made_snapshot_is_ignored_on_reload(store: Settings,
+                                                                  fixture: str) -> None:
+    write_snapshot(store, reason="good")
+    path = store.serving_file
+    router = Router.load(path, check_interval_s=0.0)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes((HOSTILE / fixture).read_bytes())
+    os.replace(tmp, path)
+    variables = {"question": "q", "order_id": "A-1"}
+    for i in range(200):  # every arm is served from the last good copy, and renders
+        choice = router.choose("tone-test", f"user-{i}")
+        assert choice.hash in (SUPPORT_V1, SUPPORT_V2) and choice.generation == 1
+        assert router.render(choice, variables)[-1]["role"] == "user"
+    assert router.stale and router.reload_failures == 1 and router.generation == 1
+    assert re.search(INCONSISTENT[fixture], router.last_error or "")
+
+
+def test_a_template_that_does_not_parse_is_refused(tmp_path: Path) -> None:
+    doc = json.loads((HOSTILE / "serving-version-without-template.json").read_bytes())
+    doc["versions"]["b" * 64]["content"]["template"] = "{{ question "
+    path = tmp_path / "serving.json"
+    path.write_bytes(encode({k: v for k, v in doc.items() if k != "sha256"}))
+    with pytest.raises(SnapshotError, match=r"version bbbbbbbbbbbb: template does not parse"):
+        Router.load(path)
 
 
 # ------------------------------------------------------------------ monotone ramps in the router
