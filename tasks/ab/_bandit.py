@@ -179,7 +179,8 @@ def stratified_row(row: dict[str, Any], exp: Experiment, strata: Strata) -> dict
                  "control_n": int(strata.n[:, a].sum()), "treatment_n": int(strata.n[:, b].sum()),
                  "cuped": False, "theta": None}
     # delta-method variance of the relative lift; 0 when the treatment mean and variance are 0
-    se = math.sqrt(vb / ma**2 + va * mb**2 / ma**4) if est.users and ma else 0.0
+    var_lift = vb / ma**2 + va * mb**2 / ma**4 if est.users and ma else 0.0
+    se = math.sqrt(var_lift) if var_lift > 0 else 0.0  # rounding can make a variance -1e-17
     if not se > 0:
         return out | {"estimate": None, "ci_low": None, "ci_high": None, "se": None,
                       "p_value": None, "chance_to_win": None, "direction": None,
