@@ -205,7 +205,9 @@ def _closed_loop(settings: Settings, spec: SampleSpec, server: LocalServer, bar:
 
 
 def _trend(settings: Settings, spec: SampleSpec, demo_model: bool) -> dict[str, Any]:
-    """The support prompt's quality trend, written as reports/quality-trend.html and .json."""
+    """The support prompt's quality trend, written as reports/quality-trend.html and .json and
+    as the demo's index page, reports/index.html (the trend, then a link to each night's
+    reports/DATE/index.html)."""
     import json
 
     from flywheel.tasks.db import connect
@@ -218,6 +220,10 @@ def _trend(settings: Settings, spec: SampleSpec, demo_model: bool) -> dict[str, 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "quality-trend.html").write_text(trend_html(trend, demo_model=demo_model),
                                                encoding="utf-8")
+    nights = [(d.name, f"{d.name}/index.html") for d in sorted(folder.iterdir())
+              if (d / "index.html").is_file()]
+    (folder / "index.html").write_text(trend_html(trend, demo_model=demo_model, nights=nights),
+                                       encoding="utf-8")
     (folder / "quality-trend.json").write_text(json.dumps(trend, indent=2) + "\n",
                                                encoding="utf-8")
     return trend

@@ -15,10 +15,16 @@ meant to be smart. The rules, first match wins:
 3. **Support questions** (a user message line ``Customer question: ...``):
    * a policy stated in the system prompt (a line ``- Q: ... A: ...``) whose question is close
      to this one (rapidfuzz ``ratio`` >= 90, case-insensitive) is followed: its answer;
-   * otherwise the closest question of the policy bank (``tasks/sample_data/_content.py``,
-     rapidfuzz ``token_set_ratio`` >= 70): with few-shot examples in the prompt, the
-     *corrected* (accurate) policy answer; without, the original answer (older, partly wrong
-     policy: that is what production logs show);
+   * otherwise a few-shot example helps only a question close to it: an example (a user
+     message of the prompt before the last, with its ``Customer question:`` line) whose
+     question is close to this one (rapidfuzz ``token_set_ratio`` >= 75, case-insensitive: two
+     different questions of the bank score at most 69, the same question with other slot
+     values or a pasted e-mail address 85 or more) makes the model answer as the example does:
+     for a question of the policy bank (``tasks/sample_data/_content.py``, ``token_set_ratio``
+     >= 70) the bank's *corrected* (accurate) answer, for any other question the closest
+     example's answer, copied;
+   * otherwise the closest question of the policy bank: its original answer (older, partly
+     wrong policy: that is what production logs show);
    * a system prompt asking to be *warm* puts a friendly opener first (chosen by the question);
    * an ``Order: X`` line adds ``Your order reference is X.``;
    * no close question: ``I'm not sure about that. I can open a ticket ...``.
@@ -33,6 +39,7 @@ meant to be smart. The rules, first match wins:
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 from collections.abc import Sequence
@@ -50,6 +57,8 @@ NOT_SURE = "I'm not sure about that. I can open a ticket so a specialist can loo
 NEXT_STEPS = "Next steps: reproduce the issue, then escalate to the owning team."
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+")
 POLICY_HEADER = "Policies learned from corrections (follow them when a question matches):"
+_QUESTION = re.compile(r"^Customer question:\s*(.+)$", re.MULTILINE)
+EXAMPLE_CLOSE = 75  # token_set_ratio: the same question reworded; different ones score <= 69
 _POLICY_LINE = re.compile(r"^- Q: (.+?) A: (.+)$", re.MULTILINE)
 _CASE = re.compile(r"^INPUT: (.*?)\nANSWER: .*?\nCORRECTION: (.*?)(?=\n\nCASE \d+\n|\n\nReply with|\Z)",
                    re.MULTILINE | re.DOTALL)
@@ -87,11 +96,11 @@ def answer(messages: Sequence[dict[str, Any]]) -> str:
         return json.dumps(judge_verdict(last), ensure_ascii=False)
     if system.startswith(OPTIMIZER_SYSTEM[:40]):
         return revised_system(last)
-    question = re.search(r"^Customer question:\s*(.+)$", last, re.MULTILINE)
+    question = _QUESTION.search(last)
     if question:
         order = re.search(r"^Order:\s*(\S+)", last, re.MULTILINE)
         return support_answer(question.group(1).strip(), order.group(1) if order else None,
-                              warm="warm" in system.lower(), few_shot=len(users) > 1,
+                              warm="warm" in system.lower(), examples=examples(messages),
                               policies=policies(system))
     if last.lstrip().startswith("Summarize"):
         instruction, _, text = last.partition("\n")
@@ -108,6 +117,19 @@ def policies(system: str) -> dict[str, str]:
     return found
 
 
+def examples(messages: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """The few-shot examples of a support conversation: each ``Customer question:`` of a user
+    message before the last → the assistant message that follows it."""
+    found: dict[str, str] = {}
+    for shown, reply in itertools.pairwise(messages):
+        if shown.get("role") != "user" or reply.get("role") != "assistant":
+            continue
+        question = _QUESTION.search(_text(shown))
+        if question:
+            found.setdefault(question.group(1).strip(), _text(reply))
+    return found
+
+
 def revised_system(optimizer_user_message: str) -> str:
     """Rule 2: the current system prompt with the shown cases merged into its policy section."""
     current = optimizer_user_message.split("<<<\n", 1)[-1].split("\n>>>", 1)[0]
@@ -121,22 +143,29 @@ def revised_system(optimizer_user_message: str) -> str:
     return "\n".join([kept, "", POLICY_HEADER, *lines]) if lines else kept
 
 
-def support_answer(question: str, order_id: str | None, *, warm: bool, few_shot: bool,
+def support_answer(question: str, order_id: str | None, *, warm: bool,
+                   examples: dict[str, str] | None = None,
                    policies: dict[str, str] | None = None) -> str:
-    """Rule 3: a policy the system prompt states, else an answer from the policy bank."""
+    """Rule 3: a policy the system prompt states, else a close few-shot example, else an answer
+    from the policy bank."""
     text = NOT_SURE
-    stated = [(fuzz.ratio(question.lower(), q.lower()), a) for q, a in (policies or {}).items()]
+    lowered = question.lower()
+    stated = [(fuzz.ratio(lowered, q.lower()), a) for q, a in (policies or {}).items()]
     close = [item for item in stated if item[0] >= 90]
+    shown = [(fuzz.token_set_ratio(lowered, q.lower()), a) for q, a in (examples or {}).items()]
+    near = [item for item in shown if item[0] >= EXAMPLE_CLOSE]
+    best, best_score = None, 0.0
+    for entry in SUPPORT_QA:
+        score = fuzz.token_set_ratio(lowered, entry[0].lower())
+        if score > best_score:
+            best, best_score = entry, score
+    in_bank = best is not None and best_score >= 70
     if close:
         text = max(close, key=lambda item: item[0])[1]
-    else:
-        best, best_score = None, 0.0
-        for entry in SUPPORT_QA:
-            score = fuzz.token_set_ratio(question.lower(), entry[0].lower())
-            if score > best_score:
-                best, best_score = entry, score
-        if best is not None and best_score >= 70:
-            text = best[2] if few_shot else best[1]
+    elif near:
+        text = best[2] if in_bank and best is not None else max(near, key=lambda item: item[0])[1]
+    elif in_bank and best is not None:
+        text = best[1]
     if warm:
         openers = FRIENDLY_OPENERS
         text = openers[_stable_index(question, len(openers))] + text

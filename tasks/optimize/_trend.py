@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -86,9 +87,14 @@ def trend_svg(trend: dict[str, Any], width: int = 720, height: int = 260) -> str
             f'{line("thumbs_up_rate", "")}{line("pass_rate", dashed)}</svg>')
 
 
-def trend_html(trend: dict[str, Any], *, demo_model: bool) -> str:
-    """A page of its own: the chart, the day table, the ramps, the test (all text escaped)."""
+def trend_html(trend: dict[str, Any], *, demo_model: bool,
+               nights: Sequence[tuple[str, str]] = ()) -> str:
+    """A page of its own: the chart, the day table, the ramps, the test (all text escaped);
+    with ``nights`` (date, link to that night's report index) the demo's index page, which
+    links every night's reports below the trend."""
     esc = html.escape
+    night_list = "".join(f'<li><a href="{esc(href, quote=True)}">{esc(day)}</a></li>'
+                         for day, href in nights)
     rows = "".join(
         f"<tr><td>{esc(d['day'])}</td><td>{d['thumbs']}</td><td>"
         f"{'' if d['thumbs_up_rate'] is None else format(d['thumbs_up_rate'], '.1%')}</td>"
@@ -103,9 +109,10 @@ def trend_html(trend: dict[str, Any], *, demo_model: bool) -> str:
                f"z = {t['z']:.2f}, one-sided p = {t['p_value']:.2g}")
     label = ('<p data-demo-model><strong>Made with the demo model</strong> (flywheel\'s '
              'deterministic stand-in; docs/optimize.md).</p>' if demo_model else "")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Quality trend: "
-            f"{esc(trend['prompt'])}</title></head><body><h1>Quality trend of "
-            f"{esc(trend['prompt'])}</h1>{label}{trend_svg(trend)}"
+    title = (f"flywheel demo: quality trend of {esc(trend['prompt'])}" if nights
+             else f"Quality trend of {esc(trend['prompt'])}")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head>"
+            f"<body><h1>{title}</h1>{label}{trend_svg(trend)}"
             "<p>Solid: thumbs-up rate of the day's traffic; dashed: offline pass rate of the "
             "production version; green marks: a promotion ramp completed.</p>"
             f"<p>First {trend['window_days']} days {first['ups']}/{first['thumbs']} thumbs up, "
@@ -113,4 +120,7 @@ def trend_html(trend: dict[str, Any], *, demo_model: bool) -> str:
             f"two-proportion test {verdict}.</p>"
             "<table><tr><th>day</th><th>thumbs</th><th>up rate</th><th>production</th>"
             f"<th>pass rate</th></tr>{rows}</table><h2>Ramps</h2><ul>{events or '<li>none</li>'}"
-            "</ul></body></html>")
+            "</ul>"
+            + (f"<h2>Nights</h2><p>Each night's reports (experiments, offline evals, "
+               f"monitoring, proposals):</p><ul>{night_list}</ul>" if nights else "")
+            + "</body></html>")

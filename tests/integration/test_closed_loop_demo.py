@@ -45,6 +45,11 @@ def test_the_demo_proposes_evaluates_ramps_and_promotes_from_its_own_feedback(tm
     assert (work / provenance["source_file"]).is_file()
     page = (work / "reports" / "quality-trend.html").read_text()
     assert "data-demo-model" in page and "<svg" in page
+    index = (work / "reports" / "index.html").read_text()  # the demo's index page: the trend
+    assert "<svg" in index and "data-demo-model" in index
+    for night in demo["nights"]:
+        assert f'href="{night["run_date"]}/index.html"' in index
+        assert (work / "reports" / night["run_date"] / "index.html").is_file()
     reports = [p.read_text() for p in sorted((work / "reports").glob("*/support.md"))]
     assert any("Lineage of" in r and "flywheel-optimize" in r for r in reports)
     first, last = demo["quality_trend"]["first"], demo["quality_trend"]["last"]

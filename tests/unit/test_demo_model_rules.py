@@ -16,18 +16,18 @@ def user(text: str) -> dict[str, str]:
     return {"role": "user", "content": text}
 
 
-def support(question: str, *, system: str = "Be accurate.", few_shot: bool = False,
-            order: str | None = None) -> str:
+def support(question: str, *, system: str = "Be accurate.",
+            few_shot: tuple[tuple[str, str], ...] = (), order: str | None = None) -> str:
     messages = [{"role": "system", "content": system}]
-    if few_shot:
-        messages += [user("Customer question: example"), {"role": "assistant", "content": "ok"}]
+    for shown, reply in few_shot:
+        messages += [user(f"Customer question: {shown}\nOrder: A-9\nAnswer briefly."),
+                     {"role": "assistant", "content": reply}]
     order_line = f"Order: {order}\n" if order else ""
     return answer([*messages, user(f"Customer question: {question}\n{order_line}Answer briefly.")])
 
 
 def test_support_answers_come_from_the_policy_bank() -> None:
     assert support(QUESTION) == ORIGINAL
-    assert support(QUESTION, few_shot=True) == CORRECTED
     assert support("How can I get a refund for my invoice?") == ORIGINAL  # close paraphrase
     warm = support(QUESTION, system="Be warm and reassuring.")
     assert warm.endswith(ORIGINAL) and warm != ORIGINAL
@@ -35,6 +35,22 @@ def test_support_answers_come_from_the_policy_bank() -> None:
     assert support(QUESTION, order="A-1").endswith("Your order reference is A-1.")
     assert support("Do you sell domain names?") == NOT_SURE
     assert support(QUESTION) == support(QUESTION)  # deterministic
+
+
+def test_a_few_shot_example_helps_only_questions_close_to_it() -> None:
+    refund = ((QUESTION, CORRECTED),)
+    assert support(QUESTION, few_shot=refund) == CORRECTED
+    pasted = QUESTION + content.PII_SNIPPETS[0]  # the same question, an address pasted in
+    assert support(pasted, few_shot=refund) == CORRECTED
+    backups, original_backups, corrected_backups = content.SUPPORT_QA[5]
+    assert support(backups, few_shot=refund) == original_backups  # not close: no help
+    assert support(backups, few_shot=((backups, corrected_backups), *refund)) == corrected_backups
+    # A question outside the bank copies its close example's answer; a far one is not helped.
+    ssl = content.SUPPORT_QA_UNCURATED[0][0].format(domain="shop.example.com", days="3")
+    other = content.SUPPORT_QA_UNCURATED[0][0].format(domain="example.io", days="20")
+    assert support(other, few_shot=((ssl, "They renew."),)) == "They renew."
+    assert support(other) == NOT_SURE
+    assert support("Do you sell domain names?", few_shot=((ssl, "They renew."),)) == NOT_SURE
 
 
 def test_summaries_take_the_first_sentences() -> None:
