@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from prefect.client.orchestration import get_client
 
 from flywheel.flows.offline_eval import offline_eval_nightly, run_offline_eval
@@ -16,6 +17,7 @@ from flywheel.tasks.config import load_settings
 from flywheel.tasks.db import connect, fetch_dicts
 from flywheel.tasks.demo_model import DemoModelServer, FaultPlan
 from flywheel.tasks.errors import FlywheelError
+from flywheel.tasks.registry import register_version
 from tests.support.eval_support import API_KEY, REPO, make_project, support_cases
 
 SET_LABEL = (Path(__file__).parent / "sql" / "set_label.sql").read_text()
@@ -39,6 +41,17 @@ def evaluate(project: Path, evalset: Path, refs: list[str], **parameters: Any) -
 def rows(project: Path, name: str, run_id: str) -> list[dict[str, Any]]:
     with connect(project / "flywheel.duckdb") as con:
         return fetch_dicts(con, name, {"run_id": run_id})
+
+
+def register_with_policies(project: Path, cases: list[dict[str, Any]]) -> str:
+    """v2-friendly with each case's question and reference stated as a policy line (the demo
+    model follows a stated policy); returns the new version's hash."""
+    spec = yaml.safe_load((REPO / "prompts" / "support" / "v2-friendly.yaml").read_text())
+    lines = [f"- Q: {c['vars']['question']} A: {c['reference']}" for c in cases]
+    spec["system"] = "\n".join([spec["system"], "", "Policies:", *lines])
+    with connect(project / "flywheel.duckdb") as con:
+        version, _ = register_version(con, spec)
+    return version.hash
 
 
 def outcome(summary: dict[str, Any]) -> dict[str, Any]:
@@ -91,7 +104,12 @@ def test_a_rerun_makes_zero_http_calls_and_no_cache_calls_again(
     assert server.calls == 2 * calls and third["calls"]["cached"] == 0
     assert first["demo_model"] and "demo model" in first["note"]
     comparison = first["comparisons"][0]
-    assert comparison["mcnemar"]["improvements"] > comparison["mcnemar"]["regressions"] > 0
+    # The demo model's rules: v2's one worked example (a server's region) helps only the
+    # database-region question close to it; its warm opener costs the yes/no answers that must
+    # start with "Yes".
+    assert comparison["mcnemar"]["improvements"] == 1 and comparison["mcnemar"]["regressions"] == 2
+    assert [r["case_id"] for r in comparison["improvements"]] == ["database-region"]
+    assert all("yes-no" in r["tags"] for r in comparison["regressions"])
     regression = comparison["regressions"][0]
     assert regression["baseline_output"] and regression["candidate_output"]
     assert {t["tag"] for t in comparison["by_tag"]} >= {"billing", "yes-no", "security"}
@@ -152,12 +170,12 @@ def test_repeats_show_flaky_cases_and_the_judge_gets_one_retry(
 ) -> None:
     cases = support_cases(6)
     cases[1]["assert"] = [{"type": "llm-rubric", "value": "Mentions 'bank'", "threshold": 1}]
-    project, evalset, h = make_project(tmp_path / "p", cases)
+    project, evalset, _ = make_project(tmp_path / "p", cases)
     server.configure(FaultPlan(script=[
-        {"when": "card declined", "content": "Sorry, no idea."},
+        {"when": "Customer question: Why was my card declined", "content": "Sorry, no idea."},
         {"when": "evaluation judge", "content": "It is fine!"},
     ]))
-    friendly = f"support:{h['support/v2-friendly']}"
+    friendly = f"support:{register_with_policies(project, cases)}"
     summary = evaluate(project, evalset, [friendly], repeats=3)
     version = summary["versions"][0]
     assert version["flaky_cases"] == [{"case_id": "case-004", "consistency": pytest.approx(2 / 3),

@@ -27,14 +27,16 @@ def flywheel(*args: str, cwd: Path, env: dict[str, str] | None = None) -> dict:
 
 def test_the_demo_proposes_evaluates_ramps_and_promotes_from_its_own_feedback(tmp_path: Path) -> None:
     work = tmp_path / "demo"
-    demo = flywheel("demo", "--days", "4", "--users", "1500", "--workdir", str(work), cwd=tmp_path)
+    demo = flywheel("demo", "--days", "5", "--users", "1500", "--workdir", str(work), cwd=tmp_path)
     assert all(n["ok"] for n in demo["nights"])
     db = ["--db", demo["db"], "--project-dir", demo["workdir"]]
     moves = flywheel(*db, "prompts", "history", "support", cwd=tmp_path)["moves"]
-    by = {m["moved_by"]: m for m in moves}
-    proposed, ramped = by["flywheel-optimize:all"], by["flywheel-auto:offline-win"]
+    [ramped] = [m for m in moves if m["moved_by"] == "flywheel-auto:offline-win"]
+    # several nights may propose a candidate; the one the automation ramped is one of them
+    [proposed] = [m for m in moves if m["moved_by"] == "flywheel-optimize:all"
+                  and m["to_hash"] == ramped["to_hash"]]
     assert proposed["label"] == "candidate" and "correction(s) of 2026-11-01" in proposed["reason"]
-    assert ramped["label"] == "production" and ramped["to_hash"] == proposed["to_hash"]
+    assert ramped["label"] == "production"
     assert "McNemar p = " in ramped["reason"] and "no tag regressed" in ramped["reason"]
     events = demo["quality_trend"]["ramp_events"]
     assert [e["action"] for e in events if e["to_hash"] == ramped["to_hash"]] == ["start", "complete"]
