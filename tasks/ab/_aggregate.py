@@ -1,5 +1,7 @@
 """DuckDB aggregation of the logs into per-arm sufficient statistics (no request rows reach
-Python: every query below returns one row per experiment × arm [× metric])."""
+Python: every query below returns one row per experiment × arm [× metric]). The per-user sums
+come from per-user-night sums: kept by the nightly and read back (``tasks/ab/_state.py``), or
+computed from the raw logs for a one-off analysis."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from scipy.stats import norm
 from flywheel.tasks.ab._experiments import Experiment
 from flywheel.tasks.ab._metric_sql import fetch_metric_rows, run_metric_statement
 from flywheel.tasks.ab._metrics import METRICS, QUANTILE_METRICS
+from flywheel.tasks.ab._state import apply_plan, plan_windows
 from flywheel.tasks.db import fetch_dicts, run, sql_text
 from flywheel.tasks.stats import cumulative_weights
 
@@ -58,6 +61,8 @@ class Aggregates:
     unfiled: list[dict[str, Any]]
     sql_seconds: float = 0.0
     sql_steps: dict[str, float] = field(default_factory=dict)
+    nights_computed: int = 0  # per-user-night windows computed from the raw logs
+    from_state: bool = False  # the rest read back from the nightly state
 
 
 class _Stopwatch:
@@ -110,8 +115,11 @@ def aggregate(
     *,
     cuped_lookback: timedelta,
     recent_window: timedelta = timedelta(days=7),
+    keep_state: bool = False,
 ) -> Aggregates:
-    """Run the A/B SQL for ``experiments`` over requests with ts < ``as_of`` (None: all)."""
+    """Run the A/B SQL for ``experiments`` over requests with ts < ``as_of`` (None: all); with
+    ``keep_state`` (the nightly), on the per-user-night sums kept in the store, computing only
+    the nights that changed since and keeping them."""
     started = time.perf_counter()
     watch = _Stopwatch()
     known = [e.name for e in experiments]
@@ -120,19 +128,20 @@ def aggregate(
     active = [e for e in experiments if as_of is None or e.start < as_of]
     data = {e.name: ExperimentData(e, {v: ArmData(v) for v in e.variant_names})
             for e in experiments}
+    nights_computed, from_state = 0, False
     if active:
         run(con, "ab/session_settings")
         run(con, "ab/assign_variant_macro")
         _install_config(con, active, as_of, cuped_lookback)
-        earliest = min(e.start for e in active) - cuped_lookback
-        run(con, "ab/feedback_per_request", {"as_of": as_of, "earliest": earliest})
-        watch.lap("feedback per request")
+        plan = plan_windows(con, active, as_of, cuped_lookback, keep=keep_state)
+        apply_plan(con, plan, as_of, cuped_lookback, active)
+        nights_computed, from_state = len(plan.windows), plan.keep
+        watch.lap("per-user-night sums")
         _read_quantiles(con, data)
         watch.lap("latency quantiles")
         run_metric_statement(con, "ab/user_arms")
         watch.lap("per-user post period")
-        run_metric_statement(con, "ab/user_pre", {"earliest": earliest,
-                                 "latest_start": max(e.start for e in active)})
+        run_metric_statement(con, "ab/user_pre")
         watch.lap("per-user pre period")
         _read_checks(con, data, as_of - recent_window if as_of is not None else None,
                      recent_window)
@@ -145,7 +154,8 @@ def aggregate(
                     arm.ratio.setdefault(metric, {"n": float(row["n"])})[statistic] = float(
                         value or 0)
         watch.lap("ratio metric sums")
-    return Aggregates(list(data.values()), unfiled, time.perf_counter() - started, watch.steps)
+    return Aggregates(list(data.values()), unfiled, time.perf_counter() - started, watch.steps,
+                      nights_computed, from_state)
 
 
 def _arm(data: dict[str, ExperimentData], experiment: str, variant: str) -> ArmData:

@@ -24,26 +24,36 @@ class UserSum:
 
     name: str
     expression: str
-    # a sum of non-integers: summed in a fixed order (floating-point addition is not
-    # associative; sums of integers are exact in any order)
+    # a sum of non-integers: an exact decimal (:func:`exact_sum`), so any order of addition,
+    # and a sum of per-night sums, gives the same number to the last bit (floating-point
+    # addition is not associative; sums of integers are exact as they are)
     floating: bool = False
+
+
+def exact_sum(column: str) -> str:
+    """The SQL of an exact sum of a non-integer column: each value as ``DECIMAL(38, 10)`` (ten
+    decimal places, 28 digits before the point; a value beyond that counts as missing)."""
+    return f"coalesce(sum(try_cast({column} AS DECIMAL(38, 10))), 0)"
+
+
+def exact_count(column: str) -> str:
+    """The SQL of the count of values :func:`exact_sum` adds up."""
+    return f"count(try_cast({column} AS DECIMAL(38, 10)))"
 
 
 REQUESTS = UserSum("requests", "count(*)")
 ERRORS = UserSum("errors", "count(*) FILTER (WHERE r.error IS NOT NULL)")
-LATENCY_SUM = UserSum("latency_sum", "coalesce(sum(r.latency_ms ORDER BY r.request_id), 0)",
-                      floating=True)
-LATENCY_N = UserSum("latency_n", "count(r.latency_ms)")
+LATENCY_SUM = UserSum("latency_sum", exact_sum("r.latency_ms"), floating=True)
+LATENCY_N = UserSum("latency_n", exact_count("r.latency_ms"))
 TOKENS_SUM = UserSum("tokens_sum", "coalesce(sum(r.prompt_tokens + r.completion_tokens), 0)")
 TOKENS_N = UserSum("tokens_n", "count(r.prompt_tokens + r.completion_tokens)")
-COST_SUM = UserSum("cost_sum", "coalesce(sum(r.cost_usd ORDER BY r.request_id), 0)",
-                   floating=True)
-COST_N = UserSum("cost_n", "count(r.cost_usd)")
+COST_SUM = UserSum("cost_sum", exact_sum("r.cost_usd"), floating=True)
+COST_N = UserSum("cost_n", exact_count("r.cost_usd"))
 THUMBS = UserSum("thumbs", "coalesce(sum(f.thumbs), 0)")
 THUMBS_UP = UserSum("thumbs_up", "coalesce(sum(f.thumbs_up), 0)")
 RATINGS = UserSum("ratings", "coalesce(sum(f.ratings), 0)")
-RATING_SUM = UserSum("rating_sum", "coalesce(sum(f.rating_sum ORDER BY r.request_id), 0)",
-                     floating=True)  # a rating may be 4.5
+RATING_SUM = UserSum("rating_sum", "coalesce(sum(f.rating_sum), 0)",
+                     floating=True)  # a rating may be 4.5: an exact decimal per request
 CORRECTED = UserSum("corrected", "count(*) FILTER (WHERE f.corrected)")
 
 

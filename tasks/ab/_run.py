@@ -65,12 +65,14 @@ def missing_versions(con: duckdb.DuckDBPyConnection, experiments: list[Experimen
 
 
 def build_report(settings: Settings, run_date: date | None = None,
-                 experiment: str | None = None, *, skip_bad_files: bool = False
-                 ) -> dict[str, Any]:
+                 experiment: str | None = None, *, skip_bad_files: bool = False,
+                 keep_state: bool = False) -> dict[str, Any]:
     """The A/B report of every experiment file (or one) as of the end of ``run_date`` (None:
     all data). JSON-ready: the shape of docs/contracts.md, "Command line", plus extra keys.
     A bad experiment file is an :class:`ExperimentFileError`, or with ``skip_bad_files`` (the
-    nightly run) costs that experiment only: its error is listed under ``file_errors``."""
+    nightly run) costs that experiment only: its error is listed under ``file_errors``. With
+    ``keep_state`` (the nightly run) the per-user sums come from the nightly state
+    (``tasks/ab/_state.py``); the numbers are the same either way."""
     loaded, problems = load_experiment_files(settings.dir("experiments"))
     if problems and not skip_bad_files:
         raise next(iter(problems.values()))
@@ -78,7 +80,8 @@ def build_report(settings: Settings, run_date: date | None = None,
     as_of = as_of_moment(run_date)
     with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
         aggregates = aggregate(con, experiments, as_of,
-                               cuped_lookback=timedelta(days=settings.ab_cuped_lookback_days))
+                               cuped_lookback=timedelta(days=settings.ab_cuped_lookback_days),
+                               keep_state=keep_state and experiment is None)
         strata = read_strata(con, experiments, as_of)  # bandits: per allocation period
         missing = missing_versions(con, experiments)
     started = time.perf_counter()
@@ -96,7 +99,9 @@ def build_report(settings: Settings, run_date: date | None = None,
         "unfiled_experiments": unfiled,
         "file_errors": [problems[stem].to_dict() for stem in sorted(problems)],
         "timings": {"sql_seconds": aggregates.sql_seconds, "python_seconds": python_seconds,
-                    "sql_steps": aggregates.sql_steps},
+                    "sql_steps": aggregates.sql_steps,
+                    "nights_computed": aggregates.nights_computed,
+                    "from_state": aggregates.from_state},
     })
 
 
@@ -118,7 +123,7 @@ def _unfiled(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def run_nightly_analysis(settings: Settings, run_date: date) -> dict[str, Any]:
     """Analyse every experiment as of the end of ``run_date`` and replace that date's stored
     results. Returns the report with the counts written under ``stored``."""
-    report = build_report(settings, run_date, skip_bad_files=True)
+    report = build_report(settings, run_date, skip_bad_files=True, keep_state=True)
     with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
         report["stored"] = save_report(con, run_date, report)
     return report

@@ -10,6 +10,7 @@ statement is in ``sql/reports/``; no log row reaches Python except the few feedb
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -109,10 +110,19 @@ def _history(con: duckdb.DuckDBPyConnection, experiment: str, night: Night
 
 
 def _examples(con: duckdb.DuckDBPyConnection, experiment: str, start: datetime,
-              night: Night) -> list[dict[str, Any]]:
-    rows = fetch_dicts(con, "reports/feedback_examples", {
-        "experiment": experiment, "start": start, "as_of": night.as_of,
-        "per_arm": EXAMPLES_PER_ARM})
+              night: Night, arms: list[str]) -> list[dict[str, Any]]:
+    """The latest commented or corrected requests of each arm: the night's first, reaching back
+    (4x further each time, to the experiment's start at most) only while an arm is short."""
+    reach = timedelta(days=1)
+    while True:
+        since = max(start, night.as_of - reach)
+        rows = fetch_dicts(con, "reports/feedback_examples", {
+            "experiment": experiment, "since": since, "as_of": night.as_of,
+            "per_arm": EXAMPLES_PER_ARM})
+        found = Counter(r["grp"] for r in rows)
+        if since == start or all(found[arm] >= EXAMPLES_PER_ARM for arm in arms):
+            break
+        reach *= 4
     return [{"group": r["grp"], "request_id": r["request_id"],
              "ts": r["ts"].astimezone(UTC).isoformat(timespec="seconds"),
              "input": cut(r["input"], INPUT_CHARS), "output": cut(r["output"], OUTPUT_CHARS),
@@ -182,7 +192,8 @@ def _experiment_evidence(con: duckdb.DuckDBPyConnection, exp: dict[str, Any], ni
         "control_is_production": production is not None and control_hash == production,
         "history": _history(con, exp["name"], night),
         "latency_hist": _latency_hist(con, exp["name"], start, night),
-        "examples": _examples(con, exp["name"], start, night),
+        "examples": _examples(con, exp["name"], start, night,
+                              [arm["variant"] for arm in exp["arms"]]),
         "allocation_history": _allocation_history(con, exp, night),
     }
 

@@ -24,6 +24,7 @@ from flywheel.tasks.ab import (
 from flywheel.tasks.ab._metric_sql import (
     ARM_SUMS,
     USER_SUMS,
+    USER_TOTALS,
     arm_sums_select,
     metric_statement,
     user_sums,
@@ -43,8 +44,8 @@ WINDOW_METRICS = ("thumbs_up_rate", "mean_rating", "correction_rate", "error_rat
 
 
 def test_every_placeholder_is_filled() -> None:
-    for name in ("ab/user_arms", "ab/user_pre", "ab/arm_metric_stats"):
-        assert USER_SUMS in sql_text(name) or ARM_SUMS in sql_text(name)
+    for name in ("ab/night_rows_compute", "ab/user_arms", "ab/user_pre", "ab/arm_metric_stats"):
+        assert any(p in sql_text(name) for p in (USER_SUMS, USER_TOTALS, ARM_SUMS))
         assert "/*@" not in metric_statement(name, ratio_metrics())
 
 

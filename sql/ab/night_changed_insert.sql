@@ -1,0 +1,1 @@
+INSERT INTO ab_changed VALUES ($experiment, $part, $night, $lo, $hi);

@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS ab_user_nights;
