@@ -120,7 +120,7 @@ def steps(db: Path, project: Path, stamp: str) -> dict[str, float]:
     settings = load_settings(db=db, project_dir=project)
     night = Night(f"bench-{stamp}", date.fromisoformat(stamp), settings)
     out: dict[str, float] = {}
-    with held_open(db):
+    with held_open(db, memory_limit=settings.db_memory_limit):
         for step in STEPS:
             clock, cpu = time.perf_counter(), time.process_time()
             try:

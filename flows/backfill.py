@@ -71,7 +71,8 @@ def nightly_range(
     results: list[NightResult] = []
     purpose = f"nightly {nights[0]}" + (f" .. {nights[-1]}" if len(nights) > 1 else "")
     with nightly_lock(resolved.db_path, timeout_s=resolved.nightly_lock_timeout_s, purpose=purpose), \
-            held_open(resolved.db_path, timeout_s=resolved.db_lock_timeout_s):
+            held_open(resolved.db_path, timeout_s=resolved.db_lock_timeout_s,
+                      memory_limit=resolved.db_memory_limit):
         progress.set_total(len(nights))
         for night in nights:
             results.append(_night(night, resolved))

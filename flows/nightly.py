@@ -230,7 +230,8 @@ def nightly_flywheel(
     night = Night(current_run_id(), run_date or default_run_date(), settings_)
     with nightly_lock(settings_.db_path, timeout_s=settings_.nightly_lock_timeout_s,
                       purpose=f"nightly {night.run_date}"), \
-            held_open(settings_.db_path, timeout_s=settings_.db_lock_timeout_s):
+            held_open(settings_.db_path, timeout_s=settings_.db_lock_timeout_s,
+                      memory_limit=settings_.db_memory_limit):
         started_at, clock = now(), time.perf_counter()
         for row in mark_crashed(settings_.db_path, night.run_id,
                                 timeout_s=settings_.db_lock_timeout_s):

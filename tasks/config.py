@@ -126,6 +126,10 @@ class Settings:
     db_path: Path
     project_dir: Path
     db_lock_timeout_s: float = 30.0
+    # DuckDB's memory limit while a night (or backfill) holds the store open: its cache of the
+    # store's pages and its queries' working memory (spilled to disk beyond it). Unbounded, the
+    # cache grows with what a night reads; flywheel.toml or FLYWHEEL_DB_MEMORY_LIMIT ("2GB").
+    db_memory_limit: str = "1GB"
     # Raw text of a rejected line is kept up to this many characters (the rest is cut, noted).
     reject_raw_max_chars: int = 8192
     # JSONL files of one kind are read together up to this many bytes (memory vs. speed).

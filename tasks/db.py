@@ -190,17 +190,24 @@ def connect(
 
 
 @contextmanager
-def held_open(db_path: str | Path, *, timeout_s: float = 30.0) -> Iterator[None]:
+def held_open(db_path: str | Path, *, timeout_s: float = 30.0,
+              memory_limit: str | None = None) -> Iterator[None]:
     """Keep the database open (and migrated) in this process for the span of a night.
 
     Opening the file costs tens of milliseconds (the instance, its catalog, the schema check);
     every :func:`connect` inside the span reuses the open instance instead (a night opens
     connections a hundred times). Connections asked for ``read_only`` get the open read-write
     instance (DuckDB allows one configuration per file and process). Other processes cannot open
-    the file during the span: the nightly lock already keeps other writers out.
+    the file during the span: the nightly lock already keeps other writers out. ``memory_limit``
+    bounds DuckDB's memory for the span (``Settings.db_memory_limit``).
     """
     path = Path(db_path).resolve()
-    with connect(path, timeout_s=timeout_s):
+    with connect(path, timeout_s=timeout_s) as con:
+        if memory_limit is not None:
+            try:
+                run(con, "schema/memory_limit", {"limit": memory_limit})
+            except duckdb.Error as exc:
+                raise FlywheelError(f"db_memory_limit = {memory_limit!r}: {exc}") from None
         with _HELD_LOCK:
             _HELD[path] = _HELD.get(path, 0) + 1
         try:
