@@ -1,6 +1,7 @@
 -- Hard-example candidates: requests with a thumbs-down, a rating <= 2 or a correction, with the
 -- signals and the latest correction. The window [$since, $until) applies to the newest of those
--- signals; only feedback before $until counts. `has_input`: the input is a non-empty object
+-- signals; only feedback before $until counts ($requests_from and $feedback_from, from
+-- export/window_bounds.sql, bound what is read). `has_input`: the input is a non-empty object
 -- (the rows without one come first, one per prompt). Requests of the same prompt with the same input are one
 -- row, the one that stands for them all (the strongest signal, then the most recent), with how
 -- many others it stands for (`repeats`). Rows come ranked: by prompt, then strongest and most
@@ -13,7 +14,7 @@ WITH signals AS (
                               OR (kind = 'rating' AND value <= 2)
                               OR kind = 'correction') AS signal_ts
     FROM feedback
-    WHERE ($until IS NULL OR ts < $until)
+    WHERE ($until IS NULL OR ts < $until) AND ts >= $feedback_from
       AND request_id IN (SELECT request_id FROM fw_window_requests($since, $until))
     GROUP BY request_id
 ),
@@ -28,8 +29,9 @@ chosen AS (
                AS has_input
     FROM signals AS s
     JOIN requests AS r USING (request_id)
-    LEFT JOIN fw_latest_corrections($since, $until) AS c USING (request_id)
-    WHERE (s.thumbs_down OR s.min_rating <= 2 OR c.corrected_output IS NOT NULL)
+    LEFT JOIN fw_latest_corrections($since, $until, $feedback_from) AS c USING (request_id)
+    WHERE r.ts >= $requests_from
+      AND (s.thumbs_down OR s.min_rating <= 2 OR c.corrected_output IS NOT NULL)
       AND ($since IS NULL OR s.signal_ts >= $since)
       AND ($until IS NULL OR s.signal_ts < $until)
 ),

@@ -1,18 +1,19 @@
 -- Fine-tuning and preference candidates, oldest first: each request's latest correction and,
 -- when $include_rated, uncorrected outputs rated >= 4 or thumbed up with no negative feedback.
--- The window [$since, $until) applies to the time of the feedback that made the candidate.
+-- The window [$since, $until) applies to the time of the feedback that made the candidate;
+-- $requests_from and $feedback_from (export/window_bounds.sql) bound what is read.
 -- Candidates that would make the same example (the same logged prompt hash, input, messages,
 -- target and output) are one row, the oldest, with how many others it stands for (`repeats`):
 -- the Python steps are the same for all of them, so they are run once.
 WITH corrected AS (
     SELECT request_id, feedback_ts, corrected_output AS target, 'correction' AS source
-    FROM fw_latest_corrections($since, $until)
+    FROM fw_latest_corrections($since, $until, $feedback_from)
 ),
 rated AS (
     SELECT f.request_id, max(f.ts) AS feedback_ts, 'rated' AS source
     FROM feedback AS f
     WHERE $include_rated AND f.kind IN ('rating', 'thumbs')
-      AND ($until IS NULL OR f.ts < $until)
+      AND ($until IS NULL OR f.ts < $until) AND f.ts >= $feedback_from
       AND f.request_id IN (SELECT request_id FROM fw_window_requests($since, $until))
       AND f.request_id NOT IN (SELECT request_id FROM corrected)
     GROUP BY f.request_id
@@ -30,7 +31,8 @@ chosen AS (
            r.input::VARCHAR AS input, r.messages::VARCHAR AS messages, r.output
     FROM candidates AS c
     JOIN requests AS r USING (request_id)
-    WHERE ($since IS NULL OR c.feedback_ts >= $since)
+    WHERE r.ts >= $requests_from
+      AND ($since IS NULL OR c.feedback_ts >= $since)
       AND ($until IS NULL OR c.feedback_ts < $until)
       AND (c.source = 'correction' OR (r.output IS NOT NULL AND r.error IS NULL))
 ),

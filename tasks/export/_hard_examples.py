@@ -23,7 +23,7 @@ from typing import Any
 from flywheel.tasks.config import Settings
 from flywheel.tasks.db import connect, fetch_dicts, run
 from flywheel.tasks.export._common import ExportRun, date_range
-from flywheel.tasks.export._select import Window
+from flywheel.tasks.export._select import Window, read_bounds
 from flywheel.tasks.export._text import exact_key, normalize, vars_text
 from flywheel.tasks.redact import Redactor
 
@@ -190,7 +190,7 @@ def export_hard_examples(
     with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
         run(con, "export/macros")
         rows = fetch_dicts(con, "export/hard_candidates",
-                           {**export.window.params(), "unknown_prompt": UNKNOWN_PROMPT})
+                           {**read_bounds(con, export.window), "unknown_prompt": UNKNOWN_PROMPT})
     strata_, redactions = _distinct_cases(rows, export, cap, export.earlier.get("case", frozenset()))
     chosen, strata = _chosen(strata_)
     manifest = {

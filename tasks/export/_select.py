@@ -108,6 +108,12 @@ def rebuild_messages(row: Mapping[str, Any]) -> tuple[list[dict[str, Any]] | Non
         return None, "template_error"
 
 
+def read_bounds(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, Any]:
+    """The window's parameters and how far back its exports read (``export/window_bounds.sql``:
+    from its earliest request with feedback), on a connection with the export macros."""
+    return {**window.params(), **fetch_dicts(con, "export/window_bounds", window.params())[0]}
+
+
 def training_candidates(
     con: duckdb.DuckDBPyConnection, window: Window, *, include_rated: bool
 ) -> tuple[list[Candidate], dict[str, int]]:
@@ -116,7 +122,7 @@ def training_candidates(
     not be rebuilt, by reason."""
     run(con, "export/macros")
     rows = fetch_dicts(con, "export/training_candidates",
-                       {**window.params(), "include_rated": include_rated})
+                       {**read_bounds(con, window), "include_rated": include_rated})
     candidates: list[Candidate] = []
     dropped: dict[str, int] = {}
     for row in rows:
