@@ -4,7 +4,7 @@ Every ratio metric is a sum over an arm's users of per-user sums (``tasks/ab/_me
 and a user's sum over the experiment is the sum of their sums per UTC night. The nightly keeps
 those per-user-night sums in ``ab_user_nights`` (one row per experiment, part, night, user and
 arm; part ``pre`` is the CUPED pre-period, every request of the user; ``post`` the experiment's
-own requests) and a mark per experiment in ``ab_state`` (the as-of moment and the last ingest
+own requests; the pre-period's rows are shared by the experiments) and a mark per experiment in ``ab_state`` (the as-of moment and the last ingest
 they took in). A night then recomputes only the nights that changed since the mark:
 
 - the nights after the mark's as-of moment (tonight);
@@ -77,10 +77,17 @@ def _nights(lo: datetime, hi: datetime) -> list[tuple[date, datetime, datetime]]
 
 def night_windows(exp: Experiment, end: datetime, lookback: timedelta) -> list[NightWindow]:
     """Every window of ``exp`` up to ``end`` (its file's end or the as-of moment, the earlier):
-    the pre-period's nights, then the experiment's."""
-    parts = (("pre", exp.start - lookback, min(exp.start, end)), ("post", exp.start, end))
-    return [NightWindow(exp.name, part, night, lo, hi)
-            for part, start, stop in parts for night, lo, hi in _nights(start, stop)]
+    the pre-period's nights (whole UTC nights before the start's, every request of a user: shared
+    by all experiments, so their experiment is ``""``), then the experiment's own."""
+    first = datetime.combine(exp.start.astimezone(UTC).date(), dtime.min, UTC)
+    pre = [NightWindow("", "pre", night, lo, hi)
+           for night, lo, hi in _nights(first - lookback, min(first, end))]
+    return pre + [NightWindow(exp.name, "post", night, lo, hi)
+                  for night, lo, hi in _nights(exp.start, end)]
+
+
+def _unique(windows: list[NightWindow]) -> tuple[NightWindow, ...]:
+    return tuple(dict.fromkeys(windows))
 
 
 def config_key(exp: Experiment, lookback: timedelta) -> str:
@@ -108,9 +115,9 @@ def plan_windows(con: duckdb.DuckDBPyConnection, experiments: list[Experiment],
         last = fetch_dicts(con, "ab/last_request_ts")[0]["last_ts"]
         data_end = (last + timedelta(microseconds=1)) if last is not None else _EPOCH
         raw = [w for e in experiments for w in night_windows(e, _end(e, data_end), lookback)]
-        return StatePlan(tuple(raw), keep=False)
+        return StatePlan(_unique(raw), keep=False)
     every = {e.name: night_windows(e, _end(e, as_of), lookback) for e in experiments}
-    raw_plan = StatePlan(tuple(w for ws in every.values() for w in ws), keep=False)
+    raw_plan = StatePlan(_unique([w for ws in every.values() for w in ws]), keep=False)
     if not keep:
         return raw_plan
     marks = {r["experiment"]: r for r in fetch_dicts(
@@ -135,7 +142,7 @@ def plan_windows(con: duckdb.DuckDBPyConnection, experiments: list[Experiment],
             since = marks[exp.name]["as_of"]
             windows += [w for w in every[exp.name]
                         if w.hi > since or (w.experiment, w.part, w.night) in changed]
-    return StatePlan(tuple(windows), keep=True, rebuilt=tuple(e.name for e in rebuilt),
+    return StatePlan(_unique(windows), keep=True, rebuilt=tuple(e.name for e in rebuilt),
                      incremental=tuple(e.name for e in incremental))
 
 

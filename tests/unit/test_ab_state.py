@@ -68,9 +68,9 @@ def state(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
 
 def test_each_night_computes_its_own_night_and_matches_the_raw_logs(settings: Settings) -> None:
     computed = [nightly(settings, night)["timings"]["nights_computed"] for night in NIGHTS]
-    # night 1: both experiments' pre-period (the CUPED lookback) and first night; then
-    # tonight, and the nights whose requests got feedback since (it follows within a day)
-    assert computed[0] == 2 * (settings.ab_cuped_lookback_days + 1)
+    # night 1: the pre-period (the CUPED lookback, shared: both start the same day) and both
+    # experiments' first night; then tonight, and the nights whose requests got feedback since
+    assert computed[0] == settings.ab_cuped_lookback_days + 2
     assert all(0 < n <= 2 * 2 for n in computed[1:]), computed
     assert any(e["metrics"] for e in build_report(settings, NIGHTS[-1])["experiments"])
 
@@ -122,11 +122,11 @@ def test_a_changed_experiment_file_or_table_is_rebuilt(settings: Settings) -> No
     path.write_text(changed)
     lookback = settings.ab_cuped_lookback_days
     rebuilt = nightly(settings, NIGHTS[1])["timings"]["nights_computed"]
-    assert rebuilt >= lookback + 2 + 1  # tone-test whole, summary-length's new night
+    assert rebuilt >= lookback + 2 + 1  # tone-test whole (pre-period too), summary-length's night
     with connect(settings.db_path) as con:
         con.execute("ALTER TABLE ab_user_nights DROP COLUMN cost_n")  # an older declaration
     # both whole: tone-test ends at noon on the third night
-    assert nightly(settings, NIGHTS[2])["timings"]["nights_computed"] == 2 * (lookback + 3)
+    assert nightly(settings, NIGHTS[2])["timings"]["nights_computed"] == lookback + 3 + 3
 
 
 def test_logs_deleted_from_the_store_rebuild_the_state(settings: Settings) -> None:
@@ -135,5 +135,5 @@ def test_logs_deleted_from_the_store_rebuild_the_state(settings: Settings) -> No
         con.execute("DELETE FROM requests WHERE experiment = 'tone-test' AND variant = 'friendly' "
                     "AND hash(user_id) % 10 = 0")
         con.execute("DELETE FROM feedback WHERE kind = 'rating' AND hash(feedback_id) % 10 = 0")
-    assert nightly(settings, NIGHTS[1])["timings"]["nights_computed"] == 2 * (
-        settings.ab_cuped_lookback_days + 2)
+    assert nightly(settings, NIGHTS[1])["timings"]["nights_computed"] == (
+        settings.ab_cuped_lookback_days + 2 * 2)
