@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
@@ -62,6 +63,7 @@ class StatePlan:
     keep: bool  # store them and read the state (False: an analysis of the raw logs only)
     rebuilt: tuple[str, ...] = ()  # experiments whose stored rows are all replaced
     incremental: tuple[str, ...] = ()  # experiments read back from the state
+    marks: tuple[tuple[str, Mapping[str, Any]], ...] = ()  # the stored marks read (kept ones)
 
 
 def _nights(lo: datetime, hi: datetime) -> list[tuple[date, datetime, datetime]]:
@@ -126,9 +128,10 @@ def plan_windows(con: duckdb.DuckDBPyConnection, experiments: list[Experiment],
         marks = {}
     if any(m["as_of"] > as_of for m in marks.values()):
         return raw_plan  # an earlier night than the state holds: from the raw logs
+    held: dict[Any, dict[str, Any]] = {}  # the store's counts, once per distinct mark
     rebuilt = [e for e in experiments
                if e.name not in marks or marks[e.name]["config_key"] != config_key(e, lookback)
-               or _rows_deleted(con, marks[e.name])]
+               or _rows_deleted(con, marks[e.name], held)]
     incremental = [e for e in experiments if e not in rebuilt]
     windows = [w for e in rebuilt for w in every[e.name]]
     if incremental:
@@ -143,13 +146,19 @@ def plan_windows(con: duckdb.DuckDBPyConnection, experiments: list[Experiment],
             windows += [w for w in every[exp.name]
                         if w.hi > since or (w.experiment, w.part, w.night) in changed]
     return StatePlan(_unique(windows), keep=True, rebuilt=tuple(e.name for e in rebuilt),
-                     incremental=tuple(e.name for e in incremental))
+                     incremental=tuple(e.name for e in incremental),
+                     marks=tuple(marks.items()))
 
 
-def _rows_deleted(con: duckdb.DuckDBPyConnection, mark: dict[str, Any]) -> bool:
+def _rows_deleted(con: duckdb.DuckDBPyConnection, mark: Mapping[str, Any],
+                  held: dict[Any, dict[str, Any]]) -> bool:
     """Whether the store holds fewer rows than at ``mark`` plus those ingested since: logs were
-    deleted (the state only ever sees them added), so the stored sums are rebuilt."""
-    now = _store_now(con, mark["ingested_through"])
+    deleted (the state only ever sees them added), so the stored sums are rebuilt. ``held``
+    caches the store's counts per mark (experiments marked together share one query)."""
+    since = mark["ingested_through"]
+    if since not in held:
+        held[since] = _store_now(con, since)
+    now = held[since]
     return (now["requests"] != mark["requests_seen"] + now["requests_after"]
             or now["feedback"] != mark["feedback_seen"] + now["feedback_after"])
 
@@ -212,8 +221,7 @@ def apply_plan(con: duckdb.DuckDBPyConnection, plan: StatePlan, as_of: datetime 
     assert as_of is not None
     now_held = _store_now(con, None)
     through = now_held["ingested_through"]
-    marks = {r["experiment"]: r for r in fetch_dicts(
-        con, "ab/state_read", {"experiments": [e.name for e in experiments]})}
+    marks = dict(plan.marks)
     with transaction(con):
         run(con, "ab/night_rows_table")
         run(con, "ab/night_rows_delete", {"rebuilt": list(plan.rebuilt)})
