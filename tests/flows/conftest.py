@@ -1,4 +1,4 @@
-"""One Prefect test harness for the whole session: every flow test runs against it."""
+"""One Prefect test harness per test session (per xdist worker): every flow test runs against it."""
 
 from __future__ import annotations
 

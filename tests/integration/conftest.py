@@ -1,4 +1,4 @@
-"""The integration tier: one real Prefect server for the whole session.
+"""The integration tier: one real Prefect server for the whole session (one per xdist worker).
 
 Every ``flywheel`` command that runs a flow would otherwise boot its own temporary Prefect server
 (10–20 s each on this machine). The server's address is put in the environment, so every
