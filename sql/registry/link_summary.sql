@@ -1,9 +1,10 @@
--- How many requests link to a registered version, by link status (see request_prompt_versions).
-SELECT count(*) AS requests,
-       count_if(link_status = 'resolved') AS resolved,
-       count_if(link_status = 'unknown') AS unknown,
-       count_if(link_status = 'ambiguous') AS ambiguous,
-       count_if(link_status = 'no_hash') AS no_hash,
-       count_if(link_status = 'no_hash' AND prompt_name IS NULL) AS no_prompt_at_all,
-       count_if(name_matches = false) AS name_mismatch
-FROM request_prompt_versions;
+-- How many requests link to a registered version, by link status (link_pairs_status).
+SELECT coalesce(sum(requests), 0)::BIGINT AS requests,
+       coalesce(sum(requests) FILTER (WHERE link_status = 'resolved'), 0)::BIGINT AS resolved,
+       coalesce(sum(requests) FILTER (WHERE link_status = 'unknown'), 0)::BIGINT AS unknown,
+       coalesce(sum(requests) FILTER (WHERE link_status = 'ambiguous'), 0)::BIGINT AS ambiguous,
+       coalesce(sum(requests) FILTER (WHERE link_status = 'no_hash'), 0)::BIGINT AS no_hash,
+       coalesce(sum(requests) FILTER (WHERE link_status = 'no_hash' AND prompt_name IS NULL), 0)::BIGINT
+           AS no_prompt_at_all,
+       coalesce(sum(requests) FILTER (WHERE name_matches = false), 0)::BIGINT AS name_mismatch
+FROM link_pairs_status;

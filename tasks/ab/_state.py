@@ -164,7 +164,7 @@ def _rows_deleted(con: duckdb.DuckDBPyConnection, mark: Mapping[str, Any],
 
 
 def _store_now(con: duckdb.DuckDBPyConnection, mark: datetime | None) -> dict[str, Any]:
-    return fetch_dicts(con, "ab/state_store_now", {"mark": mark or _EPOCH})[0]
+    return fetch_dicts(con, "schema/store_now", {"mark": mark or _EPOCH})[0]
 
 
 def _table_matches(con: duckdb.DuckDBPyConnection) -> bool:

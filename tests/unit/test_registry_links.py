@@ -123,3 +123,38 @@ def test_an_ambiguous_prefix_is_reported_unless_the_name_singles_one_out(
         report = link_report(con)
     assert report["ambiguous"] == 1
     assert report["unlinked"][0]["link_status"] == "ambiguous"
+
+
+def report_from_scratch(con) -> dict:
+    con.execute("DELETE FROM request_link_state")
+    return link_report(con, examples=10, per_hash=3)
+
+
+def test_the_report_adds_each_ingest_to_its_kept_counts_and_agrees_with_a_rebuild(
+    db_path: Path, tmp_path: Path, write_jsonl: Callable[..., Path]
+) -> None:
+    """The kept per-pair counts, added to ingest by ingest, give the report that counting every
+    request gives; a re-run with nothing new writes nothing; a deleted request rebuilds them."""
+    sync_examples(db_path)
+    halves = (RECORDS[::2], RECORDS[1::2])
+    for number, half in enumerate(halves):
+        write_jsonl(tmp_path / f"landing/requests-{number}.jsonl",
+                    [{**r, "request_id": f"{r['request_id']}-{k}"} for k in range(3) for r in half])
+        ingest_paths(load_settings(db=db_path, project_dir=tmp_path), [str(tmp_path / "landing")])
+        with connect(db_path) as con:
+            kept = link_report(con, examples=10, per_hash=3)
+            state = con.execute("SELECT * FROM request_link_state").fetchall()
+            assert link_report(con, examples=10, per_hash=3) == kept
+            assert con.execute("SELECT * FROM request_link_state").fetchall() == state
+            by_status = dict(con.execute("SELECT link_status, count(*) FROM request_prompt_versions "
+                                         "GROUP BY ALL").fetchall())
+            assert kept == report_from_scratch(con)
+    assert {k: kept[k] for k in ("requests", "resolved", "unknown", "no_hash")} == {
+        "requests": 30, "resolved": by_status["resolved"], "unknown": by_status["unknown"],
+        "no_hash": by_status["no_hash"]}
+    assert kept["unlinked"][0]["example_request_ids"] == [
+        "req-unknown-1-0", "req-unknown-1-1", "req-unknown-1-2"]  # same ts: by request id
+    with connect(db_path) as con:
+        con.execute("DELETE FROM requests WHERE request_id LIKE 'req-unknown-1-%'")
+        after = link_report(con, examples=10, per_hash=3)
+    assert after["requests"] == 27 and after["unknown"] == kept["unknown"] - 3
