@@ -80,7 +80,7 @@ STEPS: tuple[Step, ...] = (
          after=("ingest", "prompts-sync"),
          reads=("experiments/", "requests", "feedback", "prompt_labels"),
          writes=("ab_results", "ab_checks", "ab_unfiled", "ab_file_errors", "ab_state",
-                 "ab_user_nights"), brief=_ab_brief),
+                 "ab_user_nights", "ab_arm_nights"), brief=_ab_brief),
     Step("optimize", propose_candidates, "optimize",
          "propose a candidate from the feedback for every prompt that opts in ([auto.NAME])",
          after=("ingest", "prompts-sync"),
@@ -133,7 +133,8 @@ STEPS: tuple[Step, ...] = (
          needs=("ab-analysis",),
          after=("ingest", "prompts-sync", "optimize", "offline-eval", "export", "monitoring",
                 "auto-promote", "rollout", "serving-snapshot", "mlflow-mirror"),
-         reads=("ab_results", "ab_file_errors", "eval_runs", "monitor_alerts", "runs", "rollouts"),
+         reads=("ab_results", "ab_file_errors", "ab_arm_nights", "eval_runs", "monitor_alerts",
+                "runs", "rollouts"),
          writes=("reports/", "report_decisions")),
 )
 

@@ -3,12 +3,19 @@
 -- The experiments' requests are counted per logged (hash, name) first, and only those pairs
 -- are resolved, as the request_prompt_versions view resolves them (a hash or prefix matching one
 -- registered version, or one registered under the logged name), without the view's pass over
--- every request of the store.
+-- every request of the store. $experiments are counted from the requests; $kept, whose A/B
+-- state is as of the night (reports/arm_state_current.sql), from its per-arm counts.
 WITH logged AS (
     SELECT experiment, coalesce(variant, '(missing)') AS variant, prompt_hash, prompt_name,
            count(*) AS requests
     FROM requests
-    WHERE list_contains($experiments, experiment) AND ts < $as_of AND prompt_hash IS NOT NULL
+    WHERE list_contains($experiments::VARCHAR[], experiment) AND ts < $as_of
+      AND prompt_hash IS NOT NULL
+    GROUP BY ALL
+    UNION ALL
+    SELECT experiment, variant, prompt_hash, prompt_name, sum(requests) AS requests
+    FROM ab_arm_nights
+    WHERE list_contains($kept::VARCHAR[], experiment) AND prompt_hash IS NOT NULL
     GROUP BY ALL
 ),
 pairs AS (SELECT DISTINCT prompt_hash, prompt_name FROM logged),

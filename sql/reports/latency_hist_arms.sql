@@ -1,9 +1,10 @@
--- Latency histogram per arm of one experiment (requests from its start to $as_of): log-spaced
--- bins, $per_decade to a factor of ten; bin k covers [10^(k/$per_decade), 10^((k+1)/$per_decade)).
+-- Latency histogram per arm of one experiment (its requests from $start to $end: its end, or
+-- the night's end), in the bins of the latency_bin macro (sql/schema/latency_bin_macro.sql), as
+-- the A/B state counts them (reports/latency_hist_arms_kept.sql).
 SELECT coalesce(variant, '(missing)') AS grp,
-       floor(log10(greatest(latency_ms, 1.0)) * $per_decade)::BIGINT AS bin,
+       latency_bin(latency_ms, $per_decade) AS bin,
        count(*) AS n
 FROM requests
-WHERE experiment = $experiment AND ts >= $start AND ts < $as_of AND latency_ms IS NOT NULL
+WHERE experiment = $experiment AND ts >= $start AND ts < $end AND latency_ms IS NOT NULL
 GROUP BY ALL
 ORDER BY grp, bin;

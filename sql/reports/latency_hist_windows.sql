@@ -1,5 +1,5 @@
 -- Latency histogram of production before and after a promotion (the windows of
--- window_quantiles.sql), in the log-spaced bins of latency_hist_arms.sql.
+-- window_quantiles.sql), in the bins of the latency_bin macro (sql/schema/latency_bin_macro.sql).
 WITH windowed AS (
     SELECT CASE WHEN v.version_hash = $before_hash AND r.ts >= $before_from AND r.ts < $split
                 THEN 'before'
@@ -11,7 +11,7 @@ WITH windowed AS (
     WHERE r.ts >= $before_from AND r.ts < $as_of AND r.latency_ms IS NOT NULL
       AND (v.version_hash = $before_hash OR v.version_hash = $after_hash)
 )
-SELECT grp, floor(log10(greatest(latency_ms, 1.0)) * $per_decade)::BIGINT AS bin, count(*) AS n
+SELECT grp, latency_bin(latency_ms, $per_decade) AS bin, count(*) AS n
 FROM windowed
 WHERE grp IS NOT NULL
 GROUP BY ALL

@@ -51,10 +51,12 @@ from flywheel.tasks.ab._run import (
     run_nightly_allocation,
     run_nightly_analysis,
 )
+from flywheel.tasks.ab._state import LATENCY_BINS_PER_DECADE
 from flywheel.tasks.ab._store import history, save_report
 from flywheel.tasks.ab._summary import markdown_summary, text_summary
 
 __all__ = [
+    "LATENCY_BINS_PER_DECADE",
     "METRICS",
     "QUANTILE_LADDER",
     "QUANTILE_METRICS",

@@ -12,7 +12,10 @@ they took in). A night then recomputes only the nights that changed since the ma
 - nights of the requests of feedback ingested after the mark or dated after its as-of moment
   (feedback known now that was not then: mostly yesterday's requests).
 
-Everything else is read back. Non-integer sums are exact decimals (``DECIMAL(38, 10)``), so the
+Everything else is read back. The same windows also give ``ab_arm_nights``: per experiment
+night and arm, the requests per logged prompt and latency bin, which the promotion report sums for
+the version each arm served and its latency histogram (replaced with the sums, under the same
+mark). Non-integer sums are exact decimals (``DECIMAL(38, 10)``), so the
 sum over nights is the same number, to the last bit, as the sum over the raw requests, whatever
 the order: the analysis from the raw logs (an earlier night, a one-off ``flywheel ab``) and from
 the state agree exactly (``tests/unit/test_ab_state.py``). A change of an experiment's variants,
@@ -40,6 +43,7 @@ from flywheel.tasks.ab._metrics import ratio_metrics
 from flywheel.tasks.db import fetch_dicts, run, sql_text, transaction
 from flywheel.tasks.stats import cumulative_weights
 
+LATENCY_BINS_PER_DECADE = 24  # the latency histograms' bins per factor of ten (reports too)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
 
@@ -100,7 +104,9 @@ def config_key(exp: Experiment, lookback: timedelta) -> str:
                        "start": exp.start.isoformat(),
                        "end": exp.end.isoformat() if exp.end else None,
                        "lookback_s": lookback.total_seconds(), "sums": sums,
-                       "rows": sql_text("ab/night_rows_compute")}, sort_keys=True)
+                       "rows": sql_text("ab/night_rows_compute"),
+                       "arm_rows": sql_text("ab/arm_nights_compute"),
+                       "bins_per_decade": LATENCY_BINS_PER_DECADE}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -194,19 +200,26 @@ def _stretches(windows: tuple[NightWindow, ...]) -> list[tuple[datetime, datetim
 
 
 def compute_rows(con: duckdb.DuckDBPyConnection, windows: tuple[NightWindow, ...],
-                 as_of: datetime | None) -> None:
+                 as_of: datetime | None, *, arms: bool = False) -> None:
     """``ab_night_rows_new``: the per-user sums of ``windows`` from the raw logs, with the
-    feedback known by ``as_of`` (None: all), one statement per stretch of consecutive nights."""
+    feedback known by ``as_of`` (None: all), one statement per stretch of consecutive nights;
+    with ``arms``, also ``ab_arm_nights_new``, the windows' per-arm counts."""
     run(con, "ab/night_changed_create")
     if windows:
         con.executemany(sql_text("ab/night_changed_insert"), [
             {"experiment": w.experiment, "part": w.part, "night": w.night, "lo": w.lo,
              "hi": w.hi} for w in windows])
+    if arms:
+        run(con, "schema/latency_bin_macro")
+        run(con, "ab/arm_nights_create")
     for i, (lo, hi) in enumerate(_stretches(windows)):
         run_metric_statement(con, "ab/night_rows_compute", {
             "lo": lo, "hi": hi, "feedback_from": lo - timedelta(days=1),
             "as_of": as_of or _FOREVER})
         run(con, "ab/night_rows_collect_first" if i == 0 else "ab/night_rows_collect")
+        if arms and windows:
+            run(con, "ab/arm_nights_compute", {"lo": lo, "hi": hi,
+                                               "per_decade": LATENCY_BINS_PER_DECADE})
 
 
 def apply_plan(con: duckdb.DuckDBPyConnection, plan: StatePlan, as_of: datetime | None,
@@ -214,7 +227,7 @@ def apply_plan(con: duckdb.DuckDBPyConnection, plan: StatePlan, as_of: datetime 
                now: datetime | None = None) -> None:
     """Compute the plan's windows, keep them (and the marks) when the plan says so, and point
     the view ``ab_night_rows`` that the per-user pass reads at the rows to analyse."""
-    compute_rows(con, plan.windows, as_of)
+    compute_rows(con, plan.windows, as_of, arms=plan.keep)
     if not plan.keep:
         run(con, "ab/night_rows_source_raw")
         return
@@ -226,6 +239,8 @@ def apply_plan(con: duckdb.DuckDBPyConnection, plan: StatePlan, as_of: datetime 
         run(con, "ab/night_rows_table")
         run(con, "ab/night_rows_delete", {"rebuilt": list(plan.rebuilt)})
         run(con, "ab/night_rows_insert")
+        run(con, "ab/arm_nights_delete", {"rebuilt": list(plan.rebuilt)})
+        run(con, "ab/arm_nights_insert")
         for exp in experiments:
             key = config_key(exp, lookback)
             old = marks.get(exp.name)

@@ -17,8 +17,8 @@ from typing import Any
 
 import duckdb
 
-from flywheel.tasks.ab import allocation_rows, as_of_moment
-from flywheel.tasks.db import fetch_dicts
+from flywheel.tasks.ab import LATENCY_BINS_PER_DECADE, allocation_rows, as_of_moment
+from flywheel.tasks.db import fetch_dicts, run
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.registry import SHORT_HASH_LEN, diff_versions, lineage_of, resolve
 from flywheel.tasks.reports import _rollback as rollback
@@ -26,7 +26,7 @@ from flywheel.tasks.reports._rules import DecisionRules
 from flywheel.tasks.reports._text import cut
 
 PRODUCTION, CANDIDATE = "production", "candidate"
-PER_DECADE = 24  # latency histogram bins per factor of ten
+PER_DECADE = LATENCY_BINS_PER_DECADE  # latency histogram bins per factor of ten
 EXAMPLES_PER_ARM = 2
 REGRESSIONS_SHOWN = 20
 HISTORY_NIGHTS = 14
@@ -132,12 +132,24 @@ def _examples(con: duckdb.DuckDBPyConnection, experiment: str, start: datetime,
              "rating": None if r["rating"] is None else int(r["rating"])} for r in rows]
 
 
+def _kept_by_ab(con: duckdb.DuckDBPyConnection, names: list[str], night: Night) -> set[str]:
+    """The experiments whose A/B state is as of the night: their per-arm counts are read from
+    it (``ab_arm_nights``), the others' from the requests."""
+    return {r["experiment"] for r in fetch_dicts(con, "reports/arm_state_current",
+                                                 {"experiments": names, "as_of": night.as_of})}
+
+
 def _latency_hist(con: duckdb.DuckDBPyConnection, experiment: str, start: datetime,
-                  night: Night) -> dict[str, list[tuple[int, int]]]:
+                  end: datetime, night: Night) -> dict[str, list[tuple[int, int]]]:
+    """Each arm's latency bins from the experiment's start to its end (the night's end at most)."""
     out: dict[str, list[tuple[int, int]]] = {}
-    for row in fetch_dicts(con, "reports/latency_hist_arms", {
-            "experiment": experiment, "start": start, "as_of": night.as_of,
-            "per_decade": PER_DECADE}):
+    if _kept_by_ab(con, [experiment], night):
+        rows = fetch_dicts(con, "reports/latency_hist_arms_kept", {"experiment": experiment})
+    else:
+        run(con, "schema/latency_bin_macro")
+        rows = fetch_dicts(con, "reports/latency_hist_arms", {
+            "experiment": experiment, "start": start, "end": end, "per_decade": PER_DECADE})
+    for row in rows:
         out.setdefault(row["grp"], []).append((int(row["bin"]), int(row["n"])))
     return out
 
@@ -146,8 +158,10 @@ def _arm_hashes(con: duckdb.DuckDBPyConnection, names: list[str], night: Night
                 ) -> dict[str, dict[str, str]]:
     """experiment → arm → the version it served most (from the logs)."""
     out: dict[str, dict[str, str]] = {}
-    for row in fetch_dicts(con, "reports/arm_versions",
-                           {"experiments": names, "as_of": night.as_of}):
+    kept = _kept_by_ab(con, names, night)
+    for row in fetch_dicts(con, "reports/arm_versions", {
+            "experiments": [n for n in names if n not in kept], "kept": sorted(kept),
+            "as_of": night.as_of}):
         out.setdefault(row["experiment"], {}).setdefault(row["variant"], row["version_hash"])
     return out
 
@@ -191,7 +205,7 @@ def _experiment_evidence(con: duckdb.DuckDBPyConnection, exp: dict[str, Any], ni
         "control_hash": control_hash,
         "control_is_production": production is not None and control_hash == production,
         "history": _history(con, exp["name"], night),
-        "latency_hist": _latency_hist(con, exp["name"], start, night),
+        "latency_hist": _latency_hist(con, exp["name"], start, clock, night),
         "examples": _examples(con, exp["name"], start, night,
                               [arm["variant"] for arm in exp["arms"]]),
         "allocation_history": _allocation_history(con, exp, night),

@@ -27,7 +27,7 @@ from flywheel.tasks.ab import (
     guardrail_status,
     quantile_levels,
 )
-from flywheel.tasks.db import fetch_dicts
+from flywheel.tasks.db import fetch_dicts, run
 from flywheel.tasks.stats import (
     ZERO_CONTROL_MEAN,
     QuantileStats,
@@ -158,6 +158,7 @@ def latency_histogram(con: duckdb.DuckDBPyConnection, *, before_hash: str, after
     """Latency bins of the two windows (see ``sql/reports/latency_hist_windows.sql``)."""
     params = _window_params(before_hash, after_hash, split, as_of, lookback)
     out: dict[str, list[tuple[int, int]]] = {}
+    run(con, "schema/latency_bin_macro")
     for row in fetch_dicts(con, "reports/latency_hist_windows",
                            {**params, "per_decade": per_decade}):
         out.setdefault(row["grp"], []).append((int(row["bin"]), int(row["n"])))

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from flywheel.tasks.ab import build_report
+from flywheel.tasks.ab import LATENCY_BINS_PER_DECADE, as_of_moment, build_report, load_experiments
 from flywheel.tasks.config import Settings, load_settings
-from flywheel.tasks.db import connect
+from flywheel.tasks.db import connect, run
 from flywheel.tasks.ingest import ingest_paths
 from flywheel.tasks.sample_data import SampleSpec, write_sample_data
 from tests.conftest import feedback_record, request_record
@@ -57,13 +57,37 @@ def nightly(settings: Settings, night: date) -> dict[str, Any]:
     raw = build_report(settings, night)
     assert raw["timings"]["from_state"] is False
     assert numbers(kept) == numbers(raw)
+    kept_arms, raw_arms = arm_counts(settings, night)
+    assert kept_arms and kept_arms == raw_arms
     return kept
+
+
+def arm_counts(settings: Settings, night: date) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Per experiment, arm, logged prompt and latency bin, the requests: from the state's
+    ab_arm_nights (what the report reads), and counted from the requests of each experiment's
+    window (its start to its end or the night's end)."""
+    as_of = as_of_moment(night)
+    with connect(settings.db_path) as con:
+        kept = con.execute("SELECT experiment, variant, prompt_hash, prompt_name, latency_bin, "
+                           "sum(requests)::BIGINT FROM ab_arm_nights GROUP BY ALL "
+                           "ORDER BY ALL").fetchall()
+        run(con, "schema/latency_bin_macro")
+        raw = []
+        for exp in load_experiments(settings.dir("experiments")):
+            end = min(exp.end, as_of) if exp.end else as_of
+            raw += con.execute(
+                "SELECT experiment, coalesce(variant, '(missing)'), prompt_hash, prompt_name, "
+                "latency_bin(latency_ms, $k), count(*) FROM requests WHERE experiment = $e "
+                "AND ts >= $start AND ts < $end GROUP BY ALL",
+                {"k": LATENCY_BINS_PER_DECADE, "e": exp.name, "start": exp.start,
+                 "end": end}).fetchall()
+    return kept, sorted(raw, key=lambda row: tuple((v is None, v) for v in row))
 
 
 def state(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
     with connect(settings.db_path) as con:
         return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
-                for t in ("ab_state", "ab_user_nights")}
+                for t in ("ab_state", "ab_user_nights", "ab_arm_nights")}
 
 
 def test_each_night_computes_its_own_night_and_matches_the_raw_logs(settings: Settings) -> None:
