@@ -12,7 +12,7 @@ from prefect import flow
 from flywheel.flows.night import Night, publish_table
 from flywheel.tasks.config import Settings, load_settings
 from flywheel.tasks.errors import UsageError
-from flywheel.tasks.export import EXPORTERS, Window
+from flywheel.tasks.export import EXPORTERS, Tools, Window
 
 KINDS = tuple(EXPORTERS)
 
@@ -36,9 +36,11 @@ def write_exports(settings: Settings, out_dir: Path, kinds: list[str], window: W
                   night: date | None = None) -> dict[str, Any]:
     """Write each export of ``kinds``: one kind into ``out_dir`` itself, several into
     ``out_dir/<kind>/``; publish what was written and dropped; return each kind's summary.
-    ``night``: the exports are that night's parts."""
+    ``night``: the exports are that night's parts. The exports share one set of tools: what
+    their redactor and leakage guard found in a text is found once."""
+    tools = Tools.from_settings(settings)
     results = {kind: EXPORTERS[kind](settings, str(out_dir if len(kinds) == 1 else out_dir / kind),
-                                     window, night=night)
+                                     window, night=night, tools=tools)
                for kind in kinds}
     publish_table("export-summary", [row for s in results.values() for row in _rows(s)],
                   "Examples written per export file, and candidates dropped by reason.")

@@ -10,6 +10,7 @@ from flywheel.tasks._faces import lazy_face
 # the public name -> the private module that defines it; other packages import only these
 _EXPORTS = {
     "EXPORTERS": "flywheel.tasks.export._exporters",
+    "Tools": "flywheel.tasks.export._common",
     "assemble_parts": "flywheel.tasks.export._assemble",
     "LeakageGuard": "flywheel.tasks.export._evalsets",
     "read_eval_cases": "flywheel.tasks.export._evalsets",

@@ -185,13 +185,14 @@ class ExportRun:
     def begin(
         cls, settings: Settings, out: str | Path, window: Window | None,
         layout: Mapping[str, tuple[str, ...] | None], *, night: date | None = None,
-        kind: str = "",
+        kind: str = "", tools: Tools | None = None,
     ) -> ExportRun:
-        """The window (everything when None), the absolute folder, the tools, empty drops
-        reported by ``layout``; for a night's part, the keys of ``kind`` earlier parts wrote."""
+        """The window (everything when None), the absolute folder, the tools (``tools``, or
+        built from ``settings``), empty drops reported by ``layout``; for a night's part, the
+        keys of ``kind`` earlier parts wrote."""
         earlier = earlier_keys(settings, kind, night) if night else {}
-        return cls(settings, window or Window(), output_dir(out), Tools.from_settings(settings),
-                   Drops(layout), night, earlier)
+        return cls(settings, window or Window(), output_dir(out),
+                   tools or Tools.from_settings(settings), Drops(layout), night, earlier)
 
     def leaked(self, category: str, texts: list[str], n: int = 1) -> bool:
         """Whether ``texts`` match an eval-set case; if so ``n`` candidates are counted under

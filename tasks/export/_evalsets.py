@@ -22,6 +22,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from flywheel.tasks._memo import TextMemo
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.export._text import normalize, sha256_hex, vars_text
 from flywheel.tasks.redact import Redactor
@@ -95,6 +96,7 @@ class LeakageGuard:
         self._by_hash = {sha256_hex(k): i for i, k in enumerate(self.keys)}
         self._long = [i for i, k in enumerate(self.keys) if len(k) >= CONTAINMENT_MIN_CHARS]
         self._long_keys = [self.keys[i] for i in self._long]
+        self._near = TextMemo(self._fuzzy)  # per normalized text
 
     def check(self, texts: Iterable[str | None]) -> LeakMatch | None:
         """The first eval case one of ``texts`` (already redacted) matches, or None."""
@@ -107,13 +109,18 @@ class LeakageGuard:
             if index is not None:
                 return LeakMatch("exact", self.cases[index].ref, 100.0)
         for text in normalized:
-            best = process.extractOne(text, self.keys, scorer=fuzz.ratio,
+            near = self._near(text)
+            if near is not None:
+                return near
+        return None
+
+    def _fuzzy(self, text: str) -> LeakMatch | None:
+        best = process.extractOne(text, self.keys, scorer=fuzz.ratio, score_cutoff=self.threshold)
+        if best is not None:
+            return LeakMatch("near", self.cases[best[2]].ref, float(best[1]))
+        if len(text) >= CONTAINMENT_MIN_CHARS and self._long_keys:
+            best = process.extractOne(text, self._long_keys, scorer=fuzz.partial_ratio,
                                       score_cutoff=self.threshold)
             if best is not None:
-                return LeakMatch("near", self.cases[best[2]].ref, float(best[1]))
-            if len(text) >= CONTAINMENT_MIN_CHARS and self._long_keys:
-                best = process.extractOne(text, self._long_keys, scorer=fuzz.partial_ratio,
-                                          score_cutoff=self.threshold)
-                if best is not None:
-                    return LeakMatch("near", self.cases[self._long[best[2]]].ref, float(best[1]))
+                return LeakMatch("near", self.cases[self._long[best[2]]].ref, float(best[1]))
         return None

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from flywheel.tasks.config import Settings
+from flywheel.tasks.export._common import Tools
 from flywheel.tasks.export._finetune import export_finetune
 from flywheel.tasks.export._hard_examples import export_hard_examples
 from flywheel.tasks.export._preferences import export_preferences
@@ -15,10 +16,11 @@ from flywheel.tasks.export._validate import Validator, validate_jsonl
 
 
 class Exporter(Protocol):
-    """An export: ``night`` makes it that night's part (deduplicated against earlier parts)."""
+    """An export: ``night`` makes it that night's part (deduplicated against earlier parts);
+    ``tools`` shared by exports of one run share what their redactor and guard remember."""
 
     def __call__(self, settings: Settings, out: str | Path, window: Window | None = None, *,
-                 night: date | None = None) -> dict[str, Any]: ...
+                 night: date | None = None, tools: Tools | None = None) -> dict[str, Any]: ...
 
 
 # what each `flywheel export KIND` writes

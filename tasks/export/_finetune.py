@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from flywheel.tasks.config import Settings
-from flywheel.tasks.export._common import TRAINING_DROPS, ExportRun
+from flywheel.tasks.export._common import TRAINING_DROPS, ExportRun, Tools
 from flywheel.tasks.export._select import Candidate, Window
 from flywheel.tasks.export._text import bucket, normalized_messages_key
 from flywheel.tasks.export._training import (
@@ -58,12 +58,12 @@ def split_files(kept: list[Kept], validation_share: float) -> dict[str, list[dic
 
 def export_finetune(
     settings: Settings, out: str | Path, window: Window | None = None, *,
-    night: date | None = None,
+    night: date | None = None, tools: Tools | None = None,
 ) -> dict[str, Any]:
     """Write train.jsonl, validation.jsonl and manifest.json into ``out``; returns the summary."""
     include_rated = settings.export.include_rated
     start = start_training_export(settings, out, window, LAYOUT, include_rated=include_rated,
-                                  kind="finetune", night=night)
+                                  kind="finetune", night=night, tools=tools)
     kept, redactions = keep_training_examples(start, chat_example)
     share = settings.export.validation_share
     stats = summarize([k.report for k in kept], start.run.tools.validator.token_limit)

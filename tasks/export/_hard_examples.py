@@ -22,7 +22,7 @@ from typing import Any
 
 from flywheel.tasks.config import Settings
 from flywheel.tasks.db import connect, fetch_dicts, run
-from flywheel.tasks.export._common import ExportRun, date_range
+from flywheel.tasks.export._common import ExportRun, Tools, date_range
 from flywheel.tasks.export._select import Window, read_bounds
 from flywheel.tasks.export._text import exact_key, normalize, vars_text
 from flywheel.tasks.redact import Redactor
@@ -180,12 +180,13 @@ def _chosen(strata: dict[str, _Prompt]) -> tuple[list[HardCase], dict[str, dict[
 
 def export_hard_examples(
     settings: Settings, out: str | Path, window: Window | None = None, *,
-    night: date | None = None,
+    night: date | None = None, tools: Tools | None = None,
 ) -> dict[str, Any]:
     """Write hard_examples.jsonl, provenance.jsonl and manifest.json; returns the summary.
     ``night``: the export is that night's part (cases an earlier night's part wrote are
     dropped as duplicates; its case keys are recorded)."""
-    export = ExportRun.begin(settings, out, window, LAYOUT, night=night, kind="hard-examples")
+    export = ExportRun.begin(settings, out, window, LAYOUT, night=night, kind="hard-examples",
+                             tools=tools)
     cap = settings.export.hard_examples_per_prompt
     with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
         run(con, "export/macros")

@@ -75,11 +75,11 @@ def preference_pair(candidate: Candidate, export: ExportRun) -> Built | None:
 
 def export_preferences(
     settings: Settings, out: str | Path, window: Window | None = None, *,
-    night: date | None = None,
+    night: date | None = None, tools: Tools | None = None,
 ) -> dict[str, Any]:
     """Write preferences.jsonl and manifest.json into ``out``; returns the summary."""
     start = start_training_export(settings, out, window, LAYOUT, include_rated=False,
-                                  kind="preferences", night=night)
+                                  kind="preferences", night=night, tools=tools)
     kept, redactions = keep_training_examples(start, preference_pair)
     stats = summarize([k.report for k in kept], start.run.tools.validator.token_limit)
     manifest = training_manifest(

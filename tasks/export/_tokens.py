@@ -8,6 +8,8 @@ from typing import Any
 
 import bpe_openai
 
+from flywheel.tasks._memo import TextMemo
+
 # Models before GPT-4o use cl100k_base; GPT-4o, GPT-4.1, o-series and later use o200k_base.
 _CL100K_PREFIXES = ("gpt-3.5", "gpt-35", "gpt-4-", "text-embedding-")
 _CL100K_EXACT = frozenset({"gpt-4", "cl100k_base"})
@@ -25,13 +27,15 @@ def encoding_name(model: str) -> str:
 
 
 @cache
-def _encoding(name: str) -> bpe_openai.Encoding:
-    return bpe_openai.get_encoding(name)
+def _counter(name: str) -> TextMemo[int]:
+    """Tokens per text in encoding ``name``: roles and system messages repeat in every example."""
+    encoding = bpe_openai.get_encoding(name)
+    return TextMemo(lambda text: len(encoding.encode_ordinary(text)))
 
 
 def count_text(text: str, model: str) -> int:
     """Tokens of ``text`` (special-token strings in user text count as ordinary text)."""
-    return len(_encoding(encoding_name(model)).encode_ordinary(text))
+    return _counter(encoding_name(model))(text)
 
 
 def count_messages(messages: Sequence[Mapping[str, Any]], model: str) -> int:

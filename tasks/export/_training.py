@@ -66,11 +66,11 @@ class TrainingStart:
 def start_training_export(
     settings: Settings, out: str | Path, window: Window | None,
     layout: Mapping[str, tuple[str, ...] | None], *, include_rated: bool, kind: str,
-    night: date | None = None,
+    night: date | None = None, tools: Tools | None = None,
 ) -> TrainingStart:
     """The export run, the corrected candidates, and the drops with those that cannot be
     rebuilt (shared by the fine-tuning and preference exports); ``night``: a night's part."""
-    export = ExportRun.begin(settings, out, window, layout, night=night, kind=kind)
+    export = ExportRun.begin(settings, out, window, layout, night=night, kind=kind, tools=tools)
     with connect(settings.db_path, timeout_s=settings.db_lock_timeout_s) as con:
         candidates, not_rebuildable = training_candidates(
             con, export.window, include_rated=include_rated)

@@ -7,7 +7,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flywheel.tasks.errors import UsageError
-from flywheel.tasks.redact import Redactor, iban_checksum_ok, luhn_ok, redact
+from flywheel.tasks.redact import (
+    _DETECTORS,
+    _GATES,
+    Redactor,
+    _Shape,
+    iban_checksum_ok,
+    luhn_ok,
+    redact,
+)
 from flywheel.tasks.redaction_quality import GOLD_TYPES, load_corpus, score_corpus
 from tests.conftest import shared_data
 
@@ -145,3 +153,32 @@ def test_any_iban_with_a_correct_checksum_is_caught(bban: str) -> None:
     iban = f"GB{98 - numeric % 97:02d}{bban}"
     assert iban_checksum_ok(iban)
     assert redact(f"send it to {iban} please") == "send it to <IBAN> please"
+
+
+_GATE_TEXTS = [
+    "paſſword: hunter2hunter2",  # the long s is an "s" to re.IGNORECASE
+    "PASSWORD=HUNTER2HUNTER2", "BEARER abcdefghijklmnop0123", "api-key: 0123456789ab",
+    "١٢٣-٤٥-٦٧٨٩ and ٤١١١١١١١١١١١١١١١",  # Arabic-Indic digits are \d too
+    "fe80::1ff:fe23:4567:890a", "::ffff:192.0.2.128", "a@b.co", "DE89370400440532013000",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(
+    st.sampled_from(_GATE_TEXTS),
+    st.text(alphabet="0123456789 .:-+()@_/=aeksyABJKPSXZıſ٣\n", max_size=60),
+))
+def test_a_detector_skipped_by_its_gate_would_have_found_nothing(text: str) -> None:
+    shape = _Shape(text)
+    for entity_type, detect in _DETECTORS.items():
+        if list(detect(text)):
+            assert _GATES[entity_type](shape), (entity_type, text)
+
+
+def test_the_gates_skip_nothing_on_the_labeled_corpus() -> None:
+    texts = [r["full_text"] for r in load_corpus(shared_data(PRESIDIO))] + _GATE_TEXTS
+    skipped = [(t, text) for text in texts for t, detect in _DETECTORS.items()
+               if list(detect(text)) and not _GATES[t](_Shape(text))]
+    assert not skipped
+    redactor = Redactor()
+    assert [redactor.find(t) for t in texts] == [redactor.find(t) for t in texts]  # remembered
