@@ -1,10 +1,10 @@
 -- Which registered version each arm of the experiments actually served (from the logged
 -- prompt hashes), with request counts: the report takes each arm's most served version.
 -- The experiments' requests are counted per logged (hash, name) first, and only those pairs
--- are resolved, as the request_prompt_versions view resolves them (a hash or prefix matching one
--- registered version, or one registered under the logged name), without the view's pass over
--- every request of the store. $experiments are counted from the requests; $kept, whose A/B
--- state is as of the night (reports/arm_state_current.sql), from its per-arm counts.
+-- are resolved (fw_pair_versions, sql/migrations/021_pair_versions_macro.sql), without the
+-- request_prompt_versions view's pass over every request of the store. $experiments are
+-- counted from the requests; $kept, whose A/B state is as of the night
+-- (reports/arm_state_current.sql), from its per-arm counts.
 WITH logged AS (
     SELECT experiment, coalesce(variant, '(missing)') AS variant, prompt_hash, prompt_name,
            count(*) AS requests
@@ -18,22 +18,10 @@ WITH logged AS (
     WHERE list_contains($kept::VARCHAR[], experiment) AND prompt_hash IS NOT NULL
     GROUP BY ALL
 ),
-pairs AS (SELECT DISTINCT prompt_hash, prompt_name FROM logged),
-matches AS (
-    SELECT l.prompt_hash, l.prompt_name,
-           count(*) AS n_all, count(n.hash) AS n_named,
-           min(v.hash) AS any_hash, min(n.hash) AS named_hash
-    FROM pairs AS l
-    JOIN prompt_versions AS v ON starts_with(v.hash, l.prompt_hash)
-    LEFT JOIN prompt_names AS n ON n.hash = v.hash AND n.name = l.prompt_name
-    GROUP BY l.prompt_hash, l.prompt_name
-),
 resolved AS (
-    SELECT l.experiment, l.variant, l.requests,
-           CASE WHEN m.n_all = 1 THEN m.any_hash WHEN m.n_named = 1 THEN m.named_hash END
-               AS version_hash
+    SELECT l.experiment, l.variant, l.requests, m.version_hash
     FROM logged AS l
-    JOIN matches AS m
+    JOIN fw_pair_versions('logged') AS m
       ON m.prompt_hash = l.prompt_hash AND m.prompt_name IS NOT DISTINCT FROM l.prompt_name
 )
 SELECT experiment, variant, version_hash, sum(requests)::BIGINT AS requests
