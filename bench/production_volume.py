@@ -13,9 +13,10 @@ by night, it moves that day's folder into ``landing/`` and runs ``flywheel night
 a fresh process (its own Prefect server, the demo model on a loopback port for the offline
 evals), recording its wall and CPU time and peak RSS (``wait4``) and each step's seconds from the
 runs table; then the night's steps again as plain calls in a fresh process (CPU seconds per
-step: the machine is shared, and CPU time moves less with the load than wall time); and the
-same-run floor: a fresh process that times DuckDB's ``read_json`` of the night's files plus one
-GROUP BY over every stored request. ``fit`` takes runs at two volumes and fits, per step, CPU
+step: the machine is shared, and CPU time moves less with the load than wall time); the same
+command on the project without data (what a ``flywheel nightly`` costs whatever the data); and
+the same-run floor: a fresh process that times DuckDB's ``read_json`` of the night's files plus
+one GROUP BY over every stored request. ``fit`` takes runs at two volumes and fits, per step, CPU
 seconds = fixed + per request of the night + per request of history, and extrapolates to 1 M
 requests/day with 90 days of history. Figures go in BENCHMARKS.md ("Production volume") and
 docs/scaling.md.
@@ -144,6 +145,20 @@ def _night(project: Path, env: dict[str, str], stamp: str) -> dict[str, float]:
             "cpu_s": usage.ru_utime + usage.ru_stime, "exit": float(proc.returncode)}
 
 
+def _noop(out: Path, project: Path, env: dict[str, str], stamp: str) -> dict[str, float]:
+    """The same ``flywheel nightly --date`` on the project with no data (its prompts,
+    experiments and eval sets, its own empty store): what the command costs whatever the data
+    (Python and Prefect start-up, the temporary server, the flow's task runs), measured beside
+    each night."""
+    empty = out / "noop"
+    if not empty.exists():
+        for folder in ("prompts", "experiments", "evalsets"):
+            shutil.copytree(project / folder, empty / folder)
+    night = _night(empty, {**env, "FLYWHEEL_DB": str(empty / "flywheel.duckdb"),
+                           "FLYWHEEL_PROJECT_DIR": str(empty)}, stamp)
+    return {"noop_wall_s": night["wall_s"], "noop_cpu_s": night["cpu_s"]}
+
+
 def _steps(db: Path, stamp: str) -> dict[str, float]:
     import duckdb
 
@@ -186,7 +201,7 @@ def measure(out: Path, nights: int, per_day: int, unique_pct: int, rerun_last: b
                     [sys.executable, __file__, "floor", "--db", str(db), "--night-dir", str(target)],
                     check=True, capture_output=True, text=True)
                 row = {"night": day + 1, "date": stamp, "rerun": rerun, "per_day": per_day,
-                       **night, **steps,
+                       **night, **steps, **_noop(out, project, env, stamp),
                        **json.loads(base.stdout)}
                 results.append(row)
                 print(json.dumps(row), flush=True)
@@ -208,8 +223,9 @@ def table(results: list[dict], per_day: int) -> str:
              f"shared with other helpers' runs (load average at end "
              f"{os.getloadavg()[0]:.1f})", "",
              "| night | history | " + " | ".join(cols) + " | whole command s | CPU s | peak RSS MB "
-             "| floor s (read_json + GROUP BY) | floor CPU s | command / floor (wall, CPU) |",
-             "|" + "---|" * (len(cols) + 8)]
+             "| floor s (read_json + GROUP BY) | floor CPU s | command / floor (wall, CPU) "
+             "| no-data nightly CPU s | (command - no-data) / floor, CPU |",
+             "|" + "---|" * (len(cols) + 10)]
     for r in results:
         floor_s = r["read_json_s"] + r["group_by_s"]
         label = f"{r['night']}{' (rerun)' if r['rerun'] else ''}"
@@ -217,7 +233,8 @@ def table(results: list[dict], per_day: int) -> str:
                      + " | ".join(f"{r.get(c, 0.0):.1f}" for c in cols)
                      + f" | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['peak_rss_mb']:.0f} | "
                      f"{floor_s:.2f} | {r['floor_cpu_s']:.2f} | {r['wall_s'] / floor_s:.1f}, "
-                     f"{r['cpu_s'] / r['floor_cpu_s']:.1f} |")
+                     f"{r['cpu_s'] / r['floor_cpu_s']:.1f} | {r.get('noop_cpu_s', 0.0):.1f} | "
+                     f"{(r['cpu_s'] - r.get('noop_cpu_s', 0.0)) / r['floor_cpu_s']:.1f} |")
     lines += ["", "Each step again as a plain call, in order (a re-run: ingest finds its files "
               "seen): CPU seconds (wall)", "",
               "| night | " + " | ".join(plain) + " | all steps |", "|" + "---|" * (len(plain) + 2)]
