@@ -1,6 +1,7 @@
 """The nightly at production volume: does a night cost one night, or the whole history?
 
     python bench/production_volume.py [--per-day 150000] [--nights 6] [--out bench/out/volume]
+                                      [--prefect-server]
     python bench/production_volume.py fit --runs OUT1/results.json OUT2/results.json
     (floor and steps: one measurement, run by the first form)
 
@@ -10,8 +11,9 @@ request copies the content, arm and feedback of one of the sample's in-experimen
 (about a third of requests get feedback), for a user among ``per_day / 5``, assigned to their
 arm by the assignment formula; ``--unique-pct`` percent get an input of their own. Then, night
 by night, it moves that day's folder into ``landing/`` and runs ``flywheel nightly --date D`` as
-a fresh process (its own Prefect server, the demo model on a loopback port for the offline
-evals), recording its wall and CPU time and peak RSS (``wait4``) and each step's seconds from the
+a fresh process (its own temporary Prefect server, or with ``--prefect-server`` a long-lived
+``prefect server start`` as a deployment has, started once for the run; the demo model on a
+loopback port for the offline evals), recording its wall and CPU time and peak RSS (``wait4``) and each step's seconds from the
 runs table; then the night's steps again as plain calls in a fresh process (CPU seconds per
 step: the machine is shared, and CPU time moves less with the load than wall time); the same
 command on the project without data (what a ``flywheel nightly`` costs whatever the data); and
@@ -32,6 +34,9 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -148,19 +153,44 @@ with open(sys.argv[1], "w") as out:
 """
 
 
-def _night(project: Path, env: dict[str, str], stamp: str) -> dict[str, float]:
+def _tree_cpu_s(root: int) -> float:
+    """CPU seconds so far of a process and its live descendants (``/proc``)."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parents[pid], ticks[pid] = int(fields[1]), int(fields[11]) + int(fields[12])
+    tree, grew = {root}, True
+    while grew:
+        found = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= found
+        grew = bool(found)
+    return sum(ticks.get(pid, 0) for pid in tree) / os.sysconf("SC_CLK_TCK")
+
+
+def _night(project: Path, env: dict[str, str], stamp: str,
+           server: subprocess.Popen[bytes] | None = None) -> dict[str, float]:
     """One ``flywheel nightly --date`` in a fresh process: wall and CPU seconds (the command
-    and the Prefect server it starts), peak RSS (MB) of its largest process."""
+    and the temporary Prefect server it starts), peak RSS (MB) of its largest process; with a
+    long-lived ``server``, the CPU seconds that server spent meanwhile (``server_cpu_s``)."""
     figures = project / f"nightly-{stamp}.usage.json"
+    server_cpu = _tree_cpu_s(server.pid) if server else 0.0
     clock = time.perf_counter()
     with open(project / f"nightly-{stamp}.log", "w") as log:
         subprocess.run([sys.executable, "-c", _LAUNCH, str(figures), "flywheel", "nightly",
                         "--date", stamp], cwd=project, env=env, stdout=log,
                        stderr=subprocess.STDOUT, check=True)
-    return {"wall_s": time.perf_counter() - clock, **json.loads(figures.read_text())}
+    wall = time.perf_counter() - clock
+    server_cpu = _tree_cpu_s(server.pid) - server_cpu if server else 0.0
+    return {"wall_s": wall, "server_cpu_s": server_cpu, **json.loads(figures.read_text())}
 
 
-def _noop(out: Path, project: Path, env: dict[str, str], stamp: str) -> dict[str, float]:
+def _noop(out: Path, project: Path, env: dict[str, str], stamp: str,
+          server: subprocess.Popen[bytes] | None = None) -> dict[str, float]:
     """The same ``flywheel nightly --date`` on the project with no data (its prompts,
     experiments and eval sets, its own empty store): what the command costs whatever the data
     (Python and Prefect start-up, the temporary server, the flow's task runs), measured beside
@@ -170,8 +200,9 @@ def _noop(out: Path, project: Path, env: dict[str, str], stamp: str) -> dict[str
         for folder in ("prompts", "experiments", "evalsets"):
             shutil.copytree(project / folder, empty / folder)
     night = _night(empty, {**env, "FLYWHEEL_DB": str(empty / "flywheel.duckdb"),
-                           "FLYWHEEL_PROJECT_DIR": str(empty)}, stamp)
-    return {"noop_wall_s": night["wall_s"], "noop_cpu_s": night["cpu_s"]}
+                           "FLYWHEEL_PROJECT_DIR": str(empty)}, stamp, server)
+    return {"noop_wall_s": night["wall_s"], "noop_cpu_s": night["cpu_s"],
+            "noop_server_cpu_s": night["server_cpu_s"]}
 
 
 def _steps(db: Path, stamp: str) -> dict[str, float]:
@@ -189,14 +220,48 @@ def _steps(db: Path, stamp: str) -> dict[str, float]:
     return {**{str(step): float(s or 0.0) for step, s in rows}, "history": float(history)}
 
 
-def measure(out: Path, nights: int, per_day: int, unique_pct: int, rerun_last: bool) -> list[dict]:
+@contextmanager
+def _prefect_server(out: Path, wanted: bool) -> Iterator[subprocess.Popen[bytes] | None]:
+    """A long-lived ``prefect server start`` for the whole run (as under a deployment), or
+    None: every command starts its temporary server."""
+    if not wanted:
+        yield None
+        return
+    sys.path.append(str(REPO))  # after site-packages: flywheel stays the installed one
+    from tests.support.prefect_server import free_port, server_env, stop_group
+
+    port = free_port()
+    env = server_env(out / "prefect-server", port)
+    with open(out / "prefect-server.log", "w") as log:
+        proc = subprocess.Popen(["prefect", "server", "start", "--host", "127.0.0.1",
+                                 "--port", str(port)], env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{env['PREFECT_API_URL']}/health", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("prefect server did not start") from None
+                time.sleep(0.5)
+        os.environ["PREFECT_API_URL"] = env["PREFECT_API_URL"]
+        yield proc
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+        stop_group(proc)
+
+
+def measure(out: Path, nights: int, per_day: int, unique_pct: int, rerun_last: bool,
+            prefect_server: bool = False) -> list[dict]:
     """Build the data, run every night in turn; one row of figures a night."""
     from flywheel.tasks.demo_model import DemoModelServer
 
     project = build(out, nights, per_day, unique_pct)
     db = project / "flywheel.duckdb"
     results = []
-    with DemoModelServer() as server:
+    with DemoModelServer() as server, _prefect_server(out, prefect_server) as prefect:
         env = {**os.environ, "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "bench",
                "FLYWHEEL_DB": str(db), "FLYWHEEL_PROJECT_DIR": str(project),
                "PREFECT_HOME": str(out / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
@@ -206,7 +271,7 @@ def measure(out: Path, nights: int, per_day: int, unique_pct: int, rerun_last: b
             target.parent.mkdir(exist_ok=True)
             shutil.move(out / "staging" / stamp, target)
             for rerun in (False, True) if rerun_last and day == nights - 1 else (False,):
-                night = _night(project, env, stamp)
+                night = _night(project, env, stamp, prefect)
                 steps = _steps(db, stamp)  # before a re-run replaces the night's rows
                 plain = subprocess.run(
                     [sys.executable, __file__, "steps", "--db", str(db), "--project", str(project),
@@ -216,7 +281,8 @@ def measure(out: Path, nights: int, per_day: int, unique_pct: int, rerun_last: b
                     [sys.executable, __file__, "floor", "--db", str(db), "--night-dir", str(target)],
                     check=True, capture_output=True, text=True)
                 row = {"night": day + 1, "date": stamp, "rerun": rerun, "per_day": per_day,
-                       **night, **steps, **_noop(out, project, env, stamp),
+                       "prefect_server": prefect is not None, **night, **steps,
+                       **_noop(out, project, env, stamp, prefect),
                        **json.loads(base.stdout)}
                 results.append(row)
                 print(json.dumps(row), flush=True)
@@ -237,16 +303,18 @@ def table(results: list[dict], per_day: int) -> str:
     lines = [f"{per_day:,} requests/day; machine: {platform.machine()}, {os.cpu_count()} cores, "
              f"shared with other helpers' runs (load average at end "
              f"{os.getloadavg()[0]:.1f})", "",
-             "| night | history | " + " | ".join(cols) + " | whole command s | CPU s | peak RSS MB "
+             "| night | history | " + " | ".join(cols) + " | whole command s | CPU s "
+             "| long-lived server's CPU s | peak RSS MB "
              "| floor s (read_json + GROUP BY) | floor CPU s | command / floor (wall, CPU) "
              "| no-data nightly CPU s | (command - no-data) / floor, CPU |",
-             "|" + "---|" * (len(cols) + 10)]
+             "|" + "---|" * (len(cols) + 11)]
     for r in results:
         floor_s = r["read_json_s"] + r["group_by_s"]
         label = f"{r['night']}{' (rerun)' if r['rerun'] else ''}"
         lines.append(f"| {label} | {r['history'] / 1e6:.2f} M | "
                      + " | ".join(f"{r.get(c, 0.0):.1f}" for c in cols)
-                     + f" | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['peak_rss_mb']:.0f} | "
+                     + f" | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r.get('server_cpu_s', 0.0):.1f} "
+                     f"| {r['peak_rss_mb']:.0f} | "
                      f"{floor_s:.2f} | {r['floor_cpu_s']:.2f} | {r['wall_s'] / floor_s:.1f}, "
                      f"{r['cpu_s'] / r['floor_cpu_s']:.1f} | {r.get('noop_cpu_s', 0.0):.1f} | "
                      f"{(r['cpu_s'] - r.get('noop_cpu_s', 0.0)) / r['floor_cpu_s']:.1f} |")
@@ -312,6 +380,8 @@ def main() -> None:
     parser.add_argument("--nights", type=int, default=6)
     parser.add_argument("--unique-pct", type=int, default=50)
     parser.add_argument("--rerun-last", action="store_true")
+    parser.add_argument("--prefect-server", action="store_true",
+                        help="run the nights against one long-lived `prefect server start`")
     parser.add_argument("--out", type=Path, default=REPO / "bench/out/volume")
     parser.add_argument("--db", type=Path)
     parser.add_argument("--night-dir", type=Path)
@@ -333,7 +403,7 @@ def main() -> None:
         print(json.dumps(steps(args.db, args.project, args.date)))
         return
     results = measure(args.out.resolve(), args.nights, args.per_day, args.unique_pct,
-                      args.rerun_last)
+                      args.rerun_last, args.prefect_server)
     text = table(results, args.per_day)
     (args.out / "results.md").write_text(text + "\n")
     (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
