@@ -1,5 +1,6 @@
 -- New, valid requests of one staged file. A request id already stored is a duplicate (repeats
--- inside the file were removed by stage_dedupe_requests). A missing cost is computed from the
+-- inside the file were removed by stage_dedupe_requests); stored requests are looked for between
+-- $lo and $hi (ingest/stage_span.sql). A missing cost is computed from the
 -- price table, matching a model exactly or by its longest dated prefix
 -- (gpt-4o-mini-2024-07-18 → gpt-4o-mini).
 WITH model_price AS (
@@ -12,7 +13,8 @@ WITH model_price AS (
     SELECT s.*
     FROM stage AS s
     WHERE s.source_file = $file AND s.reason IS NULL
-      AND NOT EXISTS (SELECT 1 FROM requests AS r WHERE r.request_id = s.request_id)
+      AND NOT EXISTS (SELECT 1 FROM requests AS r
+                      WHERE r.ts BETWEEN $lo AND $hi AND r.request_id = s.request_id)
 )
 INSERT INTO requests BY NAME
 SELECT f.request_id, f.ts, f.user_id, f.session_id, f.experiment, f.variant, f.prompt_name,

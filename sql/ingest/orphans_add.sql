@@ -1,5 +1,4 @@
--- Feedback this ingest ($now) inserted whose request is not in the store.
+-- The candidates (ingest/orphans_candidates.sql) whose request is nowhere in the store.
 INSERT OR IGNORE INTO ingest_orphans
-SELECT f.feedback_id, f.request_id FROM feedback AS f
-WHERE f.ingested_at = $now
-  AND NOT EXISTS (SELECT 1 FROM requests AS r WHERE r.request_id = f.request_id);
+SELECT c.feedback_id, c.request_id FROM orphan_candidates AS c
+WHERE NOT EXISTS (SELECT 1 FROM requests AS r WHERE r.request_id = c.request_id);

@@ -1,12 +1,13 @@
 -- A staged request whose id is already stored with other content is not a duplicate: it is
 -- quarantined as a conflict (the stored record stays; this one is kept in rejected_records),
--- never silently dropped. A record seen again with the same content stays a duplicate.
+-- never silently dropped. A record seen again with the same content stays a duplicate. Stored
+-- requests are looked for between $lo and $hi (ingest/stage_span.sql, over the whole stage).
 UPDATE stage AS s
 SET reason = 'request_id conflict: ' || fw_clip(s.request_id) || ' is already stored with other '
              || 'content (from ' || r.source_file || '); both kept: the stored record in '
              || 'requests, this one here'
 FROM requests AS r
-WHERE s.reason IS NULL AND r.request_id = s.request_id
+WHERE r.ts BETWEEN $lo AND $hi AND s.reason IS NULL AND r.request_id = s.request_id
   AND (r.ts IS DISTINCT FROM s.ts OR r.user_id IS DISTINCT FROM s.user_id
        OR r.session_id IS DISTINCT FROM s.session_id OR r.experiment IS DISTINCT FROM s.experiment
        OR r.variant IS DISTINCT FROM s.variant OR r.prompt_name IS DISTINCT FROM s.prompt_name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -13,18 +13,22 @@ from flywheel.tasks.config import Settings
 from flywheel.tasks.db import connect, run, transaction
 from flywheel.tasks.ingest._files import LogFile, discover, sha256_of
 from flywheel.tasks.ingest._stage import (
+    ID_LOOKUP_MARGIN,
     StagedCounts,
     UnreadableFileError,
+    insert_new,
     remove_repeats,
     stage_batch,
     stage_single,
 )
-from flywheel.tasks.ingest._statements import STATEMENTS
 from flywheel.tasks.ingest._summary import IngestSummary
 from flywheel.tasks.ingest._traces import TRACE_KINDS, ingest_trace_file
 from flywheel.tasks.progress import Progress
 
 log = logging.getLogger(__name__)
+
+# How far before a feedback record its request is looked for first (docs/scaling.md, "Ingest").
+ORPHAN_LOOKBACK = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -59,9 +63,20 @@ def ingest_paths(settings: Settings, paths: list[str | Path], fmt: str = "auto",
         if pending:
             with transaction(con):
                 run(con, "ingest/orphans_resolve", {"now": now})
-                run(con, "ingest/orphans_add", {"now": now})
+                _add_orphans(con, now)
         summary.feedback_orphaned = int(run(con, "ingest/orphan_feedback_count").fetchone()[0])
     return summary
+
+
+def _add_orphans(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
+    """Keep the feedback this ingest inserted whose request is not stored. Its requests are
+    looked for near the feedback first (:data:`ORPHAN_LOOKBACK`); only the few not found there
+    are looked for in the whole store."""
+    span = run(con, "ingest/feedback_span",
+               {"now": now, "before": ORPHAN_LOOKBACK, "after": ID_LOOKUP_MARGIN}).fetchone()
+    run(con, "ingest/orphans_candidates", {"now": now, "lo": span[0], "hi": span[1]})
+    if run(con, "ingest/orphan_candidates_count").fetchone()[0]:
+        run(con, "ingest/orphans_add")
 
 
 def _load_prices(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
@@ -185,7 +200,7 @@ def _write_file(
 ) -> None:
     """Insert one staged file's new records, its rejects and its ledger row (caller's transaction)."""
     path, kind = str(item.log.path), item.log.kind
-    inserted = int(run(con, STATEMENTS[kind].insert, {"file": path, "now": now}).fetchone()[0])
+    inserted = insert_new(con, kind, path, now)
     run(
         con,
         "ingest/insert_rejected",

@@ -5,6 +5,11 @@ reader with an explicit schema (one parallel pass, like the raw reader). A file 
 reader fail (a line that is not JSON, a value of the wrong type) or that holds an invalid record
 is staged again on its own, line by line, so that each bad line is quarantined with its number
 and raw text while the other lines load.
+
+A staged record whose id is already stored is a duplicate (same content) or a conflict (other
+content). The stored record is looked for among those whose timestamp lies within
+:data:`ID_LOOKUP_MARGIN` of the staged records' time span, not in the whole history: the store
+is in time order, so that reads a few nights whatever its size (docs/scaling.md, "Ingest").
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import shutil
 import tempfile
 import zlib
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -21,6 +27,10 @@ import duckdb
 from flywheel.tasks.db import run
 from flywheel.tasks.ingest._files import LogFile
 from flywheel.tasks.ingest._statements import STATEMENTS
+
+# A re-delivered record carries its first timestamp; a conflicting one (same id, other content)
+# is recognised when its timestamp is within this much of the stored one's.
+ID_LOOKUP_MARGIN = timedelta(days=1)
 
 
 class UnreadableFileError(Exception):
@@ -59,6 +69,20 @@ def stage_single(con: duckdb.DuckDBPyConnection, log: LogFile, *, try_fast: bool
     return _counts(con, log.kind).get(path, StagedCounts())
 
 
+def id_lookup_span(con: duckdb.DuckDBPyConnection, file: str | None = None
+                   ) -> dict[str, datetime | None]:
+    """``lo`` and ``hi``: where stored records with the ids of ``file``'s staged records (None:
+    of every staged file) are looked for."""
+    lo, hi = run(con, "ingest/stage_span", {"file": file, "margin": ID_LOOKUP_MARGIN}).fetchone()
+    return {"lo": lo, "hi": hi}
+
+
+def insert_new(con: duckdb.DuckDBPyConnection, kind: str, file: str, now: datetime) -> int:
+    """Insert the valid staged records of ``file`` whose id is not stored yet; how many."""
+    params = {"file": file, "now": now, **id_lookup_span(con, file)}
+    return int(run(con, STATEMENTS[kind].insert, params).fetchone()[0])
+
+
 def remove_repeats(con: duckdb.DuckDBPyConnection, kind: str) -> None:
     """Delete the later copies of a record repeated inside one file (the first wins)."""
     run(con, STATEMENTS[kind].dedupe)
@@ -67,7 +91,7 @@ def remove_repeats(con: duckdb.DuckDBPyConnection, kind: str) -> None:
 def _counts(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, StagedCounts]:
     conflicts = STATEMENTS[kind].conflicts
     if conflicts is not None:  # a conflict is a reject: the caller takes the line path for it
-        run(con, conflicts)
+        run(con, conflicts, id_lookup_span(con))
     rows = run(con, STATEMENTS[kind].counts).fetchall()
     return {path: StagedCounts(int(n), int(bad), int(rep)) for path, n, bad, rep in rows}
 

@@ -21,7 +21,7 @@ from flywheel.tasks.ingest import _langfuse as langfuse
 from flywheel.tasks.ingest import _otel as otel
 from flywheel.tasks.ingest._detect import TRACE_FORMATS, TRACE_LEDGER_FORMATS
 from flywheel.tasks.ingest._files import LogFile
-from flywheel.tasks.ingest._stage import UnreadableFileError
+from flywheel.tasks.ingest._stage import UnreadableFileError, insert_new
 from flywheel.tasks.ingest._statements import STATEMENTS
 from flywheel.tasks.ingest._summary import IngestSummary
 
@@ -135,7 +135,7 @@ def _load_kind(
     rows, rejected, repeated = staged.get(path, (0, 0, 0))
     if repeated:
         run(con, statements.dedupe)
-    inserted = int(run(con, statements.insert, {"file": path, "now": now}).fetchone()[0])
+    inserted = insert_new(con, kind, path, now)
     run(con, "ingest/insert_rejected",
         {"file": path, "sha256": sha256, "kind": kind, "now": now,
          "max_chars": settings.reject_raw_max_chars})

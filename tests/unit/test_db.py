@@ -35,6 +35,32 @@ def test_an_older_file_is_migrated_forward(db_path: Path) -> None:
     assert versions == [v for v, _ in db.migrations()]
 
 
+def test_requests_and_feedback_lose_their_id_index_and_keep_every_row_in_order(db_path: Path) -> None:
+    """Migration 022 rebuilds requests and feedback without PRIMARY KEY (an index DuckDB writes
+    again at every checkpoint): a store with rows at schema 21 keeps them, in the same order."""
+    con = duckdb.connect(str(db_path))
+    db.run(con, "schema/ensure_version_table")
+    for version, path in db.migrations():
+        if version > 21:
+            break
+        con.execute(path.read_text())
+        db.run(con, "schema/record_version", {"version": version, "name": path.stem})
+    con.execute("""INSERT INTO requests (request_id, ts, user_id, model, output, source_file, ingested_at)
+                   SELECT 'req-' || (99 - i), TIMESTAMPTZ '2026-11-01' + i * INTERVAL 1 MINUTE, 'u', 'm',
+                          'out ' || i, 'f', now() FROM range(100) AS t(i)""")
+    con.execute("""INSERT INTO feedback (feedback_id, request_id, ts, kind, value, source_file, ingested_at)
+                   SELECT 'fb-' || i, 'req-' || i, TIMESTAMPTZ '2026-11-02', 'thumbs', 1, 'f', now()
+                   FROM range(10) AS t(i)""")
+    before = con.execute("SELECT * FROM requests").fetchall(), con.execute("SELECT * FROM feedback").fetchall()
+    con.close()
+    with db.connect(db_path) as con:
+        assert (con.execute("SELECT * FROM requests").fetchall(),
+                con.execute("SELECT * FROM feedback").fetchall()) == before
+        assert con.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name IN "
+                           "('requests', 'feedback') AND constraint_type = 'PRIMARY KEY'").fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM request_prompt_versions").fetchone() == (100,)
+
+
 def test_a_file_from_a_newer_flywheel_is_refused(db_path: Path) -> None:
     with db.connect(db_path) as con:
         db.run(con, "schema/record_version", {"version": 999, "name": "999_future"})

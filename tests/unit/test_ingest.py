@@ -209,6 +209,38 @@ def test_a_request_id_seen_again_with_other_content_is_a_conflict_both_kept(
     assert json.loads(raw) == json.loads(conflict.read_text().splitlines()[1])  # nothing lost
 
 
+def test_stored_ids_are_looked_for_near_the_staged_records_time_span(
+    db_path: Path, tmp_path: Path, write_jsonl: Callable[..., Path]
+) -> None:
+    """Ids are looked up among stored records within ID_LOOKUP_MARGIN of the staged batch's time
+    span, not in the whole history: a re-delivery (same timestamp) is a duplicate however late it
+    comes, a conflict inside the margin is quarantined, one further apart is a record of its
+    own. The same for feedback ids."""
+    from flywheel.tasks.ingest._stage import ID_LOOKUP_MARGIN
+
+    assert ID_LOOKUP_MARGIN.days == 1
+    first = [request_record(1, timestamp="2026-10-01T10:00:00Z"),
+             request_record(2, timestamp="2026-10-01T11:00:00Z"),
+             request_record(3, timestamp="2026-10-01T12:00:00Z")]
+    write_jsonl(tmp_path / "a/requests-1.jsonl", first)
+    write_jsonl(tmp_path / "a/feedback-1.jsonl", [feedback_record(1, timestamp="2026-10-01T10:05:00Z")])
+    ingest(db_path, tmp_path / "a")
+    write_jsonl(tmp_path / "b/requests-2.jsonl", [
+        first[0],                                                              # re-delivered
+        request_record(2, timestamp="2026-10-02T09:00:00Z", output="other")])  # moved 22 h
+    write_jsonl(tmp_path / "b/feedback-2.jsonl", [feedback_record(1, timestamp="2026-10-01T10:05:00Z"),
+                                                  feedback_record(2, timestamp="2026-10-01T11:05:00Z")])
+    summary = ingest(db_path, tmp_path / "b")
+    assert (summary["requests_inserted"], summary["requests_duplicate"], summary["rejected"]) == (0, 1, 1)
+    assert (summary["feedback_inserted"], summary["feedback_duplicate"]) == (1, 1)
+    ((reason,),) = query(db_path, "SELECT reason FROM rejected_records")
+    assert reason.startswith("request_id conflict: req-2 ")
+    write_jsonl(tmp_path / "c/requests-3.jsonl", [request_record(3, timestamp="2026-10-03T13:00:00Z")])
+    assert ingest(db_path, tmp_path / "c")["requests_inserted"] == 1                 # moved 49 h
+    assert query(db_path, "SELECT request_id, count(*) FROM requests GROUP BY ALL ORDER BY 1") == [
+        ("req-1", 1), ("req-2", 1), ("req-3", 2)]
+
+
 def test_a_record_repeated_inside_one_file_is_loaded_once_first_wins(
     db_path: Path, tmp_path: Path, write_jsonl: Callable[..., Path]
 ) -> None:
@@ -227,6 +259,19 @@ def test_feedback_before_its_request_is_kept_and_joined_when_the_request_arrives
     write_jsonl(tmp_path / "d2/requests-1.jsonl", [request_record(7)])
     assert ingest(db_path, tmp_path / "d2")["feedback_orphaned"] == 0
     assert query(db_path, "SELECT count(*) FROM feedback JOIN requests USING (request_id)") == [(1,)]
+
+
+def test_feedback_weeks_after_its_request_is_not_an_orphan(
+    db_path: Path, tmp_path: Path, write_jsonl: Callable[..., Path]
+) -> None:
+    """Requests are looked for near their feedback first (ORPHAN_LOOKBACK), then in the whole
+    store: late feedback on an old request joins it; feedback on no request waits."""
+    write_jsonl(tmp_path / "d1/requests-1.jsonl", [request_record(1, timestamp="2026-09-01T10:00:00Z")])
+    ingest(db_path, tmp_path / "d1")
+    write_jsonl(tmp_path / "d2/feedback-2.jsonl", [feedback_record(1, timestamp="2026-10-20T10:00:00Z"),
+                                                  feedback_record(2, timestamp="2026-10-20T10:00:00Z")])
+    assert ingest(db_path, tmp_path / "d2")["feedback_orphaned"] == 1
+    assert query(db_path, "SELECT request_id FROM ingest_orphans") == [("req-2",)]
 
 
 def test_gzip_and_parquet_files_load_and_parquet_bad_rows_are_quarantined(

@@ -1,0 +1,2 @@
+-- How many of this ingest's feedback records were not matched near their own days.
+SELECT count(*) FROM orphan_candidates;

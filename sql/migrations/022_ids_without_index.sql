@@ -1,0 +1,70 @@
+-- requests and feedback without their PRIMARY KEY indexes. DuckDB keeps such an index (an ART
+-- over every stored id) in memory for each insert and writes it again at every checkpoint, so a
+-- night's ingest grew with the whole history (at 150,000 requests a day: 1.2 of 4.5 CPU seconds
+-- on the sixth night, in commits alone). Ids stay unique: ingest looks each staged id up among
+-- the stored records near the staged records' time span (tasks/ingest/_dedup.py, docs/scaling.md)
+-- and loads a record whose id is stored as a duplicate or a conflict, never as a second row.
+-- The tables are rebuilt in their stored order (the store stays in time order).
+
+ALTER TABLE requests RENAME TO requests_with_key;
+
+CREATE TABLE requests (
+    request_id        VARCHAR NOT NULL,
+    ts                TIMESTAMPTZ NOT NULL,
+    user_id           VARCHAR NOT NULL,
+    session_id        VARCHAR,
+    experiment        VARCHAR,
+    variant           VARCHAR,
+    prompt_name       VARCHAR,
+    prompt_hash       VARCHAR,          -- as logged: a full hash or a prefix of >= 12 hex chars
+    model             VARCHAR NOT NULL,
+    input             JSON,
+    messages          JSON,
+    output            VARCHAR,
+    latency_ms        DOUBLE,
+    prompt_tokens     BIGINT,
+    completion_tokens BIGINT,
+    cost_usd          DOUBLE,
+    cost_estimated    BOOLEAN NOT NULL DEFAULT false,  -- true: computed from the price table
+    error             VARCHAR,
+    metadata          JSON,
+    source_file       VARCHAR NOT NULL,
+    ingested_at       TIMESTAMPTZ NOT NULL
+);
+
+INSERT INTO requests SELECT * FROM requests_with_key;
+
+DROP TABLE requests_with_key;
+
+ALTER TABLE feedback RENAME TO feedback_with_key;
+
+CREATE TABLE feedback (
+    feedback_id      VARCHAR NOT NULL,
+    request_id       VARCHAR NOT NULL,   -- may name a request that has not arrived yet
+    ts               TIMESTAMPTZ NOT NULL,
+    kind             VARCHAR NOT NULL,   -- thumbs | rating | correction | comment
+    value            DOUBLE,             -- thumbs: 1 up / 0 down; rating: 1..5
+    corrected_output VARCHAR,
+    comment          VARCHAR,
+    user_id          VARCHAR,
+    source_file      VARCHAR NOT NULL,
+    ingested_at      TIMESTAMPTZ NOT NULL
+);
+
+INSERT INTO feedback SELECT * FROM feedback_with_key;
+
+DROP TABLE feedback_with_key;
+
+-- the view over requests, as 021 declared it, bound to the new table
+CREATE OR REPLACE VIEW request_prompt_versions AS
+SELECT
+    r.request_id,
+    r.ts,
+    r.prompt_name,
+    r.prompt_hash AS logged_hash,
+    m.version_hash,
+    CASE WHEN r.prompt_hash IS NULL THEN 'no_hash' ELSE m.link_status END AS link_status,
+    m.name_matches
+FROM requests AS r
+LEFT JOIN fw_pair_versions('requests') AS m
+    ON m.prompt_hash = r.prompt_hash AND m.prompt_name IS NOT DISTINCT FROM r.prompt_name;
