@@ -1,5 +1,5 @@
 """``python -m flywheel``: the same as the ``flywheel`` command."""
 
-from flywheel.flows.cli import main
+from flywheel.flows.cli import command
 
-main()
+command()

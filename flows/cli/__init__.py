@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -42,3 +43,16 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
+
+
+def command() -> None:
+    """The installed ``flywheel`` command and ``python -m flywheel``: :func:`main` in a process
+    of its own, its garbage collector set for a short life. Imports create a million long-lived
+    objects (Prefect's and pydantic's models) that the default thresholds make the collector
+    scan again and again, and at exit it would walk them all once more: about 0.3 + 0.6 CPU
+    seconds of a nightly (BENCHMARKS.md, "Production volume")."""
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        main()
+    finally:
+        gc.freeze()  # what exists now lives until the process ends: not walked at exit
