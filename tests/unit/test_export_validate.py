@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -112,3 +113,24 @@ def test_bad_lines_are_reported_with_their_numbers(tmp_path: Path) -> None:
 def test_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"nope\.jsonl: no such file"):
         validate_jsonl(tmp_path / "nope.jsonl", Validator("gpt-4o-mini", 100))
+
+
+@pytest.mark.parametrize("encoding", ["o200k_base", "cl100k_base"])
+def test_the_rust_tokenizer_counts_what_the_public_api_counts(encoding: str) -> None:
+    """count_text uses bpe-openai's Rust tokenizer loaded without the package (its import
+    reads vocabularies it never uses); it must agree with the public encode_ordinary on real
+    text: every message of the OpenAI cookbook's fine-tuning file, special-token strings and
+    odd whitespace."""
+    import bpe_openai
+
+    from flywheel.tasks.export._tokens import rust_tokenizer
+
+    tokenizer = rust_tokenizer(encoding)
+    assert tokenizer is not None
+    public = bpe_openai.get_encoding(encoding)
+    lines = shared_data(TOY).read_text(encoding="utf-8").splitlines()
+    texts = [m["content"] for line in lines if line.strip()
+             for m in json.loads(line).get("messages", []) if isinstance(m.get("content"), str)]
+    texts += ["<|endoftext|> and <|fim_prefix|> as text", "", " \n\t  ", "🎉 naïve café", "x" * 5000]
+    assert len(texts) > 20
+    assert [tokenizer.count(t) for t in texts] == [len(public.encode_ordinary(t)) for t in texts]
