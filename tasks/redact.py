@@ -17,7 +17,11 @@ replaces each with a typed placeholder:
 |             |                 | context word nearby (phone, call, fax ...); dates never are  |
 
 When detections overlap, the type earlier in :data:`ENTITY_TYPES` wins (a Luhn-valid 16-digit
-number is a card, not a phone). Placeholders never match a detector, so redaction is idempotent.
+number is a card, not a phone). Placeholders never match a detector, so redaction is
+idempotent. A detector is not run on a text that lacks what it needs (enough digits, an "@", a
+keyword every secret pattern contains: ``_GATES``), and a redactor remembers each text's
+detections (:class:`~flywheel.tasks._memo.TextMemo`): a night's examples repeat their system
+messages.
 Measured quality: ``docs/exports.md`` and ``BENCHMARKS.md`` ("PII redaction").
 """
 
