@@ -40,6 +40,7 @@ import tomllib
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,12 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
 
 
 OPENAI_URL = "https://api.openai.com/v1"
+
+# Feedback dated more than this before its request does not count for it (clocks disagree by
+# less). Every reader of feedback for a window of requests (A/B analysis, monitoring, reports,
+# exports) reads it from this long before the window, and the A/B analysis drops the earlier
+# ones (docs/statistics.md §12).
+FEEDBACK_EARLY_LIMIT = timedelta(days=1)
 
 
 # Tokens per fine-tuning example (OpenAI's training-example context length). A model is matched

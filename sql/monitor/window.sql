@@ -36,7 +36,7 @@ fb AS (
            sum(f.value) FILTER (WHERE f.kind = 'rating') AS rating_sum,
            count(*) FILTER (WHERE f.kind = 'correction') > 0 AS corrected
     FROM feedback f JOIN win w USING (request_id)
-    WHERE f.ts >= $raw_start - INTERVAL 1 DAY AND f.ts < w.night_start + INTERVAL 1 DAY
+    WHERE f.ts >= $raw_start - $feedback_early AND f.ts < w.night_start + INTERVAL 1 DAY
     GROUP BY f.request_id
 )
 SELECT w.request_id, CAST(w.night_start AS DATE) AS night, w.prompt_name,

@@ -1,6 +1,7 @@
 -- The latest requests of each arm of one experiment that got a comment or a correction (up to
 -- $per_arm each): what users said, beside what they were told. Only requests from $since on
--- (at the earliest the experiment's start) and feedback from a day before are read: the report
+-- (at the earliest the experiment's start) and feedback from $feedback_early before are read
+-- (FEEDBACK_EARLY_LIMIT): the report
 -- asks for the last nights first and reaches further back only for an arm still short
 -- (tasks/reports/_evidence.py), so a night reads a night.
 WITH said AS (
@@ -10,7 +11,7 @@ WITH said AS (
            max(value) FILTER (WHERE kind = 'thumbs')                AS thumbs,
            max(value) FILTER (WHERE kind = 'rating')                AS rating
     FROM feedback
-    WHERE ts >= $since - INTERVAL 1 DAY AND ts < $as_of
+    WHERE ts >= $since - $feedback_early AND ts < $as_of
     GROUP BY request_id
     HAVING correction IS NOT NULL OR comment IS NOT NULL
 )

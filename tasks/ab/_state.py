@@ -40,6 +40,7 @@ import duckdb
 from flywheel.tasks.ab._experiments import Experiment
 from flywheel.tasks.ab._metric_sql import run_metric_statement, user_sums
 from flywheel.tasks.ab._metrics import ratio_metrics
+from flywheel.tasks.config import FEEDBACK_EARLY_LIMIT
 from flywheel.tasks.db import fetch_dicts, run, sql_text, transaction
 from flywheel.tasks.stats import cumulative_weights
 
@@ -214,8 +215,8 @@ def compute_rows(con: duckdb.DuckDBPyConnection, windows: tuple[NightWindow, ...
         run(con, "ab/arm_nights_create")
     for i, (lo, hi) in enumerate(_stretches(windows)):
         run_metric_statement(con, "ab/night_rows_compute", {
-            "lo": lo, "hi": hi, "feedback_from": lo - timedelta(days=1),
-            "as_of": as_of or _FOREVER})
+            "lo": lo, "hi": hi, "feedback_from": lo - FEEDBACK_EARLY_LIMIT,
+            "feedback_early": FEEDBACK_EARLY_LIMIT, "as_of": as_of or _FOREVER})
         run(con, "ab/night_rows_collect_first" if i == 0 else "ab/night_rows_collect")
         if arms and windows:
             run(con, "ab/arm_nights_compute", {"lo": lo, "hi": hi,

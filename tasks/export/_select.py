@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 import jinja2
 
+from flywheel.tasks.config import FEEDBACK_EARLY_LIMIT
 from flywheel.tasks.db import fetch_dicts, run
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.registry import render_messages
@@ -111,7 +112,9 @@ def rebuild_messages(row: Mapping[str, Any]) -> tuple[list[dict[str, Any]] | Non
 def read_bounds(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, Any]:
     """The window's parameters and how far back its exports read (``export/window_bounds.sql``:
     from its earliest request with feedback), on a connection with the export macros."""
-    return {**window.params(), **fetch_dicts(con, "export/window_bounds", window.params())[0]}
+    bounds = fetch_dicts(con, "export/window_bounds",
+                         {**window.params(), "feedback_early": FEEDBACK_EARLY_LIMIT})[0]
+    return {**window.params(), **bounds}
 
 
 def training_candidates(

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import duckdb
 
-from flywheel.tasks.config import Settings
+from flywheel.tasks.config import FEEDBACK_EARLY_LIMIT, Settings
 from flywheel.tasks.db import connect, fetch_dicts, run, transaction
 from flywheel.tasks.monitor import _rules as rules
 
@@ -106,7 +106,7 @@ def _window(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
     while raw_start.date() in stored:
         raw_start += timedelta(days=1)
     run(con, "monitor/window", {"raw_start": raw_start, "night_end": params["night_end"],
-                                "stored": stored})
+                                "stored": stored, "feedback_early": FEEDBACK_EARLY_LIMIT})
     run(con, "monitor/window_metrics", {"stored": stored})
     run(con, "monitor/window_tokens", {"stored": stored})
 

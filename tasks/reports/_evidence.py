@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 
 from flywheel.tasks.ab import LATENCY_BINS_PER_DECADE, allocation_rows, as_of_moment
+from flywheel.tasks.config import FEEDBACK_EARLY_LIMIT
 from flywheel.tasks.db import fetch_dicts, run
 from flywheel.tasks.errors import UsageError
 from flywheel.tasks.registry import SHORT_HASH_LEN, diff_versions, lineage_of, resolve
@@ -118,7 +119,7 @@ def _examples(con: duckdb.DuckDBPyConnection, experiment: str, start: datetime,
         since = max(start, night.as_of - reach)
         rows = fetch_dicts(con, "reports/feedback_examples", {
             "experiment": experiment, "since": since, "as_of": night.as_of,
-            "per_arm": EXAMPLES_PER_ARM})
+            "per_arm": EXAMPLES_PER_ARM, "feedback_early": FEEDBACK_EARLY_LIMIT})
         found = Counter(r["grp"] for r in rows)
         if since == start or all(found[arm] >= EXAMPLES_PER_ARM for arm in arms):
             break

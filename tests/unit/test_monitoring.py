@@ -17,7 +17,7 @@ import pytest
 import yaml
 from scipy import stats
 
-from flywheel.tasks.config import Settings, load_settings
+from flywheel.tasks.config import FEEDBACK_EARLY_LIMIT, Settings, load_settings
 from flywheel.tasks.db import connect, fetch_dicts, run
 from flywheel.tasks.ingest import ingest_paths
 from flywheel.tasks.monitor import alerts_for_date, metrics_between, metrics_for_date, run_monitoring
@@ -180,7 +180,8 @@ def test_input_length_psi_equals_numpy_and_scipy_on_the_same_bins(
     for stored, raw_start in (([], night_start - timedelta(days=7)), (baseline, night_start)):
         with connect(settings.db_path) as con:
             run(con, "monitor/window", {"raw_start": raw_start, "stored": stored,
-                                         "night_end": night_start + timedelta(days=1)})
+                                         "night_end": night_start + timedelta(days=1),
+                                         "feedback_early": FEEDBACK_EARLY_LIMIT})
             run(con, "monitor/window_tokens", {"stored": stored})
             rows = fetch_dicts(con, "monitor/psi", {"run_date": last, "eps": 1e-4, "min_count": 100})
         row = next(r for r in rows if r["prompt_hash"] == HASH and r["measure"] == "input_tokens")
