@@ -55,16 +55,5 @@ INSERT INTO feedback SELECT * FROM feedback_with_key;
 
 DROP TABLE feedback_with_key;
 
--- the view over requests, as 021 declared it, bound to the new table
-CREATE OR REPLACE VIEW request_prompt_versions AS
-SELECT
-    r.request_id,
-    r.ts,
-    r.prompt_name,
-    r.prompt_hash AS logged_hash,
-    m.version_hash,
-    CASE WHEN r.prompt_hash IS NULL THEN 'no_hash' ELSE m.link_status END AS link_status,
-    m.name_matches
-FROM requests AS r
-LEFT JOIN fw_pair_versions('requests') AS m
-    ON m.prompt_hash = r.prompt_hash AND m.prompt_name IS NOT DISTINCT FROM r.prompt_name;
+-- request_prompt_versions (021) names requests and is bound when it is read: it reads the new
+-- table.
