@@ -1,10 +1,11 @@
 -- requests and feedback without their PRIMARY KEY indexes. DuckDB keeps such an index (an ART
 -- over every stored id) in memory for each insert and writes it again at every checkpoint, so a
 -- night's ingest grew with the whole history (at 150,000 requests a day: 1.2 of 4.5 CPU seconds
--- on the sixth night, in commits alone). Ids stay unique: ingest looks each staged id up among
--- the stored records near the staged records' time span (tasks/ingest/_dedup.py, docs/scaling.md)
--- and loads a record whose id is stored as a duplicate or a conflict, never as a second row.
--- The tables are rebuilt in their stored order (the store stays in time order).
+-- on the sixth night, in commits alone). Ingest keeps ids unique by looking each staged id up
+-- among the stored records within a day of the staged records' time span (ID_LOOKUP_MARGIN in
+-- tasks/ingest/_stage.py; docs/contracts.md, docs/scaling.md): a record seen again is a
+-- duplicate, seen again with other content a conflict. The tables are rebuilt in their stored
+-- order (the store stays in time order).
 
 ALTER TABLE requests RENAME TO requests_with_key;
 
