@@ -201,10 +201,12 @@ def _stretches(windows: tuple[NightWindow, ...]) -> list[tuple[datetime, datetim
 
 
 def compute_rows(con: duckdb.DuckDBPyConnection, windows: tuple[NightWindow, ...],
-                 as_of: datetime | None, *, arms: bool = False) -> None:
+                 as_of: datetime | None, *, arms: bool = False, per_night: bool = True) -> None:
     """``ab_night_rows_new``: the per-user sums of ``windows`` from the raw logs, with the
     feedback known by ``as_of`` (None: all), one statement per stretch of consecutive nights;
-    with ``arms``, also ``ab_arm_nights_new``, the windows' per-arm counts."""
+    with ``arms``, also ``ab_arm_nights_new``, the windows' per-arm counts. Without
+    ``per_night`` (an analysis that keeps nothing) a user's nights of a stretch are one row,
+    night NULL: the same sums (exact decimals), fewer groups."""
     run(con, "ab/night_changed_create")
     if windows:
         con.executemany(sql_text("ab/night_changed_insert"), [
@@ -216,7 +218,8 @@ def compute_rows(con: duckdb.DuckDBPyConnection, windows: tuple[NightWindow, ...
     for i, (lo, hi) in enumerate(_stretches(windows)):
         run_metric_statement(con, "ab/night_rows_compute", {
             "lo": lo, "hi": hi, "feedback_from": lo - FEEDBACK_EARLY_LIMIT,
-            "feedback_early": FEEDBACK_EARLY_LIMIT, "as_of": as_of or _FOREVER})
+            "feedback_early": FEEDBACK_EARLY_LIMIT, "as_of": as_of or _FOREVER,
+            "per_night": per_night})
         run(con, "ab/night_rows_collect_first" if i == 0 else "ab/night_rows_collect")
         if arms and windows:
             run(con, "ab/arm_nights_compute", {"lo": lo, "hi": hi,
@@ -228,7 +231,7 @@ def apply_plan(con: duckdb.DuckDBPyConnection, plan: StatePlan, as_of: datetime 
                now: datetime | None = None) -> None:
     """Compute the plan's windows, keep them (and the marks) when the plan says so, and point
     the view ``ab_night_rows`` that the per-user pass reads at the rows to analyse."""
-    compute_rows(con, plan.windows, as_of, arms=plan.keep)
+    compute_rows(con, plan.windows, as_of, arms=plan.keep, per_night=plan.keep)
     if not plan.keep:
         run(con, "ab/night_rows_source_raw")
         return
