@@ -1,9 +1,8 @@
 -- The latest requests of each arm of one experiment that got a comment or a correction (up to
 -- $per_arm each): what users said, beside what they were told. Only requests from $since on
 -- (at the earliest the experiment's start) and feedback from $feedback_early before are read
--- (FEEDBACK_EARLY_LIMIT): the report
--- asks for the last nights first and reaches further back only for an arm still short
--- (tasks/reports/_evidence.py), so a night reads a night.
+-- (FEEDBACK_EARLY_LIMIT): the report asks for the last nights first and reaches further back
+-- only for an arm still short (tasks/reports/_evidence.py), so a night reads a night.
 WITH said AS (
     SELECT request_id,
            max(corrected_output) FILTER (WHERE kind = 'correction') AS correction,
