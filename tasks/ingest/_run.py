@@ -9,11 +9,10 @@ from pathlib import Path
 
 import duckdb
 
-from flywheel.tasks.config import Settings
+from flywheel.tasks.config import FEEDBACK_EARLY_LIMIT, Settings
 from flywheel.tasks.db import connect, run, transaction
 from flywheel.tasks.ingest._files import LogFile, discover, sha256_of
 from flywheel.tasks.ingest._stage import (
-    ID_LOOKUP_MARGIN,
     StagedCounts,
     UnreadableFileError,
     insert_new,
@@ -27,7 +26,7 @@ from flywheel.tasks.progress import Progress
 
 log = logging.getLogger(__name__)
 
-# How far before a feedback record its request is looked for first (docs/scaling.md, "Ingest").
+# How far before a feedback record its request is looked for first (docs/scaling.md, section 0).
 ORPHAN_LOOKBACK = timedelta(days=7)
 
 
@@ -73,7 +72,7 @@ def _add_orphans(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
     looked for near the feedback first (:data:`ORPHAN_LOOKBACK`); only the few not found there
     are looked for in the whole store."""
     span = run(con, "ingest/feedback_span",
-               {"now": now, "before": ORPHAN_LOOKBACK, "after": ID_LOOKUP_MARGIN}).fetchone()
+               {"now": now, "before": ORPHAN_LOOKBACK, "after": FEEDBACK_EARLY_LIMIT}).fetchone()
     run(con, "ingest/orphans_candidates", {"now": now, "lo": span[0], "hi": span[1]})
     if run(con, "ingest/orphan_candidates_count").fetchone()[0]:
         run(con, "ingest/orphans_add")

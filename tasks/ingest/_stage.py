@@ -9,7 +9,7 @@ and raw text while the other lines load.
 A staged record whose id is already stored is a duplicate (same content) or a conflict (other
 content). The stored record is looked for among those whose timestamp lies within
 :data:`ID_LOOKUP_MARGIN` of the staged records' time span, not in the whole history: the store
-is in time order, so that reads a few nights whatever its size (docs/scaling.md, "Ingest").
+is in time order, so that reads a few nights whatever its size (docs/scaling.md, section 0).
 """
 
 from __future__ import annotations
