@@ -167,7 +167,7 @@ def connect(
     if path.resolve() in _HELD:  # opened and migrated by held_open: reuse the open instance
         con = _open(path, timeout_s)
         try:
-            con.execute("SET TimeZone = 'UTC'")
+            run(con, "schema/connection_settings")
             yield con
         finally:
             con.close()
@@ -178,7 +178,7 @@ def connect(
         path.parent.mkdir(parents=True, exist_ok=True)
     con = _open(path, timeout_s, read_only)
     try:
-        con.execute("SET TimeZone = 'UTC'")
+        run(con, "schema/connection_settings")
         if read_only:
             _check_schema_read_only(con, path)
         else:

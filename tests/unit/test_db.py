@@ -61,6 +61,21 @@ def test_requests_and_feedback_lose_their_id_index_and_keep_every_row_in_order(d
         assert con.execute("SELECT count(*) FROM request_prompt_versions").fetchone() == (100,)
 
 
+def test_connections_draw_no_progress_bar_on_standard_output(db_path: Path) -> None:
+    """DuckDB draws a progress bar on stdout for a query over two seconds: inside a command's
+    --json output. Every connection turns it off (a slow query in a child process prints
+    nothing), and keeps times in UTC."""
+    with db.connect(db_path) as con:
+        assert con.execute("SELECT current_setting('enable_progress_bar'), "
+                           "current_setting('TimeZone')").fetchone() == (False, "UTC")
+    script = ("from flywheel.tasks import db\n"
+              f"with db.connect({str(db_path)!r}) as con:\n"
+              "    con.execute('SELECT count(*) FROM range(1500000000) t(i) WHERE i % 7 = 3').fetchall()\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+
+
 def test_a_file_from_a_newer_flywheel_is_refused(db_path: Path) -> None:
     with db.connect(db_path) as con:
         db.run(con, "schema/record_version", {"version": 999, "name": "999_future"})
