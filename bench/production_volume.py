@@ -34,7 +34,6 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -221,36 +220,19 @@ def _steps(db: Path, stamp: str) -> dict[str, float]:
 
 
 @contextmanager
-def _prefect_server(out: Path, wanted: bool) -> Iterator[subprocess.Popen[bytes] | None]:
-    """A long-lived ``prefect server start`` for the whole run (as under a deployment), or
-    None: every command starts its temporary server."""
+def _prefect_server(out: Path, wanted: bool
+                    ) -> Iterator[tuple[subprocess.Popen[bytes] | None, dict[str, str]]]:
+    """A long-lived ``prefect server start`` for the whole run (as under a deployment): its
+    process and the client's ``PREFECT_API_URL``; or none: every command starts its temporary
+    server."""
     if not wanted:
-        yield None
+        yield None, {}
         return
     sys.path.append(str(REPO))  # after site-packages: flywheel stays the installed one
-    from tests.support.prefect_server import free_port, server_env, stop_group
+    from tests.support.prefect_server import running_prefect_server
 
-    port = free_port()
-    env = server_env(out / "prefect-server", port)
-    with open(out / "prefect-server.log", "w") as log:
-        proc = subprocess.Popen(["prefect", "server", "start", "--host", "127.0.0.1",
-                                 "--port", str(port)], env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{env['PREFECT_API_URL']}/health", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("prefect server did not start") from None
-                time.sleep(0.5)
-        os.environ["PREFECT_API_URL"] = env["PREFECT_API_URL"]
-        yield proc
-    finally:
-        os.environ.pop("PREFECT_API_URL", None)
-        stop_group(proc)
+    with running_prefect_server(out / "prefect-server", out / "prefect-server.log") as (proc, env):
+        yield proc, {"PREFECT_API_URL": env["PREFECT_API_URL"]}
 
 
 def measure(out: Path, nights: int, per_day: int, unique_pct: int, rerun_last: bool,
@@ -261,10 +243,11 @@ def measure(out: Path, nights: int, per_day: int, unique_pct: int, rerun_last: b
     project = build(out, nights, per_day, unique_pct)
     db = project / "flywheel.duckdb"
     results = []
-    with DemoModelServer() as server, _prefect_server(out, prefect_server) as prefect:
+    with DemoModelServer() as server, _prefect_server(out, prefect_server) as (prefect, api):
         env = {**os.environ, "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "bench",
                "FLYWHEEL_DB": str(db), "FLYWHEEL_PROJECT_DIR": str(project),
-               "PREFECT_HOME": str(out / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+               "PREFECT_HOME": str(out / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+               **api}
         for day in range(nights):
             stamp = (START + timedelta(days=day)).isoformat()
             target = project / "landing" / stamp

@@ -73,8 +73,8 @@ def _add_orphans(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
     are looked for in the whole store."""
     span = run(con, "ingest/feedback_span",
                {"now": now, "before": ORPHAN_LOOKBACK, "after": FEEDBACK_EARLY_LIMIT}).fetchone()
-    run(con, "ingest/orphans_candidates", {"now": now, "lo": span[0], "hi": span[1]})
-    if run(con, "ingest/orphan_candidates_count").fetchone()[0]:
+    # CREATE TABLE AS answers with the rows it created
+    if run(con, "ingest/orphans_candidates", {"now": now, "lo": span[0], "hi": span[1]}).fetchone()[0]:
         run(con, "ingest/orphans_add")
 
 

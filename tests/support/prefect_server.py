@@ -52,8 +52,9 @@ def server_env(home: Path, port: int) -> dict[str, str]:
 
 
 @contextmanager
-def prefect_server(home: Path, log: Path, timeout_s: float = 120.0) -> Iterator[dict[str, str]]:
-    """Start the server; yield the environment for clients; stop it."""
+def running_prefect_server(home: Path, log: Path, timeout_s: float = 120.0
+                           ) -> Iterator[tuple[subprocess.Popen[bytes], dict[str, str]]]:
+    """Start the server; yield its process and the environment for clients; stop it."""
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = server_env(home, port)
@@ -74,6 +75,13 @@ def prefect_server(home: Path, log: Path, timeout_s: float = 120.0) -> Iterator[
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"prefect server did not start: {log.read_text()[-3000:]}")
             time.sleep(0.5)
-        yield env
+        yield proc, env
     finally:
         stop_group(proc)
+
+
+@contextmanager
+def prefect_server(home: Path, log: Path, timeout_s: float = 120.0) -> Iterator[dict[str, str]]:
+    """Start the server; yield the environment for clients; stop it."""
+    with running_prefect_server(home, log, timeout_s) as (_, env):
+        yield env
